@@ -1,0 +1,156 @@
+//! The HTTP layer every function runs: request parsing, the response envelope, error
+//! rendering and the one log line per request.
+//!
+//! Each route has one public entry point here (`get_credential`, …) with the signature
+//! `lambda_http::run` wants; the function binaries and the local server call exactly these.
+
+mod handlers;
+mod request;
+pub mod routes;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::AppState;
+pub use request::request_id;
+pub use routes::{resolve, Resolved, Route};
+
+/// A successful answer, already serialized.
+pub struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+    location: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Envelope<D, M> {
+    data: D,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<M>,
+}
+
+impl Reply {
+    pub fn ok<D: Serialize>(data: D) -> Self {
+        Self::with_meta(data, None::<()>)
+    }
+
+    pub fn with_meta<D: Serialize, M: Serialize>(data: D, meta: Option<M>) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize"),
+            location: None,
+        }
+    }
+
+    pub fn created(mut self, location: String) -> Self {
+        self.status = StatusCode::CREATED;
+        self.location = Some(location);
+        self
+    }
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Binary(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", id);
+    }
+    response
+}
+
+/// Renders an error in the one shape every route uses.
+pub fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&error.body(request_id)).expect("error bodies always serialize");
+    let mut response = json_response(status, body, request_id);
+    if error.code == ErrorCode::Unauthorized {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"credentials-api\""),
+        );
+    }
+    response
+}
+
+/// Runs one request: renders its outcome and writes the request's log line (id, route,
+/// status, latency; never headers, bodies or config values).
+pub async fn respond<F>(route: Route, req: &Request, work: F) -> Result<Response<Body>, Infallible>
+where
+    F: Future<Output = Result<Reply, ApiError>>,
+{
+    let started = Instant::now();
+    let request_id = request_id(req);
+    let (response, error_code) = match work.await {
+        Ok(reply) => {
+            let mut response = json_response(reply.status, reply.body, &request_id);
+            if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            (response, None)
+        }
+        Err(error) => (error_response(&error, &request_id), Some(error.code.as_str())),
+    };
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(request_id, route = route.name(), status, latency_ms, error_code, "request failed");
+    } else {
+        tracing::info!(request_id, route = route.name(), status, latency_ms, error_code, "request");
+    }
+    Ok(response)
+}
+
+pub async fn list_credentials(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::List, &req, handlers::list(state, &req)).await
+}
+
+pub async fn get_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::Get, &req, handlers::get(state, &req)).await
+}
+
+#[cfg(feature = "encryption")]
+pub async fn create_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::Create, &req, handlers::create(state, &req)).await
+}
+
+#[cfg(feature = "encryption")]
+pub async fn update_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::Update, &req, handlers::update(state, &req)).await
+}
+
+pub async fn delete_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::SoftDelete, &req, handlers::soft_delete(state, &req)).await
+}
+
+pub async fn restore_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::Restore, &req, handlers::restore(state, &req)).await
+}
+
+pub async fn purge_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    respond(Route::Purge, &req, handlers::purge(state, &req)).await
+}
+
+/// Dispatches to the entry point of `route` (the local server's router; needs every route
+/// linked, hence the `encryption` feature).
+#[cfg(feature = "encryption")]
+pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
+    match route {
+        Route::List => list_credentials(state, req).await,
+        Route::Create => create_credential(state, req).await,
+        Route::Get => get_credential(state, req).await,
+        Route::Update => update_credential(state, req).await,
+        Route::SoftDelete => delete_credential(state, req).await,
+        Route::Restore => restore_credential(state, req).await,
+        Route::Purge => purge_credential(state, req).await,
+    }
+}

@@ -1,0 +1,111 @@
+//! Reading what a request carries: request id, credential id, query, JSON body.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
+
+use super::routes::path_id;
+use crate::error::{ApiError, ErrorCode, FieldIssue};
+use crate::model::is_credential_id;
+use crate::validate::{parse_json, MAX_BODY_BYTES};
+
+/// API Gateway's request id, else the Lambda invocation's, else a new one (local use).
+pub fn request_id(req: &Request) -> String {
+    #[allow(unreachable_patterns)]
+    let from_gateway = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    from_gateway
+        .filter(|id| !id.is_empty())
+        .or_else(|| req.lambda_context_ref().map(|ctx| ctx.request_id.clone()))
+        .unwrap_or_else(|| ulid::Ulid::new().to_string().to_lowercase())
+}
+
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `{id}` of the path: from API Gateway's path parameters, or parsed from the raw path
+/// (function URLs and some local runners do not fill path parameters). Ids this service
+/// could not have minted are answered 404 without a lookup.
+pub fn credential_id(req: &Request) -> Result<String, ApiError> {
+    let params = req.path_parameters();
+    let id = match params.first("id") {
+        Some(id) => Some(id.to_owned()),
+        None => path_id(req.raw_http_path()).map(str::to_owned),
+    };
+    id.filter(|id| is_credential_id(id))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The request body as JSON: content type, size and syntax are checked here, once.
+pub fn json_body(req: &Request) -> Result<Value, ApiError> {
+    let is_json = header(req, "content-type").is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ));
+    }
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than 256 KiB.",
+        ));
+    }
+    parse_json(body)
+}
+
+/// Query parameters as single values; unknown or repeated parameters are refused so that a
+/// typo never silently changes what a list returns.
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(req: &Request, known: &[&'static str]) -> Result<Self, ApiError> {
+        let params = req.query_string_parameters();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut issues = Vec::new();
+        for (key, value) in params.iter() {
+            match known.iter().find(|k| **k == key) {
+                None => issues.push(FieldIssue::new("query", "contains an unknown parameter")),
+                Some(k) if pairs.iter().any(|(seen, _)| seen == k) => {
+                    issues.push(FieldIssue::new(*k, "must be given at most once"))
+                }
+                Some(k) => pairs.push(((*k).to_owned(), value.to_owned())),
+            }
+        }
+        if issues.is_empty() {
+            Ok(Self { pairs })
+        } else {
+            Err(ApiError {
+                code: ErrorCode::InvalidQuery,
+                message: "The query string is not valid.",
+                details: issues,
+            })
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn invalid_query(field: &'static str, issue: &'static str) -> ApiError {
+    ApiError {
+        code: ErrorCode::InvalidQuery,
+        message: "The query string is not valid.",
+        details: vec![FieldIssue::new(field, issue)],
+    }
+}

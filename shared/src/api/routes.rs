@@ -1,0 +1,151 @@
+//! The route table: the one list of method + path pairs this service answers, shared by the
+//! local server, the function binaries and the template consistency checks.
+
+use crate::auth::Scope;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    List,
+    Create,
+    Get,
+    Update,
+    SoftDelete,
+    Restore,
+    Purge,
+}
+
+/// Path prefixes every route is served under.
+pub const PREFIXES: [&str; 2] = ["", "/v1"];
+
+impl Route {
+    pub const ALL: [Route; 7] = [
+        Route::List,
+        Route::Create,
+        Route::Get,
+        Route::Update,
+        Route::SoftDelete,
+        Route::Restore,
+        Route::Purge,
+    ];
+
+    /// Name used in logs and as the function's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::List => "list-credentials",
+            Self::Create => "create-credential",
+            Self::Get => "get-credential",
+            Self::Update => "update-credential",
+            Self::SoftDelete => "delete-credential",
+            Self::Restore => "restore-credential",
+            Self::Purge => "purge-credential",
+        }
+    }
+
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::List | Self::Get => "GET",
+            Self::Create | Self::Restore => "POST",
+            Self::Update => "PUT",
+            Self::SoftDelete | Self::Purge => "DELETE",
+        }
+    }
+
+    /// The path under `/api`, as API Gateway writes it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::List | Self::Create => "/api/credentials",
+            Self::Get | Self::Update | Self::SoftDelete => "/api/credentials/{id}",
+            Self::Restore => "/api/credentials/{id}/restore",
+            Self::Purge => "/api/credentials/{id}/permanent",
+        }
+    }
+
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::List | Self::Get => Scope::Read,
+            Self::Create | Self::Update | Self::SoftDelete | Self::Restore => Scope::Write,
+            Self::Purge => Scope::Purge,
+        }
+    }
+}
+
+/// The outcome of matching a method and path against the route table.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Found { route: Route, id: Option<String> },
+    /// The path exists, the method does not.
+    MethodNotAllowed,
+    NotFound,
+}
+
+/// Splits a request path into the path template it matches and the `{id}` it carries.
+fn match_path(path: &str) -> Option<(&'static str, Option<&str>)> {
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let rest = path.strip_prefix("/api/credentials")?;
+    if rest.is_empty() {
+        return Some(("/api/credentials", None));
+    }
+    let rest = rest.strip_prefix('/')?;
+    let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    if id.is_empty() {
+        return None;
+    }
+    match tail {
+        "" => Some(("/api/credentials/{id}", Some(id))),
+        "restore" => Some(("/api/credentials/{id}/restore", Some(id))),
+        "permanent" => Some(("/api/credentials/{id}/permanent", Some(id))),
+        _ => None,
+    }
+}
+
+/// Routes a request as API Gateway would.
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let Some((template, id)) = match_path(path) else {
+        return Resolved::NotFound;
+    };
+    Route::ALL
+        .into_iter()
+        .find(|r| r.path() == template && r.method().eq_ignore_ascii_case(method))
+        .map_or(Resolved::MethodNotAllowed, |route| Resolved::Found {
+            route,
+            id: id.map(str::to_owned),
+        })
+}
+
+/// The `{id}` segment of a request path, for invocations without path parameters.
+pub fn path_id(path: &str) -> Option<&str> {
+    match_path(path).and_then(|(_, id)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_both_prefixes() {
+        for prefix in PREFIXES {
+            assert_eq!(
+                resolve("GET", &format!("{prefix}/api/credentials")),
+                Resolved::Found { route: Route::List, id: None }
+            );
+            assert_eq!(
+                resolve("DELETE", &format!("{prefix}/api/credentials/cred_x/permanent")),
+                Resolved::Found { route: Route::Purge, id: Some("cred_x".into()) }
+            );
+            assert_eq!(
+                resolve("POST", &format!("{prefix}/api/credentials/cred_x/restore")),
+                Resolved::Found { route: Route::Restore, id: Some("cred_x".into()) }
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_method_and_unknown_paths() {
+        assert_eq!(resolve("PATCH", "/api/credentials/x"), Resolved::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/api/credentials/x/restore"), Resolved::MethodNotAllowed);
+        assert_eq!(resolve("GET", "/api/other"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/api/credentials/x/y"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/v2/api/credentials"), Resolved::NotFound);
+    }
+}

@@ -1,0 +1,119 @@
+//! Envelope encryption of secret fields.
+//!
+//! Per write, KMS `GenerateDataKey` (AES-256) returns a fresh data key in plain and wrapped
+//! form, bound by encryption context to the workspace and credential. Each secret field is
+//! sealed locally with AES-256-GCM under that key (AAD: workspace, credential, field name,
+//! so sealed fields cannot be swapped between credentials or fields); only the wrapped key
+//! is stored. The plain key is wiped when it goes out of scope. This service never decrypts:
+//! it needs `kms:GenerateDataKey` only, and the read paths make no KMS call.
+
+use std::collections::BTreeMap;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::Aes256Gcm;
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::DataKeySpec;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use crate::model::SealedSecret;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// KMS failed or could not be reached.
+    Unavailable,
+}
+
+/// The encryption context every data key is bound to.
+pub fn encryption_context(workspace_id: &str, credential_id: &str) -> [(&'static str, String); 2] {
+    [
+        ("workspace_id", workspace_id.to_owned()),
+        ("credential_id", credential_id.to_owned()),
+    ]
+}
+
+/// Additional authenticated data of one sealed field.
+pub fn field_aad(workspace_id: &str, credential_id: &str, field: &str) -> Vec<u8> {
+    format!("{workspace_id}\0{credential_id}\0{field}").into_bytes()
+}
+
+/// Seals secrets under KMS data keys. Build once per container.
+#[derive(Clone, Debug)]
+pub struct Encryptor {
+    kms: aws_sdk_kms::Client,
+    key_id: String,
+}
+
+impl Encryptor {
+    pub fn new(kms: aws_sdk_kms::Client, key_id: impl Into<String>) -> Self {
+        Self {
+            kms,
+            key_id: key_id.into(),
+        }
+    }
+
+    /// Seals every given secret under one new data key. No KMS call when there is nothing
+    /// to seal.
+    pub async fn seal(
+        &self,
+        workspace_id: &str,
+        credential_id: &str,
+        secrets: &BTreeMap<String, SecretString>,
+    ) -> Result<BTreeMap<String, SealedSecret>, CryptoError> {
+        if secrets.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut request = self
+            .kms
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(DataKeySpec::Aes256);
+        for (k, v) in encryption_context(workspace_id, credential_id) {
+            request = request.encryption_context(k, v);
+        }
+        let mut output = request.send().await.map_err(|e| {
+            let e = e.into_service_error();
+            tracing::error!(aws_error_code = e.code().unwrap_or("none"), "kms GenerateDataKey failed");
+            CryptoError::Unavailable
+        })?;
+        let plain_key = Zeroizing::new(
+            output
+                .plaintext
+                .take()
+                .ok_or(CryptoError::Unavailable)?
+                .into_inner(),
+        );
+        let wrapped_key = output
+            .ciphertext_blob
+            .take()
+            .ok_or(CryptoError::Unavailable)?
+            .into_inner();
+        // The cipher zeroizes its key schedule on drop (aes-gcm's `zeroize` feature).
+        let cipher = Aes256Gcm::new_from_slice(&plain_key).map_err(|_| CryptoError::Unavailable)?;
+        drop(plain_key);
+
+        let mut sealed = BTreeMap::new();
+        for (field, value) in secrets {
+            let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+            let aad = field_aad(workspace_id, credential_id, field);
+            let ciphertext = cipher
+                .encrypt(
+                    &nonce,
+                    Payload {
+                        msg: value.expose_secret().as_bytes(),
+                        aad: &aad,
+                    },
+                )
+                .map_err(|_| CryptoError::Unavailable)?;
+            sealed.insert(
+                field.clone(),
+                SealedSecret {
+                    encrypted_data_key: wrapped_key.clone(),
+                    nonce: nonce.to_vec(),
+                    ciphertext,
+                },
+            );
+        }
+        Ok(sealed)
+    }
+}

@@ -1,0 +1,167 @@
+//! The one error type the API answers with, and its mapping to status codes.
+//!
+//! Messages are fixed strings written here: nothing a client sent, and no text from serde,
+//! DynamoDB or KMS, ever ends up in one.
+
+use serde::Serialize;
+
+/// Stable, documented error codes. Clients branch on these, never on messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    ValidationFailed,
+    InvalidJson,
+    InvalidCursor,
+    InvalidQuery,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NameTaken,
+    InvalidState,
+    Conflict,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "validation_failed",
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::InvalidQuery => "invalid_query",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NameTaken => "name_taken",
+            Self::InvalidState => "invalid_state",
+            Self::Conflict => "conflict",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::ValidationFailed | Self::InvalidJson | Self::InvalidCursor | Self::InvalidQuery => {
+                400
+            }
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::NameTaken | Self::InvalidState | Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::Internal => 500,
+            Self::ServiceUnavailable => 503,
+        }
+    }
+}
+
+/// One problem with one input field, e.g. `config.port`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldIssue {
+    pub field: String,
+    pub issue: &'static str,
+}
+
+impl FieldIssue {
+    pub fn new(field: impl Into<String>, issue: &'static str) -> Self {
+        Self {
+            field: field.into(),
+            issue,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: &'static str,
+    pub details: Vec<FieldIssue>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            code,
+            message,
+            details: Vec::new(),
+        }
+    }
+
+    pub fn validation(details: Vec<FieldIssue>) -> Self {
+        Self {
+            code: ErrorCode::ValidationFailed,
+            message: "The request body is not valid.",
+            details,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "No credential with this id exists.")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            ErrorCode::Unauthorized,
+            "A valid API key is required: send `Authorization: Bearer <key>`.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            ErrorCode::Forbidden,
+            "The API key does not have the scope this operation needs.",
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            ErrorCode::ServiceUnavailable,
+            "The service could not complete the request. It is safe to retry.",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, "An unexpected error occurred.")
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}
+
+/// The body of every error response.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorPayload<'a>,
+}
+
+#[derive(Serialize)]
+pub struct ErrorPayload<'a> {
+    pub code: &'static str,
+    pub message: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub details: &'a [FieldIssue],
+    pub request_id: &'a str,
+}
+
+impl ApiError {
+    pub fn body<'a>(&'a self, request_id: &'a str) -> ErrorBody<'a> {
+        ErrorBody {
+            error: ErrorPayload {
+                code: self.code.as_str(),
+                message: self.message,
+                details: &self.details,
+                request_id,
+            },
+        }
+    }
+}

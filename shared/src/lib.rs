@@ -1,0 +1,59 @@
+//! The Credentials API's shared crate: everything the per-route Lambda functions run.
+//!
+//! A request goes `api` (parse, authenticate, respond) → `validate` (input rules) →
+//! `crypto` (seal secrets, create/update only) → `store` (DynamoDB), and back through
+//! `model` views, which never carry secret values.
+
+pub mod api;
+pub mod auth;
+#[cfg(feature = "encryption")]
+pub mod crypto;
+pub mod cursor;
+pub mod error;
+pub mod model;
+pub mod schema;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+pub mod validate;
+
+use aws_config::SdkConfig;
+
+pub use settings::Settings;
+pub use store::Store;
+
+/// Clients and configuration, built once per container and shared by every request.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    #[cfg(feature = "encryption")]
+    pub encryptor: crypto::Encryptor,
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl AppState {
+    /// Reads the environment and builds the SDK clients this binary links.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        let settings = Settings::from_env()?;
+        let sdk = settings::load_sdk_config(&settings).await;
+        Ok(Self::new(&sdk, &settings)?)
+    }
+
+    pub fn new(sdk: &SdkConfig, settings: &Settings) -> Result<Self, settings::MissingSetting> {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
+        #[cfg(feature = "encryption")]
+        let encryptor = crypto::Encryptor::new(
+            aws_sdk_kms::Client::new(sdk),
+            settings
+                .kms_key_id
+                .clone()
+                .ok_or(settings::MissingSetting("KMS_KEY_ID"))?,
+        );
+        Ok(Self {
+            store,
+            #[cfg(feature = "encryption")]
+            encryptor,
+        })
+    }
+}

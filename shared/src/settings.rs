@@ -1,0 +1,73 @@
+//! Configuration from the environment (set by `template.yaml`, or by the local scripts) and
+//! the AWS SDK configuration built from it. Both are made once per container.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Settings every function reads at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// DynamoDB table holding credentials, name reservations and API keys.
+    pub table_name: String,
+    /// KMS key (id, ARN or alias) that wraps the per-credential data keys. Only the
+    /// functions that write secrets need it.
+    pub kms_key_id: Option<String>,
+    /// Endpoint override for a local emulator, e.g. `http://127.0.0.1:4566`.
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MissingSetting(pub &'static str);
+
+impl std::fmt::Display for MissingSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "environment variable {} must be set", self.0)
+    }
+}
+
+impl std::error::Error for MissingSetting {}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, MissingSetting> {
+        Ok(Self {
+            table_name: non_empty("TABLE_NAME").ok_or(MissingSetting("TABLE_NAME"))?,
+            kms_key_id: non_empty("KMS_KEY_ID"),
+            endpoint_url: non_empty("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+/// Explicit timeouts and retries: the SDK sets no operation timeout by default, and a Lambda
+/// that hangs on a dead connection until its own timeout bills for all of it.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(20))
+        .with_max_backoff(Duration::from_millis(500))
+}
+
+/// Loads the SDK configuration (region and credentials from the usual chain).
+pub async fn load_sdk_config(settings: &Settings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(retries());
+    if let Some(endpoint) = &settings.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}

@@ -1,0 +1,164 @@
+//! API key records. Only the SHA-256 of a key is stored; the key itself is shown once.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use std::collections::HashMap;
+
+use super::codec::{get_opt_s, get_s, s, Item};
+use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS};
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Public identifier (`key_` + ULID): safe to log, shown in lists, used to revoke.
+    pub key_id: String,
+    /// Hex SHA-256 of the key.
+    pub key_hash: String,
+    pub workspace_id: String,
+    pub scopes: Vec<String>,
+    pub description: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl ApiKeyRecord {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+fn key_item(hash: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("APIKEY#{hash}"))),
+        ("sk".to_owned(), s("APIKEY")),
+    ])
+}
+
+fn index_sk(key_id: &str) -> String {
+    format!("apikey#{key_id}")
+}
+
+fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
+    let scopes = item
+        .get("scopes")
+        .and_then(|v| v.as_l().ok())
+        .ok_or(StoreError::Corrupt)?
+        .iter()
+        .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt))
+        .collect::<Result<_, _>>()?;
+    Ok(ApiKeyRecord {
+        key_id: get_s(item, "key_id")?.to_owned(),
+        key_hash: get_s(item, "key_hash")?.to_owned(),
+        workspace_id: get_s(item, "workspace_id")?.to_owned(),
+        scopes,
+        description: get_opt_s(item, "description").unwrap_or_default(),
+        created_at: get_s(item, "created_at")?.to_owned(),
+        revoked_at: get_opt_s(item, "revoked_at"),
+    })
+}
+
+impl Store {
+    pub async fn put_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut item = key_item(&record.key_hash);
+        item.insert("gsi1pk".into(), s(workspace_pk(&record.workspace_id)));
+        item.insert("gsi1sk".into(), s(index_sk(&record.key_id)));
+        item.insert("key_id".into(), s(&record.key_id));
+        item.insert("key_hash".into(), s(&record.key_hash));
+        item.insert("workspace_id".into(), s(&record.workspace_id));
+        item.insert(
+            "scopes".into(),
+            Av::L(record.scopes.iter().map(s).collect()),
+        );
+        item.insert("description".into(), s(&record.description));
+        item.insert("created_at".into(), s(&record.created_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
+                other => unavailable("PutItem", &other),
+            })?;
+        Ok(())
+    }
+
+    pub async fn get_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key_hash)))
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e.into_service_error()))?;
+        output.item.as_ref().map(decode).transpose()
+    }
+
+    pub async fn list_api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_BY_STATUS)
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
+                .expression_attribute_values(":pk", s(workspace_pk(workspace_id)))
+                .expression_attribute_values(":prefix", s("apikey#"))
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", &e.into_service_error()))?;
+            for item in output.items() {
+                records.push(decode(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// Revokes a key of this workspace. Revoking twice is harmless.
+    pub async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_BY_STATUS)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk = :sk")
+            .expression_attribute_values(":pk", s(workspace_pk(workspace_id)))
+            .expression_attribute_values(":sk", s(index_sk(key_id)))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", &e.into_service_error()))?;
+        let record = decode(output.items().first().ok_or(StoreError::NotFound)?)?;
+        if !record.is_active() {
+            return Ok(());
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&record.key_hash)))
+            .update_expression("SET revoked_at = :now")
+            .condition_expression("attribute_exists(pk) AND workspace_id = :ws")
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":ws", s(workspace_id))
+            .send()
+            .await
+            .map_err(|e| match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => StoreError::NotFound,
+                other => unavailable("UpdateItem", &other),
+            })?;
+        Ok(())
+    }
+}

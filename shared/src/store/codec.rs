@@ -1,0 +1,198 @@
+//! Item encoding: `StoredCredential` <-> DynamoDB attribute maps.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use serde_json::{Map, Value};
+
+use super::{workspace_pk, StoreError};
+use crate::model::{CredentialType, SealedSecret, Status, StoredCredential};
+
+pub type Item = HashMap<String, Av>;
+
+pub fn s(value: impl Into<String>) -> Av {
+    Av::S(value.into())
+}
+
+pub fn n(value: u64) -> Av {
+    Av::N(value.to_string())
+}
+
+pub fn credential_sk(id: &str) -> String {
+    format!("CRED#{id}")
+}
+
+pub fn name_sk(name: &str) -> String {
+    format!("NAME#{}", name_key(name))
+}
+
+/// Names are unique case-insensitively: this is the form the reservation is keyed by.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+pub fn status_sk(status: Status, id: &str) -> String {
+    format!("{}#{id}", status.as_str())
+}
+
+pub fn type_pk(workspace_id: &str, kind: CredentialType) -> String {
+    format!("WS#{workspace_id}#TY#{}", kind.as_str())
+}
+
+pub fn credential_key(workspace_id: &str, id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(workspace_pk(workspace_id))),
+        ("sk".to_owned(), s(credential_sk(id))),
+    ])
+}
+
+pub fn name_key_item(workspace_id: &str, name: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(workspace_pk(workspace_id))),
+        ("sk".to_owned(), s(name_sk(name))),
+    ])
+}
+
+pub fn name_reservation(workspace_id: &str, name: &str, credential_id: &str) -> Item {
+    let mut item = name_key_item(workspace_id, name);
+    item.insert("credential_id".to_owned(), s(credential_id));
+    item
+}
+
+pub fn encode_credential(c: &StoredCredential) -> Item {
+    let mut item = credential_key(&c.workspace_id, &c.id);
+    let status_key = status_sk(c.status, &c.id);
+    item.insert("gsi1pk".into(), s(workspace_pk(&c.workspace_id)));
+    item.insert("gsi1sk".into(), s(status_key.clone()));
+    item.insert("gsi2pk".into(), s(type_pk(&c.workspace_id, c.kind)));
+    item.insert("gsi2sk".into(), s(status_key));
+    item.insert("id".into(), s(&c.id));
+    item.insert("workspace_id".into(), s(&c.workspace_id));
+    item.insert("name".into(), s(&c.name));
+    item.insert("name_key".into(), s(name_key(&c.name)));
+    item.insert("type".into(), s(c.kind.as_str()));
+    item.insert("status".into(), s(c.status.as_str()));
+    item.insert(
+        "config".into(),
+        s(serde_json::to_string(&c.config).expect("a JSON map always serializes")),
+    );
+    let secrets = c
+        .secrets
+        .iter()
+        .map(|(field, sealed)| {
+            let parts = HashMap::from([
+                ("k".to_owned(), Av::B(Blob::new(sealed.encrypted_data_key.clone()))),
+                ("n".to_owned(), Av::B(Blob::new(sealed.nonce.clone()))),
+                ("c".to_owned(), Av::B(Blob::new(sealed.ciphertext.clone()))),
+            ]);
+            (field.clone(), Av::M(parts))
+        })
+        .collect();
+    item.insert("secrets".into(), Av::M(secrets));
+    item.insert("created_at".into(), s(&c.created_at));
+    item.insert("updated_at".into(), s(&c.updated_at));
+    if let Some(deleted_at) = &c.deleted_at {
+        item.insert("deleted_at".into(), s(deleted_at));
+    }
+    if let Some(created_by) = &c.created_by {
+        item.insert("created_by".into(), s(created_by));
+    }
+    item.insert("version".into(), n(c.version));
+    item
+}
+
+pub fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str, StoreError> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or(StoreError::Corrupt)
+}
+
+pub fn get_opt_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn get_n(item: &Item, key: &str) -> Result<u64, StoreError> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or(StoreError::Corrupt)
+}
+
+fn get_b(item: &HashMap<String, Av>, key: &str) -> Result<Vec<u8>, StoreError> {
+    item.get(key)
+        .and_then(|v| v.as_b().ok())
+        .map(|b| b.as_ref().to_vec())
+        .ok_or(StoreError::Corrupt)
+}
+
+pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
+    let config: Map<String, Value> =
+        serde_json::from_str(get_s(item, "config")?).map_err(|_| StoreError::Corrupt)?;
+    let mut secrets = BTreeMap::new();
+    if let Some(map) = item.get("secrets") {
+        for (field, parts) in map.as_m().map_err(|_| StoreError::Corrupt)? {
+            let parts = parts.as_m().map_err(|_| StoreError::Corrupt)?;
+            secrets.insert(
+                field.clone(),
+                SealedSecret {
+                    encrypted_data_key: get_b(parts, "k")?,
+                    nonce: get_b(parts, "n")?,
+                    ciphertext: get_b(parts, "c")?,
+                },
+            );
+        }
+    }
+    Ok(StoredCredential {
+        workspace_id: get_s(item, "workspace_id")?.to_owned(),
+        id: get_s(item, "id")?.to_owned(),
+        name: get_s(item, "name")?.to_owned(),
+        kind: CredentialType::parse(get_s(item, "type")?).ok_or(StoreError::Corrupt)?,
+        status: Status::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt)?,
+        config,
+        secrets,
+        created_at: get_s(item, "created_at")?.to_owned(),
+        updated_at: get_s(item, "updated_at")?.to_owned(),
+        deleted_at: get_opt_s(item, "deleted_at"),
+        created_by: get_opt_s(item, "created_by"),
+        version: get_n(item, "version")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::new_credential_id;
+
+    #[test]
+    fn credentials_round_trip() {
+        let mut config = Map::new();
+        config.insert("host".into(), Value::from("db"));
+        config.insert("port".into(), Value::from(5432));
+        let original = StoredCredential {
+            workspace_id: "ws".into(),
+            id: new_credential_id(),
+            name: "Prod DB".into(),
+            kind: CredentialType::Database,
+            status: Status::Deleted,
+            config,
+            secrets: BTreeMap::from([(
+                "password".to_owned(),
+                SealedSecret {
+                    encrypted_data_key: vec![1, 2],
+                    nonce: vec![3; 12],
+                    ciphertext: vec![4; 20],
+                },
+            )]),
+            created_at: "2025-03-20T09:15:22Z".into(),
+            updated_at: "2025-03-21T09:15:22Z".into(),
+            deleted_at: Some("2025-03-22T09:15:22Z".into()),
+            created_by: Some("key_x".into()),
+            version: 7,
+        };
+        let item = encode_credential(&original);
+        assert_eq!(get_s(&item, "name_key").unwrap(), "prod db");
+        assert_eq!(decode_credential(&item).unwrap(), original);
+    }
+}

@@ -1,0 +1,315 @@
+//! Credential reads and conditional writes.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    CancellationReason, Delete, Put, ReturnValue, TransactWriteItem,
+};
+
+use super::codec::{
+    credential_key, decode_credential, encode_credential, name_key, name_key_item,
+    n, name_reservation, s, status_sk, type_pk, Item,
+};
+use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
+use crate::cursor::ListFilter;
+use crate::model::{Status, StoredCredential};
+
+/// How often a write that lost a race (transaction conflict, changed item) is tried again.
+const WRITE_ATTEMPTS: usize = 4;
+
+/// Why a transaction was cancelled, by position of the item in the request.
+enum Cancelled {
+    /// The condition of the item at this index failed.
+    Condition(usize),
+    /// Another transaction touched the same items; worth retrying.
+    Contention,
+}
+
+fn cancellation(reasons: &[CancellationReason]) -> Option<Cancelled> {
+    if let Some(index) = reasons
+        .iter()
+        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        return Some(Cancelled::Condition(index));
+    }
+    reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+        .then_some(Cancelled::Contention)
+}
+
+/// A page of a list query.
+pub struct Page {
+    pub items: Vec<StoredCredential>,
+    /// True when at least one more credential matches after the last of `items`.
+    pub more: bool,
+}
+
+impl Store {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Option<Cancelled>> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(e) => {
+                    match cancellation(e.cancellation_reasons()) {
+                        Some(c) => Err(Some(c)),
+                        None => {
+                            unavailable("TransactWriteItems", &e);
+                            Err(None)
+                        }
+                    }
+                }
+                other => {
+                    unavailable("TransactWriteItems", &other);
+                    Err(None)
+                }
+            },
+        }
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .expect("table, item and condition are set")
+    }
+
+    /// Stores a new credential and reserves its name, atomically.
+    pub async fn insert_credential(&self, credential: &StoredCredential) -> Result<(), StoreError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let reserve = self.put(
+                name_reservation(&credential.workspace_id, &credential.name, &credential.id),
+                "attribute_not_exists(pk)",
+                None,
+            );
+            let insert = self.put(
+                encode_credential(credential),
+                "attribute_not_exists(pk)",
+                None,
+            );
+            let items = vec![
+                TransactWriteItem::builder().put(reserve).build(),
+                TransactWriteItem::builder().put(insert).build(),
+            ];
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                Err(Some(Cancelled::Condition(0))) => return Err(StoreError::NameTaken),
+                Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
+                Err(Some(Cancelled::Contention)) => continue,
+                Err(None) => return Err(StoreError::Unavailable),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Reads one credential (strongly consistent). `None` when absent from this workspace.
+    pub async fn get_credential(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(credential_key(workspace_id, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e.into_service_error()))?;
+        output.item.as_ref().map(decode_credential).transpose()
+    }
+
+    /// Replaces `current` by `next` if nobody changed it in between (same `version`). A
+    /// rename moves the name reservation in the same transaction.
+    pub async fn replace_credential(
+        &self,
+        current: &StoredCredential,
+        next: &StoredCredential,
+    ) -> Result<(), StoreError> {
+        let guarded = self.put(
+            encode_credential(next),
+            "attribute_exists(pk) AND version = :expected",
+            Some([(":expected".to_owned(), n(current.version))].into()),
+        );
+        let mut items = Vec::new();
+        let renamed = name_key(&current.name) != name_key(&next.name);
+        if renamed {
+            let reserve = self.put(
+                name_reservation(&next.workspace_id, &next.name, &next.id),
+                "attribute_not_exists(pk)",
+                None,
+            );
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(name_key_item(&current.workspace_id, &current.name)))
+                .condition_expression("credential_id = :id")
+                .expression_attribute_values(":id", s(&current.id))
+                .build()
+                .expect("table, key and condition are set");
+            items.push(TransactWriteItem::builder().put(reserve).build());
+            items.push(TransactWriteItem::builder().delete(release).build());
+        }
+        items.push(TransactWriteItem::builder().put(guarded).build());
+        for _ in 0..WRITE_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(Some(Cancelled::Condition(0))) if renamed => {
+                    return Err(StoreError::NameTaken)
+                }
+                // The credential (or the name it held) changed since it was read.
+                Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
+                Err(Some(Cancelled::Contention)) => continue,
+                Err(None) => return Err(StoreError::Unavailable),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Moves a credential between `active` and `deleted` with one conditional update.
+    /// Returns the item after the change, or `Ok(None)` when the condition failed (absent,
+    /// or not in the `from` state; the caller reads to tell which).
+    pub async fn set_status(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        from: Status,
+        to: Status,
+        now: &str,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(credential_key(workspace_id, id)))
+            .condition_expression("attribute_exists(pk) AND #status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":sk", s(status_sk(to, id)))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew);
+        let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = version + :one";
+        update = match to {
+            Status::Deleted => update.update_expression(format!("SET {set}, deleted_at = :now")),
+            Status::Active => update.update_expression(format!("SET {set} REMOVE deleted_at")),
+        };
+        match update.send().await {
+            Ok(output) => output
+                .attributes
+                .as_ref()
+                .map(decode_credential)
+                .transpose()?
+                .ok_or(StoreError::Corrupt)
+                .map(Some),
+            Err(err) => match err.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
+                other => Err(unavailable("UpdateItem", &other)),
+            },
+        }
+    }
+
+    /// Deletes a credential and its name reservation in one transaction. The credential
+    /// must still carry the name we release (a concurrent rename makes us read again).
+    pub async fn purge_credential(&self, workspace_id: &str, id: &str) -> Result<(), StoreError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(current) = self.get_credential(workspace_id, id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let remove = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(credential_key(workspace_id, id)))
+                .condition_expression("attribute_exists(pk) AND name_key = :name_key")
+                .expression_attribute_values(":name_key", s(name_key(&current.name)))
+                .build()
+                .expect("table, key and condition are set");
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(name_key_item(workspace_id, &current.name)))
+                .condition_expression("credential_id = :id")
+                .expression_attribute_values(":id", s(id))
+                .build()
+                .expect("table, key and condition are set");
+            let items = vec![
+                TransactWriteItem::builder().delete(remove).build(),
+                TransactWriteItem::builder().delete(release).build(),
+            ];
+            match self.transact(items).await {
+                Ok(()) => return Ok(()),
+                // Gone or renamed meanwhile: read again and decide.
+                Err(Some(_)) => continue,
+                Err(None) => return Err(StoreError::Unavailable),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// One page of a workspace's credentials, newest first, through the status or type
+    /// index. Items are fetched until `limit + 1` are seen (usually one Query) so that
+    /// `more` is exact: a cursor is only handed out when another item exists.
+    pub async fn list_credentials(
+        &self,
+        workspace_id: &str,
+        filter: ListFilter,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let (index, partition_attr, partition) = match filter.kind {
+            None => (GSI_BY_STATUS, "gsi1pk", workspace_pk(workspace_id)),
+            Some(kind) => (GSI_BY_TYPE, "gsi2pk", type_pk(workspace_id, kind)),
+        };
+        let sort_attr = if filter.kind.is_some() { "gsi2sk" } else { "gsi1sk" };
+        let status = filter.status.as_str();
+        // BETWEEN is inclusive: the item the cursor names may come back and is skipped.
+        let low = format!("{status}#");
+        let high = match after_id {
+            Some(id) => format!("{status}#{id}"),
+            None => format!("{status}#~"),
+        };
+        let mut items = Vec::with_capacity(limit + 1);
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", partition_attr)
+                .expression_attribute_names("#sk", sort_attr)
+                .expression_attribute_values(":pk", s(&partition))
+                .expression_attribute_values(":low", s(&low))
+                .expression_attribute_values(":high", s(&high))
+                .scan_index_forward(false)
+                .limit((limit + 2) as i32)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", &e.into_service_error()))?;
+            for item in output.items() {
+                let credential = decode_credential(item)?;
+                if Some(credential.id.as_str()) != after_id {
+                    items.push(credential);
+                }
+            }
+            if items.len() > limit {
+                items.truncate(limit);
+                return Ok(Page { items, more: true });
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => return Ok(Page { items, more: false }),
+            }
+        }
+    }
+}

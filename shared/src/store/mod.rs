@@ -1,0 +1,74 @@
+//! DynamoDB persistence. One table holds three kinds of item:
+//!
+//! | item | pk | sk | gsi1 (by status) | gsi2 (by type) |
+//! |---|---|---|---|---|
+//! | credential | `WS#<ws>` | `CRED#<id>` | `WS#<ws>` / `<status>#<id>` | `WS#<ws>#TY#<type>` / `<status>#<id>` |
+//! | name reservation | `WS#<ws>` | `NAME#<lowercased name>` | – | – |
+//! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | `WS#<ws>` / `apikey#<key id>` | – |
+//!
+//! Name uniqueness is enforced by DynamoDB itself: a credential and its name reservation are
+//! written in one transaction whose first item must not exist yet.
+
+mod api_keys;
+mod codec;
+mod credentials;
+mod table;
+
+pub use api_keys::ApiKeyRecord;
+pub use table::{create_table, GSI_BY_STATUS, GSI_BY_TYPE};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::Client;
+
+/// What can go wrong in the store, in terms the API can answer with.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The name is reserved by another credential of the workspace.
+    NameTaken,
+    /// No such item (or not in this workspace).
+    NotFound,
+    /// The item changed between read and conditional write, more often than we retry.
+    Conflict,
+    /// DynamoDB failed or could not be reached; the write did not happen.
+    Unavailable,
+    /// An item in the table does not decode: a bug or a manual edit, never client input.
+    Corrupt,
+}
+
+/// Logs an SDK failure by its error code only (messages can carry item contents).
+pub(crate) fn unavailable<E: ProvideErrorMetadata>(operation: &'static str, err: &E) -> StoreError {
+    tracing::error!(
+        operation,
+        aws_error_code = err.code().unwrap_or("none"),
+        "dynamodb call failed"
+    );
+    StoreError::Unavailable
+}
+
+/// The DynamoDB side of the service. Cheap to clone; build once per container.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn workspace_pk(workspace_id: &str) -> String {
+    format!("WS#{workspace_id}")
+}

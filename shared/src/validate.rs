@@ -1,0 +1,482 @@
+//! Every rule about what a client may send lives here: bodies are parsed into typed inputs,
+//! secret values are moved into [`SecretString`] as soon as they are seen, and every problem
+//! is reported as a [`FieldIssue`] that never quotes the submitted value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ErrorCode, FieldIssue};
+use crate::model::{CredentialType, StoredCredential};
+use crate::schema::{self, FieldKind};
+
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_NAME_CHARS: usize = 128;
+pub const MAX_CONFIG_FIELDS: usize = 50;
+pub const MAX_KEY_CHARS: usize = 64;
+pub const MAX_TEXT_CHARS: usize = 2048;
+pub const MAX_SECRET_BYTES: usize = 16 * 1024;
+pub const MAX_LIST_ITEMS: usize = 50;
+
+/// A validated create request.
+pub struct NewCredential {
+    pub name: String,
+    pub kind: CredentialType,
+    pub config: Map<String, Value>,
+    pub secrets: BTreeMap<String, SecretString>,
+}
+
+/// A validated update, already checked against the credential it applies to.
+pub struct CredentialChange {
+    /// The new name, when it differs from the current one.
+    pub rename: Option<String>,
+    /// The complete non-secret config after the change.
+    pub config: Map<String, Value>,
+    /// Secret fields to (re)encrypt.
+    pub set_secrets: BTreeMap<String, SecretString>,
+    /// Secret fields to drop.
+    pub remove_secrets: BTreeSet<String>,
+}
+
+impl CredentialChange {
+    pub fn touches_secrets(&self) -> bool {
+        !self.set_secrets.is_empty() || !self.remove_secrets.is_empty()
+    }
+}
+
+/// Parses a JSON body without letting serde's error text (which quotes input) escape.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            "The request body is not valid JSON.",
+        )
+    })
+}
+
+fn body_object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::validation(vec![FieldIssue::new(
+            "body",
+            "must be a JSON object",
+        )])),
+    }
+}
+
+/// A key safe to repeat back in an error's `field`: a plain identifier we can show without
+/// echoing arbitrary client text.
+fn is_plain_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    key.len() <= MAX_KEY_CHARS
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn reject_unknown_top_level(
+    body: &Map<String, Value>,
+    allowed: &[&str],
+    issues: &mut Vec<FieldIssue>,
+) {
+    for key in body.keys() {
+        if !allowed.contains(&key.as_str()) {
+            let field = if is_plain_key(key) {
+                key.clone()
+            } else {
+                "body".to_owned()
+            };
+            issues.push(FieldIssue::new(field, "is not a known field"));
+        }
+    }
+}
+
+fn check_name(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<String> {
+    match value {
+        Some(Value::String(name)) => {
+            if name.trim().is_empty() {
+                issues.push(FieldIssue::new("name", "must not be empty"));
+            } else if name.chars().count() > MAX_NAME_CHARS {
+                issues.push(FieldIssue::new("name", "must be at most 128 characters"));
+            } else if name.chars().any(char::is_control) {
+                issues.push(FieldIssue::new(
+                    "name",
+                    "must not contain control characters",
+                ));
+            } else {
+                return Some(name);
+            }
+        }
+        Some(_) => issues.push(FieldIssue::new("name", "must be a string")),
+        None => issues.push(FieldIssue::new("name", "is required")),
+    }
+    None
+}
+
+fn check_type(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<CredentialType> {
+    match value {
+        Some(Value::String(s)) => match CredentialType::parse(&s) {
+            Some(kind) => return Some(kind),
+            None => issues.push(FieldIssue::new(
+                "type",
+                "must be one of aws, azure, gcp, database, api_key, oauth, password",
+            )),
+        },
+        Some(_) => issues.push(FieldIssue::new("type", "must be a string")),
+        None => issues.push(FieldIssue::new("type", "is required")),
+    }
+    None
+}
+
+fn config_field(key: &str) -> String {
+    format!("config.{key}")
+}
+
+/// Checks one config key; returns false (after recording why) when it is unusable.
+fn check_key(key: &str, issues: &mut Vec<FieldIssue>) -> bool {
+    if is_plain_key(key) {
+        true
+    } else {
+        issues.push(FieldIssue::new(
+            "config",
+            "keys must start with a letter and contain only letters, digits and underscores (at most 64)",
+        ));
+        false
+    }
+}
+
+fn is_clean_text(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// Checks a non-secret value against its declared kind (or the free-form rules).
+fn check_public_value(kind: CredentialType, key: &str, value: &Value) -> Result<(), &'static str> {
+    let declared = schema::declared(kind, key).map(|f| f.kind);
+    match (declared, value) {
+        (_, Value::Null) => Err("must not be null"),
+        (Some(FieldKind::Port), Value::Number(n)) => match n.as_u64() {
+            Some(1..=65535) => Ok(()),
+            _ => Err("must be an integer between 1 and 65535"),
+        },
+        (Some(FieldKind::Port), _) => Err("must be an integer between 1 and 65535"),
+        (Some(FieldKind::OneOf(allowed)), Value::String(s)) => {
+            if allowed.contains(&s.as_str()) {
+                Ok(())
+            } else {
+                Err("is not one of the supported values")
+            }
+        }
+        (Some(FieldKind::OneOf(_)), _) => Err("must be a string"),
+        (Some(FieldKind::TextList), Value::Array(items)) => check_text_list(items),
+        (Some(FieldKind::TextList), _) => Err("must be a list of strings"),
+        (Some(FieldKind::Text), Value::String(s)) => check_text(s),
+        (Some(FieldKind::Text), _) => Err("must be a string"),
+        // Free-form settings: scalars or lists of strings, never nested objects (a nested
+        // key could hide a secret from the name-based rule).
+        (None, Value::String(s)) => check_text(s),
+        (None, Value::Number(_) | Value::Bool(_)) => Ok(()),
+        (None, Value::Array(items)) => check_text_list(items),
+        (None, Value::Object(_)) => Err("nested objects are not supported"),
+    }
+}
+
+fn check_text(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        Err("must not be empty")
+    } else if s.chars().count() > MAX_TEXT_CHARS {
+        Err("must be at most 2048 characters")
+    } else if !is_clean_text(s) {
+        Err("must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
+fn check_text_list(items: &[Value]) -> Result<(), &'static str> {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err("must have at most 50 items");
+    }
+    for item in items {
+        match item {
+            Value::String(s) if s.chars().count() <= 256 && !s.is_empty() && is_clean_text(s) => {}
+            _ => return Err("must be a list of non-empty strings of at most 256 characters"),
+        }
+    }
+    Ok(())
+}
+
+/// Moves a secret value out of the JSON tree into a [`SecretString`].
+fn take_secret(value: Value) -> Result<SecretString, &'static str> {
+    match value {
+        Value::String(s) => {
+            let secret = SecretString::from(s);
+            let len = secret.expose_secret().len();
+            if len == 0 {
+                Err("must not be empty")
+            } else if len > MAX_SECRET_BYTES {
+                Err("must be at most 16384 bytes")
+            } else if secret.expose_secret().contains('\0') {
+                Err("must not contain NUL characters")
+            } else {
+                Ok(secret)
+            }
+        }
+        Value::Null => Err("must not be null"),
+        _ => Err("must be a string"),
+    }
+}
+
+fn config_object(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<Map<String, Value>> {
+    match value {
+        Some(Value::Object(map)) => {
+            if map.len() > MAX_CONFIG_FIELDS {
+                issues.push(FieldIssue::new("config", "must have at most 50 fields"));
+                None
+            } else {
+                Some(map)
+            }
+        }
+        Some(_) => {
+            issues.push(FieldIssue::new("config", "must be an object"));
+            None
+        }
+        None => None,
+    }
+}
+
+/// Required fields missing from the final state of a credential.
+fn check_required(
+    kind: CredentialType,
+    config: &Map<String, Value>,
+    secret_names: &BTreeSet<&str>,
+    issues: &mut Vec<FieldIssue>,
+) {
+    for field in schema::fields(kind).iter().filter(|f| f.required) {
+        let present = if field.secret {
+            secret_names.contains(field.name)
+        } else {
+            config.contains_key(field.name)
+        };
+        if !present {
+            issues.push(FieldIssue::new(config_field(field.name), "is required"));
+        }
+    }
+}
+
+fn finish<T>(value: Option<T>, issues: Vec<FieldIssue>) -> Result<T, ApiError> {
+    match value {
+        Some(value) if issues.is_empty() => Ok(value),
+        _ => Err(ApiError::validation(issues)),
+    }
+}
+
+/// Validates a create body.
+pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
+    let mut body = body_object(body)?;
+    let mut issues = Vec::new();
+    reject_unknown_top_level(&body, &["name", "type", "config"], &mut issues);
+    let name = check_name(body.remove("name"), &mut issues);
+    let kind = check_type(body.remove("type"), &mut issues);
+    let raw_config = match body.remove("config") {
+        None => Some(Map::new()),
+        other => config_object(other, &mut issues),
+    };
+
+    let (Some(kind), Some(raw_config)) = (kind, raw_config) else {
+        return Err(ApiError::validation(issues));
+    };
+    let mut config = Map::new();
+    let mut secrets = BTreeMap::new();
+    for (key, value) in raw_config {
+        if !check_key(&key, &mut issues) {
+            continue;
+        }
+        if schema::is_secret(kind, &key) {
+            match take_secret(value) {
+                Ok(secret) => {
+                    secrets.insert(key, secret);
+                }
+                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            }
+        } else {
+            match check_public_value(kind, &key, &value) {
+                Ok(()) => {
+                    config.insert(key, value);
+                }
+                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            }
+        }
+    }
+    let secret_names = secrets.keys().map(String::as_str).collect();
+    check_required(kind, &config, &secret_names, &mut issues);
+    finish(
+        name.map(|name| NewCredential {
+            name,
+            kind,
+            config,
+            secrets,
+        }),
+        issues,
+    )
+}
+
+/// Validates an update body against the credential it would change. Present config keys
+/// replace, `null` removes, omitted keys stay; `type` may be sent but not changed.
+pub fn credential_change(
+    body: Value,
+    current: &StoredCredential,
+) -> Result<CredentialChange, ApiError> {
+    let mut body = body_object(body)?;
+    let mut issues = Vec::new();
+    reject_unknown_top_level(&body, &["name", "type", "config"], &mut issues);
+
+    let rename = match body.remove("name") {
+        None => None,
+        some => check_name(some, &mut issues).filter(|name| *name != current.name),
+    };
+    if let Some(kind) = body.remove("type") {
+        if check_type(Some(kind), &mut issues).is_some_and(|kind| kind != current.kind) {
+            issues.push(FieldIssue::new("type", "cannot be changed"));
+        }
+    }
+    let patch = config_object(body.remove("config"), &mut issues).unwrap_or_default();
+
+    let kind = current.kind;
+    let mut config = current.config.clone();
+    let mut set_secrets = BTreeMap::new();
+    let mut remove_secrets = BTreeSet::new();
+    for (key, value) in patch {
+        if !check_key(&key, &mut issues) {
+            continue;
+        }
+        let secret = schema::is_secret(kind, &key);
+        match (secret, value) {
+            (true, Value::Null) => {
+                if current.secrets.contains_key(&key) {
+                    remove_secrets.insert(key);
+                }
+            }
+            (false, Value::Null) => {
+                config.shift_remove(&key);
+            }
+            (true, value) => match take_secret(value) {
+                Ok(secret) => {
+                    set_secrets.insert(key, secret);
+                }
+                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            },
+            (false, value) => match check_public_value(kind, &key, &value) {
+                Ok(()) => {
+                    config.insert(key, value);
+                }
+                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            },
+        }
+    }
+    if config.len() + current.secrets.len() + set_secrets.len() > MAX_CONFIG_FIELDS * 2 {
+        issues.push(FieldIssue::new("config", "has too many fields"));
+    }
+    let secret_names: BTreeSet<&str> = current
+        .secrets
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !remove_secrets.contains(*k))
+        .chain(set_secrets.keys().map(String::as_str))
+        .collect();
+    check_required(kind, &config, &secret_names, &mut issues);
+    if !issues.is_empty() {
+        return Err(ApiError::validation(issues));
+    }
+    Ok(CredentialChange {
+        rename,
+        config,
+        set_secrets,
+        remove_secrets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn issues(err: ApiError) -> Vec<(String, &'static str)> {
+        err.details.into_iter().map(|d| (d.field, d.issue)).collect()
+    }
+
+    #[test]
+    fn splits_secrets_from_config() {
+        let input = new_credential(json!({
+            "name": "staging-postgres-etl",
+            "type": "database",
+            "config": {"engine": "postgresql", "host": "db", "port": 5432, "password": "pw", "ssh_private_key": "k"}
+        }))
+        .unwrap();
+        assert_eq!(
+            input.config.keys().collect::<Vec<_>>(),
+            ["engine", "host", "port"]
+        );
+        assert_eq!(
+            input.secrets.keys().collect::<Vec<_>>(),
+            ["password", "ssh_private_key"]
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_without_quoting_values() {
+        let err = new_credential(json!({
+            "name": "",
+            "type": "database",
+            "extra": 1,
+            "config": {"port": "5432-leaked", "password": 7}
+        }))
+        .unwrap_err();
+        let rendered = format!("{err:?}");
+        assert!(!rendered.contains("leaked"));
+        assert_eq!(
+            issues(err),
+            [
+                ("extra".to_owned(), "is not a known field"),
+                ("name".to_owned(), "must not be empty"),
+                (
+                    "config.port".to_owned(),
+                    "must be an integer between 1 and 65535"
+                ),
+                ("config.password".to_owned(), "must be a string"),
+                ("config.host".to_owned(), "is required"),
+            ]
+        );
+    }
+
+    #[test]
+    fn port_bounds() {
+        for (port, ok) in [(json!(0), false), (json!(1), true), (json!(65535), true), (json!(65536), false), (json!(5432.5), false), (json!(-1), false)] {
+            let result = new_credential(json!({"name": "n", "type": "database", "config": {"host": "h", "port": port}}));
+            assert_eq!(result.is_ok(), ok, "{port}");
+        }
+    }
+
+    #[test]
+    fn names_with_control_characters_are_rejected_but_unicode_is_fine() {
+        let bad = new_credential(json!({"name": "a\u{7}b", "type": "password", "config": {"password": "x"}}));
+        assert!(bad.is_err());
+        let good = new_credential(json!({"name": "Zürich-数据库", "type": "password", "config": {"password": "x"}}));
+        assert!(good.is_ok());
+    }
+
+    #[test]
+    fn nested_objects_and_odd_keys_are_rejected() {
+        let err = new_credential(json!({"name": "n", "type": "password", "config": {"password": "x", "opts": {"a": 1}, "bad key": 1}}))
+            .unwrap_err();
+        assert_eq!(
+            issues(err),
+            [
+                (
+                    "config".to_owned(),
+                    "keys must start with a letter and contain only letters, digits and underscores (at most 64)"
+                ),
+                ("config.opts".to_owned(), "nested objects are not supported"),
+            ]
+        );
+    }
+}
