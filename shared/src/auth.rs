@@ -40,9 +40,9 @@ impl Scope {
     /// Accepts the full form (`credentials:read`) or the short one (`read`).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
-        Self::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s || scope.as_str().strip_prefix("credentials:") == Some(s))
+        Self::ALL.into_iter().find(|scope| {
+            scope.as_str() == s || scope.as_str().strip_prefix("credentials:") == Some(s)
+        })
     }
 }
 
@@ -89,7 +89,10 @@ pub fn hash_key(key: &str) -> String {
 pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str) -> MintedKey {
     let mut random = zeroize::Zeroizing::new([0u8; KEY_RANDOM_BYTES]);
     getrandom::getrandom(random.as_mut()).expect("the OS random source is available");
-    let key = SecretString::from(format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random.as_ref())));
+    let key = SecretString::from(format!(
+        "{KEY_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(random.as_ref())
+    ));
     let record = ApiKeyRecord {
         key_id: format!("key_{}", ulid::Ulid::new().to_string().to_lowercase()),
         key_hash: hash_key(key.expose_secret()),
@@ -129,7 +132,10 @@ fn bearer_key(header: Option<&str>) -> Option<&str> {
 }
 
 /// Checks the `Authorization` header against the stored keys.
-pub async fn authenticate(store: &Store, authorization: Option<&str>) -> Result<Principal, ApiError> {
+pub async fn authenticate(
+    store: &Store,
+    authorization: Option<&str>,
+) -> Result<Principal, ApiError> {
     let key = bearer_key(authorization).ok_or_else(ApiError::unauthorized)?;
     let record = match store.get_api_key(&hash_key(key)).await {
         Ok(Some(record)) => record,
@@ -143,7 +149,11 @@ pub async fn authenticate(store: &Store, authorization: Option<&str>) -> Result<
     Ok(Principal {
         workspace_id: record.workspace_id,
         key_id: record.key_id,
-        scopes: record.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        scopes: record
+            .scopes
+            .iter()
+            .filter_map(|s| Scope::parse(s))
+            .collect(),
     })
 }
 

@@ -73,7 +73,10 @@ impl Encryptor {
         }
         let mut output = request.send().await.map_err(|e| {
             let e = e.into_service_error();
-            tracing::error!(aws_error_code = e.code().unwrap_or("none"), "kms GenerateDataKey failed");
+            tracing::error!(
+                aws_error_code = e.code().unwrap_or("none"),
+                "kms GenerateDataKey failed"
+            );
             CryptoError::Unavailable
         })?;
         let plain_key = Zeroizing::new(

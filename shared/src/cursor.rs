@@ -88,7 +88,10 @@ mod tests {
     fn round_trips_for_the_same_workspace_and_filter() {
         let id = new_credential_id();
         let cursor = encode("ws1", ACTIVE, &id);
-        assert_eq!(decode("ws1", ACTIVE, &cursor), Some(Cursor { after_id: id }));
+        assert_eq!(
+            decode("ws1", ACTIVE, &cursor),
+            Some(Cursor { after_id: id })
+        );
     }
 
     #[test]
@@ -103,7 +106,10 @@ mod tests {
         assert_eq!(decode("ws1", deleted, &cursor), None);
         let mut edited = cursor.into_bytes();
         edited[3] = if edited[3] == b'A' { b'B' } else { b'A' };
-        assert_eq!(decode("ws1", ACTIVE, &String::from_utf8(edited).unwrap()), None);
+        assert_eq!(
+            decode("ws1", ACTIVE, &String::from_utf8(edited).unwrap()),
+            None
+        );
         for junk in ["", "!!!", "bnVsbA", &"A".repeat(600)] {
             assert_eq!(decode("ws1", ACTIVE, junk), None, "{junk}");
         }

@@ -48,9 +48,10 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            Self::ValidationFailed | Self::InvalidJson | Self::InvalidCursor | Self::InvalidQuery => {
-                400
-            }
+            Self::ValidationFailed
+            | Self::InvalidJson
+            | Self::InvalidCursor
+            | Self::InvalidQuery => 400,
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,

@@ -26,14 +26,15 @@ fn filter(level: LevelFilter) -> Targets {
         .with_target("lambda_runtime", LevelFilter::WARN)
 }
 
-/// Installs the JSON subscriber writing to stdout (CloudWatch on Lambda).
+/// Installs the JSON subscriber writing to stdout (CloudWatch on Lambda), at `LOG_LEVEL`
+/// (default `info`).
 pub fn init() {
-    init_with_writer(std::io::stdout);
+    install(std::io::stdout, level_from_env());
 }
 
-/// Installs the JSON subscriber with another sink (tests capture logs through this).
-/// Does nothing when a subscriber is already installed.
-pub fn init_with_writer<W>(writer: W)
+/// Installs the JSON subscriber with another sink and level (tests capture logs through
+/// this). Does nothing when a subscriber is already installed.
+pub fn install<W>(writer: W, level: LevelFilter)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -46,6 +47,6 @@ where
         .with_writer(writer);
     let _ = tracing_subscriber::registry()
         .with(layer)
-        .with(filter(level_from_env()))
+        .with(filter(level))
         .try_init();
 }

@@ -19,7 +19,8 @@ pub const MAX_TEXT_CHARS: usize = 2048;
 pub const MAX_SECRET_BYTES: usize = 16 * 1024;
 pub const MAX_LIST_ITEMS: usize = 50;
 
-/// A validated create request.
+/// A validated create request. Its `Debug` output redacts secrets (`SecretString`).
+#[derive(Debug)]
 pub struct NewCredential {
     pub name: String,
     pub kind: CredentialType,
@@ -28,6 +29,7 @@ pub struct NewCredential {
 }
 
 /// A validated update, already checked against the credential it applies to.
+#[derive(Debug)]
 pub struct CredentialChange {
     /// The new name, when it differs from the current one.
     pub rename: Option<String>,
@@ -401,7 +403,10 @@ mod tests {
     use serde_json::json;
 
     fn issues(err: ApiError) -> Vec<(String, &'static str)> {
-        err.details.into_iter().map(|d| (d.field, d.issue)).collect()
+        err.details
+            .into_iter()
+            .map(|d| (d.field, d.issue))
+            .collect()
     }
 
     #[test]
@@ -409,7 +414,7 @@ mod tests {
         let input = new_credential(json!({
             "name": "staging-postgres-etl",
             "type": "database",
-            "config": {"engine": "postgresql", "host": "db", "port": 5432, "password": "pw", "ssh_private_key": "k"}
+            "config": {"engine": "postgresql", "host": "db", "port": 5432, "password": "pw-value", "ssh_private_key": "key-value"}
         }))
         .unwrap();
         assert_eq!(
@@ -419,6 +424,13 @@ mod tests {
         assert_eq!(
             input.secrets.keys().collect::<Vec<_>>(),
             ["password", "ssh_private_key"]
+        );
+        let debug = format!("{input:?}");
+        assert!(
+            debug.contains("password")
+                && !debug.contains("pw-value")
+                && !debug.contains("key-value"),
+            "{debug}"
         );
     }
 
@@ -450,17 +462,30 @@ mod tests {
 
     #[test]
     fn port_bounds() {
-        for (port, ok) in [(json!(0), false), (json!(1), true), (json!(65535), true), (json!(65536), false), (json!(5432.5), false), (json!(-1), false)] {
-            let result = new_credential(json!({"name": "n", "type": "database", "config": {"host": "h", "port": port}}));
+        for (port, ok) in [
+            (json!(0), false),
+            (json!(1), true),
+            (json!(65535), true),
+            (json!(65536), false),
+            (json!(5432.5), false),
+            (json!(-1), false),
+        ] {
+            let result = new_credential(
+                json!({"name": "n", "type": "database", "config": {"host": "h", "port": port}}),
+            );
             assert_eq!(result.is_ok(), ok, "{port}");
         }
     }
 
     #[test]
     fn names_with_control_characters_are_rejected_but_unicode_is_fine() {
-        let bad = new_credential(json!({"name": "a\u{7}b", "type": "password", "config": {"password": "x"}}));
+        let bad = new_credential(
+            json!({"name": "a\u{7}b", "type": "password", "config": {"password": "x"}}),
+        );
         assert!(bad.is_err());
-        let good = new_credential(json!({"name": "Zürich-数据库", "type": "password", "config": {"password": "x"}}));
+        let good = new_credential(
+            json!({"name": "Zürich-数据库", "type": "password", "config": {"password": "x"}}),
+        );
         assert!(good.is_ok());
     }
 
@@ -471,11 +496,11 @@ mod tests {
         assert_eq!(
             issues(err),
             [
+                ("config.opts".to_owned(), "nested objects are not supported"),
                 (
                     "config".to_owned(),
                     "keys must start with a letter and contain only letters, digits and underscores (at most 64)"
                 ),
-                ("config.opts".to_owned(), "nested objects are not supported"),
             ]
         );
     }

@@ -1,0 +1,262 @@
+//! Test harness: every test gets its own table and KMS key in the moto emulator that
+//! `make test` starts (`EMULATOR_ENDPOINT`), real SDK clients, and a client that sends
+//! requests through the local server's router into the real handlers.
+//!
+//! All logs of a test binary are captured (in memory, and in `target/test-logs/` for the
+//! whole-suite scan `make test` runs), and every secret a test sends comes from
+//! [`secret`], which marks it with a canary so that a leak anywhere can be searched for.
+
+pub mod logs;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use lambda_http::Body;
+use local_server::GatewayRequest;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use shared::auth::{create_key, Scope};
+use shared::settings::{retries, timeouts};
+use shared::store::create_table;
+use shared::{AppState, Settings};
+
+/// The marker every test secret carries; `make test` fails if it shows up in any log.
+pub const CANARY: &str = "canary-5e3c7";
+
+/// A unique secret value for tests.
+pub fn secret(label: &str) -> String {
+    format!("{CANARY}-{label}-{}", ulid::Ulid::new())
+}
+
+pub fn emulator_endpoint() -> String {
+    std::env::var("EMULATOR_ENDPOINT").unwrap_or_else(|_| {
+        panic!("EMULATOR_ENDPOINT is not set: run the suite with `make test`, which starts the emulator")
+    })
+}
+
+/// SDK configuration pointing at the emulator, with the same timeouts and retries as
+/// production.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .load()
+        .await
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// One isolated stack: its own table and KMS key.
+#[derive(Clone)]
+pub struct TestApp {
+    pub state: Arc<AppState>,
+    pub sdk: SdkConfig,
+    pub table: String,
+    pub kms_key_arn: String,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        logs::capture();
+        let sdk = sdk_config(&emulator_endpoint()).await;
+        let table = unique("credentials-test");
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&dynamo, &table).await.expect("create table");
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let key = kms.create_key().send().await.expect("create KMS key");
+        let kms_key_arn = key
+            .key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key arn")
+            .to_owned();
+        let settings = Settings {
+            table_name: table.clone(),
+            kms_key_id: Some(kms_key_arn.clone()),
+            endpoint_url: None,
+        };
+        let state = Arc::new(AppState::new(&sdk, &settings).expect("state"));
+        Self {
+            state,
+            sdk,
+            table,
+            kms_key_arn,
+        }
+    }
+
+    /// Mints an API key for `workspace` with the given scopes.
+    pub async fn key(&self, workspace: &str, scopes: &[Scope]) -> String {
+        let minted = create_key(&self.state.store, workspace, scopes, "test")
+            .await
+            .expect("mint key");
+        minted.key.expose_secret().to_owned()
+    }
+
+    /// A key with every scope in a fresh workspace.
+    pub async fn admin_key(&self) -> String {
+        self.key(&unique("ws"), &Scope::ALL).await
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> TestRequest<'_> {
+        TestRequest {
+            app: self,
+            method: Method::from_bytes(method.as_bytes()).expect("method"),
+            path: path.to_owned(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Creates a credential and returns its `data`.
+    pub async fn create(&self, key: &str, body: Value) -> Value {
+        let response = self
+            .request("POST", "/api/credentials")
+            .key(key)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(response.status, 201, "{}", response.body);
+        response.body["data"].clone()
+    }
+
+    /// Every raw item in this test's table.
+    pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return items,
+            }
+        }
+    }
+}
+
+pub struct TestRequest<'a> {
+    app: &'a TestApp,
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl TestRequest<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+        self
+    }
+
+    pub fn key(self, key: &str) -> Self {
+        self.header("authorization", &format!("Bearer {key}"))
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        self.raw_body("application/json", serde_json::to_vec(body).expect("json"))
+    }
+
+    pub fn raw_body(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self.body = body;
+        if !content_type.is_empty() {
+            self = self.header("content-type", content_type);
+        }
+        self
+    }
+
+    /// Sends the request through the local server's router into the route's handler.
+    pub async fn send(self) -> TestResponse {
+        let (path, raw_query) = match self.path.split_once('?') {
+            Some((path, query)) => (path.to_owned(), query.to_owned()),
+            None => (self.path, String::new()),
+        };
+        let request = GatewayRequest {
+            method: self.method,
+            path,
+            raw_query,
+            headers: self.headers,
+            body: self.body,
+        };
+        let response = local_server::handle(&self.app.state, request).await;
+        TestResponse::from_lambda(response)
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn from_lambda(response: lambda_http::Response<Body>) -> Self {
+        let (parts, body) = response.into_parts();
+        let bytes: &[u8] = body.as_ref();
+        let text = String::from_utf8(bytes.to_vec()).expect("utf-8 body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            text,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and the error code of the one error shape.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.body["error"]["code"], code, "{}", self.text);
+        assert!(
+            self.body["error"]["request_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{}",
+            self.text
+        );
+        assert!(self.body["error"]["message"].is_string(), "{}", self.text);
+    }
+}
+
+/// A well-formed database create body with a canary password.
+pub fn database_body(name: &str) -> (Value, String) {
+    let password = secret("db-password");
+    let body = serde_json::json!({
+        "name": name,
+        "type": "database",
+        "config": {
+            "engine": "postgresql",
+            "host": "db.internal.example.com",
+            "port": 5432,
+            "database": "staging",
+            "username": "etl",
+            "password": password,
+        }
+    });
+    (body, password)
+}

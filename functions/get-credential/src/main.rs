@@ -7,5 +7,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     // Config and clients are built once per container, not per request.
     let state = shared::AppState::from_env().await?;
-    lambda_http::run(service_fn(|req: Request| shared::api::get_credential(&state, req))).await
+    lambda_http::run(service_fn(|req: Request| {
+        shared::api::get_credential(&state, req)
+    }))
+    .await
 }

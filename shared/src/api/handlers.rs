@@ -88,18 +88,21 @@ pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let workspace = &principal.workspace_id;
     let after = match query.get("cursor") {
         None => None,
-        Some(raw) => Some(
-            cursor::decode(workspace, filter, raw).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidCursor,
-                    "The cursor is not valid for this list. Start again without it.",
-                )
-            })?,
-        ),
+        Some(raw) => Some(cursor::decode(workspace, filter, raw).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "The cursor is not valid for this list. Start again without it.",
+            )
+        })?),
     };
     let page = state
         .store
-        .list_credentials(workspace, filter, after.as_ref().map(|c| c.after_id.as_str()), limit)
+        .list_credentials(
+            workspace,
+            filter,
+            after.as_ref().map(|c| c.after_id.as_str()),
+            limit,
+        )
         .await?;
     let next = page
         .more
@@ -200,7 +203,8 @@ pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> 
             next.name = name;
         }
         next.config = change.config;
-        next.secrets.retain(|field, _| !change.remove_secrets.contains(field));
+        next.secrets
+            .retain(|field, _| !change.remove_secrets.contains(field));
         next.secrets
             .extend(new_secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
         next.updated_at = now_rfc3339();
@@ -221,7 +225,13 @@ pub async fn soft_delete(state: &AppState, req: &Request) -> Result<Reply, ApiEr
     for _ in 0..RACE_RETRIES {
         let changed = state
             .store
-            .set_status(workspace, &id, Status::Active, Status::Deleted, &now_rfc3339())
+            .set_status(
+                workspace,
+                &id,
+                Status::Active,
+                Status::Deleted,
+                &now_rfc3339(),
+            )
             .await?;
         if let Some(deleted) = changed {
             return Ok(Reply::ok(deleted.lifecycle_view()));
@@ -245,7 +255,13 @@ pub async fn restore(state: &AppState, req: &Request) -> Result<Reply, ApiError>
     for _ in 0..RACE_RETRIES {
         let changed = state
             .store
-            .set_status(workspace, &id, Status::Deleted, Status::Active, &now_rfc3339())
+            .set_status(
+                workspace,
+                &id,
+                Status::Deleted,
+                Status::Active,
+                &now_rfc3339(),
+            )
             .await?;
         if let Some(restored) = changed {
             return Ok(Reply::ok(restored.lifecycle_view()));

@@ -98,19 +98,39 @@ where
             }
             (response, None)
         }
-        Err(error) => (error_response(&error, &request_id), Some(error.code.as_str())),
+        Err(error) => (
+            error_response(&error, &request_id),
+            Some(error.code.as_str()),
+        ),
     };
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(request_id, route = route.name(), status, latency_ms, error_code, "request failed");
+        tracing::error!(
+            request_id,
+            route = route.name(),
+            status,
+            latency_ms,
+            error_code,
+            "request failed"
+        );
     } else {
-        tracing::info!(request_id, route = route.name(), status, latency_ms, error_code, "request");
+        tracing::info!(
+            request_id,
+            route = route.name(),
+            status,
+            latency_ms,
+            error_code,
+            "request"
+        );
     }
     Ok(response)
 }
 
-pub async fn list_credentials(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn list_credentials(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::List, &req, handlers::list(state, &req)).await
 }
 
@@ -119,31 +139,50 @@ pub async fn get_credential(state: &AppState, req: Request) -> Result<Response<B
 }
 
 #[cfg(feature = "encryption")]
-pub async fn create_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn create_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::Create, &req, handlers::create(state, &req)).await
 }
 
 #[cfg(feature = "encryption")]
-pub async fn update_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn update_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::Update, &req, handlers::update(state, &req)).await
 }
 
-pub async fn delete_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn delete_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::SoftDelete, &req, handlers::soft_delete(state, &req)).await
 }
 
-pub async fn restore_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn restore_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::Restore, &req, handlers::restore(state, &req)).await
 }
 
-pub async fn purge_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn purge_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     respond(Route::Purge, &req, handlers::purge(state, &req)).await
 }
 
 /// Dispatches to the entry point of `route` (the local server's router; needs every route
 /// linked, hence the `encryption` feature).
 #[cfg(feature = "encryption")]
-pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
+pub async fn dispatch(
+    state: &AppState,
+    route: Route,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
     match route {
         Route::List => list_credentials(state, req).await,
         Route::Create => create_credential(state, req).await,

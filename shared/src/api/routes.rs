@@ -72,7 +72,10 @@ impl Route {
 /// The outcome of matching a method and path against the route table.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolved {
-    Found { route: Route, id: Option<String> },
+    Found {
+        route: Route,
+        id: Option<String>,
+    },
     /// The path exists, the method does not.
     MethodNotAllowed,
     NotFound,
@@ -127,23 +130,41 @@ mod tests {
         for prefix in PREFIXES {
             assert_eq!(
                 resolve("GET", &format!("{prefix}/api/credentials")),
-                Resolved::Found { route: Route::List, id: None }
+                Resolved::Found {
+                    route: Route::List,
+                    id: None
+                }
             );
             assert_eq!(
-                resolve("DELETE", &format!("{prefix}/api/credentials/cred_x/permanent")),
-                Resolved::Found { route: Route::Purge, id: Some("cred_x".into()) }
+                resolve(
+                    "DELETE",
+                    &format!("{prefix}/api/credentials/cred_x/permanent")
+                ),
+                Resolved::Found {
+                    route: Route::Purge,
+                    id: Some("cred_x".into())
+                }
             );
             assert_eq!(
                 resolve("POST", &format!("{prefix}/api/credentials/cred_x/restore")),
-                Resolved::Found { route: Route::Restore, id: Some("cred_x".into()) }
+                Resolved::Found {
+                    route: Route::Restore,
+                    id: Some("cred_x".into())
+                }
             );
         }
     }
 
     #[test]
     fn wrong_method_and_unknown_paths() {
-        assert_eq!(resolve("PATCH", "/api/credentials/x"), Resolved::MethodNotAllowed);
-        assert_eq!(resolve("GET", "/api/credentials/x/restore"), Resolved::MethodNotAllowed);
+        assert_eq!(
+            resolve("PATCH", "/api/credentials/x"),
+            Resolved::MethodNotAllowed
+        );
+        assert_eq!(
+            resolve("GET", "/api/credentials/x/restore"),
+            Resolved::MethodNotAllowed
+        );
         assert_eq!(resolve("GET", "/api/other"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/api/credentials/x/y"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v2/api/credentials"), Resolved::NotFound);

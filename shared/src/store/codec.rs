@@ -82,7 +82,10 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         .iter()
         .map(|(field, sealed)| {
             let parts = HashMap::from([
-                ("k".to_owned(), Av::B(Blob::new(sealed.encrypted_data_key.clone()))),
+                (
+                    "k".to_owned(),
+                    Av::B(Blob::new(sealed.encrypted_data_key.clone())),
+                ),
                 ("n".to_owned(), Av::B(Blob::new(sealed.nonce.clone()))),
                 ("c".to_owned(), Av::B(Blob::new(sealed.ciphertext.clone()))),
             ]);

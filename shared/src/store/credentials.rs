@@ -2,13 +2,11 @@
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    CancellationReason, Delete, Put, ReturnValue, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, ReturnValue, TransactWriteItem};
 
 use super::codec::{
-    credential_key, decode_credential, encode_credential, name_key, name_key_item,
-    n, name_reservation, s, status_sk, type_pk, Item,
+    credential_key, decode_credential, encode_credential, n, name_key, name_key_item,
+    name_reservation, s, status_sk, type_pk, Item,
 };
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::cursor::ListFilter;
@@ -163,9 +161,7 @@ impl Store {
         for _ in 0..WRITE_ATTEMPTS {
             match self.transact(items.clone()).await {
                 Ok(()) => return Ok(()),
-                Err(Some(Cancelled::Condition(0))) if renamed => {
-                    return Err(StoreError::NameTaken)
-                }
+                Err(Some(Cancelled::Condition(0))) if renamed => return Err(StoreError::NameTaken),
                 // The credential (or the name it held) changed since it was read.
                 Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
                 Err(Some(Cancelled::Contention)) => continue,
@@ -268,7 +264,11 @@ impl Store {
             None => (GSI_BY_STATUS, "gsi1pk", workspace_pk(workspace_id)),
             Some(kind) => (GSI_BY_TYPE, "gsi2pk", type_pk(workspace_id, kind)),
         };
-        let sort_attr = if filter.kind.is_some() { "gsi2sk" } else { "gsi1sk" };
+        let sort_attr = if filter.kind.is_some() {
+            "gsi2sk"
+        } else {
+            "gsi1sk"
+        };
         let status = filter.status.as_str();
         // BETWEEN is inclusive: the item the cursor names may come back and is skipped.
         let low = format!("{status}#");

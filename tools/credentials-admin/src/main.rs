@@ -12,7 +12,10 @@ use shared::settings::{self, Settings};
 use shared::store::{self, Store};
 
 #[derive(Parser)]
-#[command(name = "credentials-admin", about = "Administer a Credentials API deployment")]
+#[command(
+    name = "credentials-admin",
+    about = "Administer a Credentials API deployment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,7 +94,9 @@ async fn setup(store: &Store, kms: &aws_sdk_kms::Client, alias: &str) -> Result<
         eprintln!("table {} created", store.table());
     }
     let arn = match kms.describe_key().key_id(alias).send().await {
-        Ok(found) => found.key_metadata().map(|m| m.arn().unwrap_or_default().to_owned()),
+        Ok(found) => found
+            .key_metadata()
+            .map(|m| m.arn().unwrap_or_default().to_owned()),
         Err(_) => None,
     };
     let arn = match arn {
@@ -102,14 +107,26 @@ async fn setup(store: &Store, kms: &aws_sdk_kms::Client, alias: &str) -> Result<
                 .description("Credentials API data keys (local)")
                 .send()
                 .await
-                .map_err(|e| format!("creating the KMS key failed: {}", e.code().unwrap_or("unknown")))?;
-            let metadata = created.key_metadata().ok_or("KMS returned no key metadata")?;
+                .map_err(|e| {
+                    format!(
+                        "creating the KMS key failed: {}",
+                        e.code().unwrap_or("unknown")
+                    )
+                })?;
+            let metadata = created
+                .key_metadata()
+                .ok_or("KMS returned no key metadata")?;
             kms.create_alias()
                 .alias_name(alias)
                 .target_key_id(metadata.key_id())
                 .send()
                 .await
-                .map_err(|e| format!("creating the KMS alias failed: {}", e.code().unwrap_or("unknown")))?;
+                .map_err(|e| {
+                    format!(
+                        "creating the KMS alias failed: {}",
+                        e.code().unwrap_or("unknown")
+                    )
+                })?;
             metadata.arn().unwrap_or_default().to_owned()
         }
     };

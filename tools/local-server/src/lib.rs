@@ -35,7 +35,11 @@ pub struct GatewayRequest {
 }
 
 /// Builds the HTTP API (payload 2.0) event API Gateway would deliver for this request.
-pub fn gateway_event(request: GatewayRequest, path_parameters: HashMap<String, String>, route_key: String) -> ApiGatewayV2httpRequest {
+pub fn gateway_event(
+    request: GatewayRequest,
+    path_parameters: HashMap<String, String>,
+    route_key: String,
+) -> ApiGatewayV2httpRequest {
     let request_id = ulid::Ulid::new().to_string().to_lowercase();
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route_key.clone());
@@ -76,12 +80,23 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
     let (route, id) = match api::resolve(request.method.as_str(), &request.path) {
         Resolved::Found { route, id } => (route, id),
         Resolved::MethodNotAllowed => {
-            return gateway_error(ErrorCode::MethodNotAllowed, "This method is not allowed on this path.")
+            return gateway_error(
+                ErrorCode::MethodNotAllowed,
+                "This method is not allowed on this path.",
+            )
         }
-        Resolved::NotFound => return gateway_error(ErrorCode::NotFound, "No route matches this path."),
+        Resolved::NotFound => {
+            return gateway_error(ErrorCode::NotFound, "No route matches this path.")
+        }
     };
-    let path_parameters = id.map(|id| HashMap::from([("id".to_owned(), id)])).unwrap_or_default();
-    let prefix = if request.path.starts_with("/v1/") { "/v1" } else { "" };
+    let path_parameters = id
+        .map(|id| HashMap::from([("id".to_owned(), id)]))
+        .unwrap_or_default();
+    let prefix = if request.path.starts_with("/v1/") {
+        "/v1"
+    } else {
+        ""
+    };
     let route_key = format!("{} {prefix}{}", route.method(), route.path());
     let event = gateway_event(request, path_parameters, route_key);
     let Ok(response) = api::dispatch(state, route, lambda_request(event)).await;
@@ -104,7 +119,10 @@ fn into_hyper(response: Response<Body>) -> hyper::Response<Full<Bytes>> {
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-async fn serve_one(state: &AppState, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn serve_one(
+    state: &AppState,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),

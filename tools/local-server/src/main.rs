@@ -7,7 +7,10 @@ use shared::AppState;
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
     shared::telemetry::init();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let host: IpAddr = std::env::var("HOST")
         .ok()
         .and_then(|h| h.parse().ok())

@@ -1,0 +1,22 @@
+# The project's public commands. Variables: EMULATOR_PORT (4566), PORT (3000),
+# WORKSPACE and SCOPES (for api-key).
+EMULATOR_PORT ?= 4566
+PORT ?= 3000
+WORKSPACE ?= dev
+SCOPES ?= read,write,purge
+
+export EMULATOR_PORT PORT
+
+.PHONY: dev api-key test
+
+## dev: emulator, table, KMS key, dev API key, and every route on http://127.0.0.1:$(PORT)
+dev:
+	@scripts/dev.sh
+
+## api-key: mint a key in the `make dev` stack; the key is the last line of stdout
+api-key:
+	@scripts/api-key.sh "$(WORKSPACE)" "$(SCOPES)"
+
+## test: fmt, clippy and every test against a private emulator
+test:
+	@scripts/test.sh

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make dev`: emulator + table + KMS key + dev API key + every route on localhost, in the
+# foreground. Ctrl-C stops everything this started.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+EMULATOR_PORT="${EMULATOR_PORT:-4566}"
+PORT="${PORT:-3000}"
+WORKSPACE="${WORKSPACE:-dev}"
+
+ensure_venv
+log "building the local server and the admin tool"
+cargo build --quiet --locked -p local-server -p credentials-admin
+
+export EMULATOR_LOG="$ROOT/target/emulator-dev.log"
+log "starting the emulator on 127.0.0.1:$EMULATOR_PORT"
+start_emulator "$EMULATOR_PORT"
+SERVER_PID=""
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  stop_emulator
+  log "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
+export TABLE_NAME="${TABLE_NAME:-credentials-local}"
+export KMS_KEY_ID
+KMS_KEY_ID="$(target/debug/credentials-admin setup --alias alias/credentials-api-local | tail -n 1)"
+API_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes read,write,purge --description "make dev" | tail -n 1)"
+
+BASE="http://127.0.0.1:$PORT"
+cat <<INFO
+
+  Credentials API (local)   $BASE   (also under $BASE/v1)
+  emulator                  $AWS_ENDPOINT_URL   table $TABLE_NAME
+  dev API key (workspace $WORKSPACE, scopes read,write,purge):
+
+    $API_KEY
+
+  Try:
+    curl -s $BASE/api/credentials -H "Authorization: Bearer $API_KEY"
+
+    curl -s -X POST $BASE/api/credentials \\
+      -H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json" \\
+      -d '{"name":"staging-postgres-etl","type":"database","config":{"engine":"postgresql","host":"db.internal.example.com","port":5432,"username":"etl","password":"use-a-strong-secret-here"}}'
+
+  More keys: make api-key WORKSPACE=<id> SCOPES=read,write,purge   (EMULATOR_PORT=$EMULATOR_PORT)
+  Ctrl-C stops the server and the emulator.
+
+INFO
+
+PORT="$PORT" target/debug/local-server &
+SERVER_PID=$!
+wait "$SERVER_PID"

@@ -1,0 +1,56 @@
+# Shared helpers for the project's scripts. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+# Local AWS settings: a fixed region, dummy static credentials, no metadata probing.
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_EC2_METADATA_DISABLED=true
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs the pinned Python tools (moto server) into the project's .venv, once.
+ensure_venv() {
+  local stamp="$VENV/.installed"
+  if [[ -f "$stamp" && "$stamp" -nt "$ROOT/tools/python/constraints.txt" && "$stamp" -nt "$ROOT/tools/python/requirements.txt" ]]; then
+    return
+  fi
+  log "installing pinned Python tools into .venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r "$ROOT/tools/python/requirements.txt" -c "$ROOT/tools/python/constraints.txt"
+  touch "$stamp"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_emulator PORT: starts moto on loopback, waits until it answers, sets EMULATOR_PID.
+start_emulator() {
+  local port="$1"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
+  EMULATOR_PID=$!
+  for _ in $(seq 1 100); do
+    if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$EMULATOR_PID" 2>/dev/null; then
+      log "the emulator exited at start (is port $port in use?)"
+      return 1
+    fi
+    sleep 0.1
+  done
+  log "the emulator did not answer on port $port"
+  return 1
+}
+
+stop_emulator() {
+  if [[ -n "${EMULATOR_PID:-}" ]] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
+    kill "$EMULATOR_PID" 2>/dev/null || true
+    wait "$EMULATOR_PID" 2>/dev/null || true
+  fi
+}

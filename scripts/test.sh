@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: formatting, lints, and every test against a private emulator on a free port.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+port="$(free_port)"
+export EMULATOR_LOG="$ROOT/target/emulator-test.log"
+mkdir -p "$ROOT/target"
+log "starting the emulator on 127.0.0.1:$port"
+start_emulator "$port"
+trap stop_emulator EXIT
+export EMULATOR_ENDPOINT="http://127.0.0.1:$port"
+
+export TEST_LOG_DIR="$ROOT/target/test-logs"
+rm -rf "$TEST_LOG_DIR"
+log "cargo test"
+results="$ROOT/target/test-results.txt"
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$results"
+
+# Every secret the tests send carries this canary; no log line may contain it.
+log "scanning the suite's logs for secret values"
+if ! ls "$TEST_LOG_DIR"/*.jsonl >/dev/null 2>&1 || ! grep -q '"message":"request"' "$TEST_LOG_DIR"/*.jsonl; then
+  log "no captured logs in $TEST_LOG_DIR: the scan would prove nothing"
+  exit 1
+fi
+if grep -l "canary-5e3c7" "$TEST_LOG_DIR"/*.jsonl; then
+  log "FAILED: a secret value appears in the logs above"
+  exit 1
+fi
+log "no secret value in $(cat "$TEST_LOG_DIR"/*.jsonl | wc -l) captured log lines"
+
+# One closing line for the whole suite.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "suite: %d passed, %d failed\n", p, f }' "$results"

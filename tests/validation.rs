@@ -1,0 +1,327 @@
+//! Bad input: a clear 4xx with a stable code, no echo of what was sent, nothing written.
+
+use integration_tests::{database_body, secret, TestApp};
+use serde_json::json;
+
+async fn assert_nothing_written(app: &TestApp) {
+    let credentials = app
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| !i["sk"].as_s().unwrap().starts_with("APIKEY"))
+        .count();
+    assert_eq!(credentials, 0, "a refused request left items behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_json_and_content_types() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let marker = secret("echo");
+    let cases: [(&str, Vec<u8>, u16, &str); 6] = [
+        (
+            "application/json",
+            format!("{{\"name\": \"{marker}").into_bytes(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "application/json",
+            format!("[\"{marker}\"").into_bytes(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "application/json",
+            vec![0xff, 0xfe, 0x00],
+            400,
+            "invalid_json",
+        ),
+        ("text/plain", b"{}".to_vec(), 415, "unsupported_media_type"),
+        ("", b"{}".to_vec(), 415, "unsupported_media_type"),
+        (
+            "application/xml",
+            b"<a/>".to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .raw_body(content_type, body)
+            .send()
+            .await;
+        response.assert_error(status, code);
+        assert!(
+            !response.text.contains(&marker),
+            "error echoed input: {}",
+            response.text
+        );
+    }
+    // Parameters on the media type are fine.
+    let (body, _) = database_body("with-charset");
+    let ok = app
+        .request("POST", "/api/credentials")
+        .key(&key)
+        .raw_body(
+            "application/json; charset=utf-8",
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .send()
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_types_unknown_fields_and_schema_violations() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let marker = secret("echo");
+    let cases = [
+        (json!([1, 2]), vec![("body", "must be a JSON object")]),
+        (
+            json!({"name": 5, "type": "database", "config": {"host": "h"}}),
+            vec![("name", "must be a string")],
+        ),
+        (
+            json!({"name": "n", "type": marker, "config": {}}),
+            vec![(
+                "type",
+                "must be one of aws, azure, gcp, database, api_key, oauth, password",
+            )],
+        ),
+        (
+            json!({"type": "database", "config": {"host": "h"}}),
+            vec![("name", "is required")],
+        ),
+        (
+            json!({"name": "n", "config": {"host": "h"}}),
+            vec![("type", "is required")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": "host=h"}),
+            vec![("config", "must be an object")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "port": marker}}),
+            vec![("config.port", "must be an integer between 1 and 65535")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "port": 70000}}),
+            vec![("config.port", "must be an integer between 1 and 65535")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "engine": marker}}),
+            vec![("config.engine", "is not one of the supported values")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "password": 12345}}),
+            vec![("config.password", "must be a string")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "password": ""}}),
+            vec![("config.password", "must not be empty")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {}}),
+            vec![("config.host", "is required")],
+        ),
+        (
+            json!({"name": "n", "type": "password", "config": {"username": "u"}}),
+            vec![("config.password", "is required")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "id": "cred_x", "config": {"host": "h"}}),
+            vec![("id", "is not a known field")],
+        ),
+        (
+            json!({"name": "a\u{0}b", "type": "database", "config": {"host": "h"}}),
+            vec![("name", "must not contain control characters")],
+        ),
+        (
+            json!({"name": "x".repeat(129), "type": "database", "config": {"host": "h"}}),
+            vec![("name", "must be at most 128 characters")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "nested": {"password": marker}}}),
+            vec![("config.nested", "nested objects are not supported")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "big": "x".repeat(2049)}}),
+            vec![("config.big", "must be at most 2048 characters")],
+        ),
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "password": "x".repeat(16 * 1024 + 1)}}),
+            vec![("config.password", "must be at most 16384 bytes")],
+        ),
+    ];
+    for (body, expected) in cases {
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .json(&body)
+            .send()
+            .await;
+        response.assert_error(400, "validation_failed");
+        let details: Vec<(String, String)> = response.body["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["field"].as_str().unwrap().to_owned(),
+                    d["issue"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(f, i)| (f.to_owned(), i.to_owned()))
+            .collect();
+        assert_eq!(details, expected, "{body}");
+        assert!(
+            !response.text.contains(&marker),
+            "error echoed input: {}",
+            response.text
+        );
+    }
+    // Too many fields.
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..51).map(|i| (format!("f{i}"), json!("v"))).collect();
+    app.request("POST", "/api/credentials")
+        .key(&key)
+        .json(&json!({"name": "n", "type": "database", "config": many}))
+        .send()
+        .await
+        .assert_error(400, "validation_failed");
+    assert_nothing_written(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_over_256_kib_are_413() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let padding = "x".repeat(256 * 1024);
+    let body = json!({"name": "big", "type": "database", "config": {"host": padding}});
+    app.request("POST", "/api/credentials")
+        .key(&key)
+        .json(&body)
+        .send()
+        .await
+        .assert_error(413, "payload_too_large");
+    let created = app.create(&key, database_body("small").0).await;
+    app.request(
+        "PUT",
+        &format!("/api/credentials/{}", created["id"].as_str().unwrap()),
+    )
+    .key(&key)
+    .json(&json!({"config": {"host": "x".repeat(300 * 1024)}}))
+    .send()
+    .await
+    .assert_error(413, "payload_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_rules() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let created = app.create(&key, database_body("updatable").0).await;
+    let path = format!("/api/credentials/{}", created["id"].as_str().unwrap());
+    let cases = [
+        (json!({"type": "aws"}), "type", "cannot be changed"),
+        (
+            json!({"status": "deleted"}),
+            "status",
+            "is not a known field",
+        ),
+        (
+            json!({"config": {"host": null}}),
+            "config.host",
+            "is required",
+        ),
+        (
+            json!({"config": {"port": 0}}),
+            "config.port",
+            "must be an integer between 1 and 65535",
+        ),
+        (json!({"name": ""}), "name", "must not be empty"),
+        (
+            json!({"config": {"password": 1}}),
+            "config.password",
+            "must be a string",
+        ),
+    ];
+    for (body, field, issue) in cases {
+        let response = app.request("PUT", &path).key(&key).json(&body).send().await;
+        response.assert_error(400, "validation_failed");
+        assert_eq!(
+            response.body["error"]["details"],
+            json!([{"field": field, "issue": issue}]),
+            "{body}"
+        );
+    }
+    app.request("PUT", &path)
+        .key(&key)
+        .raw_body("application/json", b"{".to_vec())
+        .send()
+        .await
+        .assert_error(400, "invalid_json");
+    app.request("PUT", &path)
+        .key(&key)
+        .raw_body("text/plain", b"{}".to_vec())
+        .send()
+        .await
+        .assert_error(415, "unsupported_media_type");
+    // Nothing changed.
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert_eq!(got.body["data"], created);
+    // An empty object and the same name are no-ops that still succeed.
+    let same = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(&json!({"name": "updatable", "type": "database"}))
+        .send()
+        .await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    assert_eq!(same.body["data"]["config"], created["config"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junk_ids_are_404_and_unknown_routes_are_refused() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    for id in [
+        "nope",
+        "cred_",
+        "cred_01j9k2m4n5p6q7r8",
+        "CRED_01M8J7DE87N7WFCCJAKZAM45HZ",
+        "cred_01m8j7de87n7wfccjakzam45hz",
+        "%00",
+        "cred_01m8j7de87n7wfccjakzam45h%2F",
+    ] {
+        for (method, suffix) in [
+            ("GET", ""),
+            ("DELETE", ""),
+            ("POST", "/restore"),
+            ("DELETE", "/permanent"),
+        ] {
+            app.request(method, &format!("/api/credentials/{id}{suffix}"))
+                .key(&key)
+                .send()
+                .await
+                .assert_error(404, "not_found");
+        }
+    }
+    app.request("PATCH", "/api/credentials")
+        .key(&key)
+        .send()
+        .await
+        .assert_error(405, "method_not_allowed");
+    app.request("GET", "/api/secrets")
+        .key(&key)
+        .send()
+        .await
+        .assert_error(404, "not_found");
+}
