@@ -23,8 +23,8 @@ cleanup() {
   log "stopped"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'exit 0' INT
+trap 'exit 0' TERM
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
 export TABLE_NAME="${TABLE_NAME:-credentials-local}"
