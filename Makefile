@@ -7,7 +7,7 @@ SCOPES ?= read,write,purge
 
 export EMULATOR_PORT PORT
 
-.PHONY: dev api-key test
+.PHONY: dev api-key test build
 
 ## dev: emulator, table, KMS key, dev API key, and every route on http://127.0.0.1:$(PORT)
 dev:
@@ -20,3 +20,7 @@ api-key:
 ## test: fmt, clippy and every test against a private emulator
 test:
 	@scripts/test.sh
+
+## build: every function as an arm64 `bootstrap` (target/lambda/<fn>/bootstrap), sizes printed
+build:
+	@scripts/build.sh

@@ -12,17 +12,23 @@ export AWS_EC2_METADATA_DISABLED=true
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# Installs the pinned Python tools (moto server) into the project's .venv, once.
+# ensure_venv [REQUIREMENTS...]: installs pinned Python tools into the project's .venv,
+# once per requirements file (default: the test tools, i.e. the moto server and cfn-lint).
 ensure_venv() {
-  local stamp="$VENV/.installed"
-  if [[ -f "$stamp" && "$stamp" -nt "$ROOT/tools/python/constraints.txt" && "$stamp" -nt "$ROOT/tools/python/requirements.txt" ]]; then
-    return
-  fi
-  log "installing pinned Python tools into .venv"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    -r "$ROOT/tools/python/requirements.txt" -c "$ROOT/tools/python/constraints.txt"
-  touch "$stamp"
+  local files=("$@")
+  [[ ${#files[@]} -gt 0 ]] || files=(requirements.txt)
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  local file stamp
+  for file in "${files[@]}"; do
+    stamp="$VENV/.installed-${file%.txt}"
+    if [[ -f "$stamp" && "$stamp" -nt "$ROOT/tools/python/$file" && "$stamp" -nt "$ROOT/tools/python/constraints.txt" ]]; then
+      continue
+    fi
+    log "installing pinned Python tools from tools/python/$file into .venv"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$ROOT/tools/python/$file" -c "$ROOT/tools/python/constraints.txt"
+    touch "$stamp"
+  done
 }
 
 free_port() {

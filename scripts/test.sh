@@ -10,6 +10,12 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "template.yaml: cfn-lint and consistency with the code"
+"$VENV/bin/cfn-lint" template.yaml
+cargo build --quiet --locked -p local-server
+target/debug/local-server --routes > target/routes.txt
+"$VENV/bin/python" scripts/check_template.py template.yaml target/routes.txt
+
 port="$(free_port)"
 export EMULATOR_LOG="$ROOT/target/emulator-test.log"
 mkdir -p "$ROOT/target"
@@ -20,6 +26,8 @@ export EMULATOR_ENDPOINT="http://127.0.0.1:$port"
 
 export TEST_LOG_DIR="$ROOT/target/test-logs"
 rm -rf "$TEST_LOG_DIR"
+log "cargo build (every binary, for the smoke tests)"
+cargo build --workspace --bins --locked
 log "cargo test"
 results="$ROOT/target/test-results.txt"
 cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$results"

@@ -7,6 +7,7 @@
 //! [`secret`], which marks it with a canary so that a leak anywhere can be searched for.
 
 pub mod logs;
+pub mod runtime_api;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -259,4 +260,47 @@ pub fn database_body(name: &str) -> (Value, String) {
         }
     });
     (body, password)
+}
+
+/// The example events in `events/` and how to aim them at a test stack.
+pub mod events {
+    use serde_json::Value;
+    use shared::api::Route;
+
+    /// The placeholders the example events carry.
+    pub const EXAMPLE_KEY: &str = "cak_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample1";
+    pub const EXAMPLE_ID: &str = "cred_01j9k2m4n5p6q7r8s9t0v1w2x3";
+
+    pub fn dir() -> std::path::PathBuf {
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+    }
+
+    /// Every event file: (file stem, raw text).
+    pub fn all() -> Vec<(String, String)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir())
+            .expect("events/")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| {
+                let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+                (stem, std::fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The route an event file is for: its name ends with the function's name.
+    pub fn route_of(stem: &str) -> Route {
+        Route::ALL
+            .into_iter()
+            .find(|r| stem.ends_with(r.name()))
+            .unwrap_or_else(|| panic!("events/{stem}.json names no function"))
+    }
+
+    /// The event with a real API key and credential id in place of the examples.
+    pub fn aimed(raw: &str, key: &str, id: &str) -> Value {
+        serde_json::from_str(&raw.replace(EXAMPLE_KEY, key).replace(EXAMPLE_ID, id))
+            .expect("event JSON")
+    }
 }

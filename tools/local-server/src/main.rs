@@ -6,6 +6,21 @@ use shared::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
+    // `--routes`: the route table as served, one `METHOD PATH FUNCTION` per line (the
+    // template consistency check compares it with template.yaml).
+    if std::env::args().any(|a| a == "--routes") {
+        for route in shared::api::Route::ALL {
+            for prefix in shared::api::routes::PREFIXES {
+                println!(
+                    "{} {prefix}{} {}",
+                    route.method(),
+                    route.path(),
+                    route.name()
+                );
+            }
+        }
+        return Ok(());
+    }
     shared::telemetry::init();
     let port: u16 = std::env::var("PORT")
         .ok()

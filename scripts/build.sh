@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make build`: every function as a stripped arm64 `bootstrap` for provided.al2023, built on
+# its own so that no function links what only another needs (a workspace-wide build would
+# unify features and give every function the KMS client). Output: target/lambda/<fn>/bootstrap.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv requirements-build.txt
+export PATH="$VENV/bin:$PATH"
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  log "adding the aarch64-unknown-linux-gnu target"
+  rustup target add aarch64-unknown-linux-gnu
+fi
+# aws-lc's jitter entropy source costs ~50 ms of init on Lambda; the OS source suffices.
+export AWS_LC_SYS_NO_JITTER_ENTROPY=1
+
+functions=()
+for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+for fn in "${functions[@]}"; do
+  log "building $fn (release, arm64)"
+  cargo lambda build --release --arm64 --locked --package "$fn" --lambda-dir target/lambda
+done
+
+printf '\n%-22s %12s\n' "function" "bootstrap"
+for fn in "${functions[@]}"; do
+  size=$(stat -c %s "target/lambda/$fn/bootstrap")
+  awk -v fn="$fn" -v size="$size" 'BEGIN { printf "%-22s %8.2f MiB  (%d bytes)\n", fn, size / 1048576, size }'
+done

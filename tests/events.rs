@@ -1,0 +1,61 @@
+//! Every example event in `events/` is one `lambda_http` accepts, and, aimed at a real
+//! stack, gets the answer its route promises from the route's handler.
+
+use integration_tests::events::{aimed, all, route_of};
+use integration_tests::{database_body, TestApp, TestResponse};
+use shared::api::{self, Route};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_deserializes_and_is_answered_by_its_handler() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let target = app.create(&key, database_body("event-target").0).await;
+    let id = target["id"].as_str().unwrap();
+
+    let events = all();
+    assert!(events.len() >= 8, "one event per route plus a REST API one");
+    for (stem, raw) in &events {
+        lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("events/{stem}.json: {e}"));
+    }
+    // Run them in lifecycle order so each has something to act on.
+    let order = [
+        Route::Create,
+        Route::List,
+        Route::Get,
+        Route::Update,
+        Route::SoftDelete,
+        Route::Restore,
+        Route::Purge,
+    ];
+    for route in order {
+        for (stem, raw) in events.iter().filter(|(stem, _)| route_of(stem) == route) {
+            let event = aimed(raw, &key, id);
+            let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+            let Ok(response) = api::dispatch(&app.state, route, request).await;
+            let response = TestResponse::from_lambda(response);
+            let expected = if route == Route::Create { 201 } else { 200 };
+            assert_eq!(
+                response.status, expected,
+                "events/{stem}.json: {}",
+                response.text
+            );
+            match route {
+                Route::Get | Route::Update => assert_eq!(response.body["data"]["id"], id),
+                Route::Purge => assert_eq!(response.body["data"]["purged"], true),
+                _ => {}
+            }
+            // API Gateway's request id is the one answered with.
+            let gateway_id = event["requestContext"]["requestId"].as_str().unwrap();
+            assert_eq!(
+                response.header("x-request-id"),
+                Some(gateway_id),
+                "events/{stem}.json"
+            );
+        }
+    }
+    app.request("GET", &format!("/api/credentials/{id}"))
+        .key(&key)
+        .send()
+        .await
+        .assert_error(404, "not_found");
+}
