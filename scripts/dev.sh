@@ -28,8 +28,10 @@ trap 'exit 0' TERM
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$EMULATOR_PORT"
 export TABLE_NAME="${TABLE_NAME:-credentials-local}"
-export KMS_KEY_ID
-KMS_KEY_ID="$(target/debug/credentials-admin setup --alias alias/credentials-api-local | tail -n 1)"
+setup_output="$(target/debug/credentials-admin setup --alias alias/credentials-api-local)"
+export KMS_KEY_ID IDEMPOTENCY_KEY_ID
+KMS_KEY_ID="$(sed -n 's/^KMS_KEY_ID=//p' <<<"$setup_output")"
+IDEMPOTENCY_KEY_ID="$(sed -n 's/^IDEMPOTENCY_KEY_ID=//p' <<<"$setup_output")"
 API_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes read,write,purge --description "make dev" | tail -n 1)"
 
 BASE="http://127.0.0.1:$PORT"

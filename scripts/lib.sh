@@ -38,7 +38,7 @@ free_port() {
 # start_emulator PORT: starts moto on loopback, waits until it answers, sets EMULATOR_PID.
 start_emulator() {
   local port="$1"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
+  "$VENV/bin/python" "$ROOT/tools/python/moto_serialized.py" -H 127.0.0.1 -p "$port" >"${EMULATOR_LOG:-/dev/null}" 2>&1 &
   EMULATOR_PID=$!
   for _ in $(seq 1 100); do
     if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" >/dev/null 2>&1; then

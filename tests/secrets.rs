@@ -206,7 +206,8 @@ async fn state_with(app: &TestApp, broken_kms: bool, broken_dynamo: bool) -> Arc
     let encryptor = Encryptor::new(
         aws_sdk_kms::Client::new(if broken_kms { &dead } else { &app.sdk }),
         &app.kms_key_arn,
-    );
+    )
+    .with_fingerprint_key(Some(app.mac_key_arn.clone()));
     Arc::new(AppState { store, encryptor })
 }
 

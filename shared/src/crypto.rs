@@ -8,12 +8,16 @@
 //! it needs `kms:GenerateDataKey` only, and the read paths make no KMS call.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::Aes256Gcm;
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::DataKeySpec;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::model::SealedSecret;
@@ -22,6 +26,8 @@ use crate::model::SealedSecret;
 pub enum CryptoError {
     /// KMS failed or could not be reached.
     Unavailable,
+    /// A feature needs a setting this deployment lacks.
+    NotConfigured,
 }
 
 /// The encryption context every data key is bound to.
@@ -37,11 +43,19 @@ pub fn field_aad(workspace_id: &str, credential_id: &str, field: &str) -> Vec<u8
     format!("{workspace_id}\0{credential_id}\0{field}").into_bytes()
 }
 
-/// Seals secrets under KMS data keys. Build once per container.
+/// What the fingerprint key is derived from (KMS `GenerateMac` over this constant).
+const FINGERPRINT_KEY_LABEL: &[u8] = b"credentials-api/idempotency-fingerprint/v1";
+
+/// Seals secrets under KMS data keys, and keys request fingerprints. Build once per
+/// container.
 #[derive(Clone, Debug)]
 pub struct Encryptor {
     kms: aws_sdk_kms::Client,
     key_id: String,
+    /// KMS HMAC key from which the idempotency fingerprint key is derived.
+    mac_key_id: Option<String>,
+    /// The derived fingerprint key, cached for the life of the container.
+    fingerprint_key: Arc<OnceLock<Zeroizing<Vec<u8>>>>,
 }
 
 impl Encryptor {
@@ -49,7 +63,59 @@ impl Encryptor {
         Self {
             kms,
             key_id: key_id.into(),
+            mac_key_id: None,
+            fingerprint_key: Arc::default(),
         }
+    }
+
+    /// Enables request fingerprints (idempotent create) with this KMS HMAC key.
+    pub fn with_fingerprint_key(mut self, mac_key_id: Option<String>) -> Self {
+        self.mac_key_id = mac_key_id;
+        self
+    }
+
+    /// HMAC-SHA256 of `message` under a key only this service can derive (KMS
+    /// `GenerateMac` over a constant, once per container). Fingerprints of requests that
+    /// carry secrets can then be stored without making those secrets guessable offline.
+    pub async fn fingerprint(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let key = match self.fingerprint_key.get() {
+            Some(key) => key,
+            None => {
+                let derived = self.derive_fingerprint_key().await?;
+                // A concurrent first use may have set it meanwhile: both derive the same key.
+                let _ = self.fingerprint_key.set(derived);
+                self.fingerprint_key.get().ok_or(CryptoError::Unavailable)?
+            }
+        };
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| CryptoError::Unavailable)?;
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+
+    async fn derive_fingerprint_key(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let Some(mac_key_id) = &self.mac_key_id else {
+            tracing::error!("IDEMPOTENCY_KEY_ID is not configured");
+            return Err(CryptoError::NotConfigured);
+        };
+        let output = self
+            .kms
+            .generate_mac()
+            .key_id(mac_key_id)
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .message(Blob::new(FINGERPRINT_KEY_LABEL))
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                tracing::error!(
+                    aws_error_code = e.code().unwrap_or("none"),
+                    "kms GenerateMac failed"
+                );
+                CryptoError::Unavailable
+            })?;
+        let mac = output.mac.ok_or(CryptoError::Unavailable)?;
+        Ok(Zeroizing::new(mac.into_inner()))
     }
 
     /// Seals every given secret under one new data key. No KMS call when there is nothing

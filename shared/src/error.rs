@@ -21,6 +21,8 @@ pub enum ErrorCode {
     NameTaken,
     InvalidState,
     Conflict,
+    PreconditionFailed,
+    IdempotencyKeyReused,
     ServiceUnavailable,
     Internal,
 }
@@ -41,6 +43,8 @@ impl ErrorCode {
             Self::NameTaken => "name_taken",
             Self::InvalidState => "invalid_state",
             Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
@@ -57,8 +61,10 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::NameTaken | Self::InvalidState | Self::Conflict => 409,
+            Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::IdempotencyKeyReused => 422,
             Self::Internal => 500,
             Self::ServiceUnavailable => 503,
         }
@@ -120,6 +126,13 @@ impl ApiError {
         Self::new(
             ErrorCode::Forbidden,
             "The API key does not have the scope this operation needs.",
+        )
+    }
+
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            ErrorCode::PreconditionFailed,
+            "If-Match does not match the credential's current ETag. Read it again and retry.",
         )
     }
 

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod crypto;
 pub mod cursor;
 pub mod error;
+pub mod idempotency;
 pub mod model;
 pub mod schema;
 pub mod settings;
@@ -49,7 +50,8 @@ impl AppState {
                 .kms_key_id
                 .clone()
                 .ok_or(settings::MissingSetting("KMS_KEY_ID"))?,
-        );
+        )
+        .with_fingerprint_key(settings.idempotency_key_id.clone());
         Ok(Self {
             store,
             #[cfg(feature = "encryption")]

@@ -15,6 +15,8 @@ pub struct Settings {
     /// KMS key (id, ARN or alias) that wraps the per-credential data keys. Only the
     /// functions that write secrets need it.
     pub kms_key_id: Option<String>,
+    /// KMS HMAC key for idempotency fingerprints (create only).
+    pub idempotency_key_id: Option<String>,
     /// Endpoint override for a local emulator, e.g. `http://127.0.0.1:4566`.
     pub endpoint_url: Option<String>,
 }
@@ -39,6 +41,7 @@ impl Settings {
         Ok(Self {
             table_name: non_empty("TABLE_NAME").ok_or(MissingSetting("TABLE_NAME"))?,
             kms_key_id: non_empty("KMS_KEY_ID"),
+            idempotency_key_id: non_empty("IDEMPOTENCY_KEY_ID"),
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),
         })
     }

@@ -64,6 +64,7 @@ pub struct TestApp {
     pub sdk: SdkConfig,
     pub table: String,
     pub kms_key_arn: String,
+    pub mac_key_arn: String,
 }
 
 impl TestApp {
@@ -80,9 +81,22 @@ impl TestApp {
             .and_then(|m| m.arn())
             .expect("key arn")
             .to_owned();
+        let mac_key = kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+            .send()
+            .await
+            .expect("create KMS HMAC key");
+        let mac_key_arn = mac_key
+            .key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key arn")
+            .to_owned();
         let settings = Settings {
             table_name: table.clone(),
             kms_key_id: Some(kms_key_arn.clone()),
+            idempotency_key_id: Some(mac_key_arn.clone()),
             endpoint_url: None,
         };
         let state = Arc::new(AppState::new(&sdk, &settings).expect("state"));
@@ -91,6 +105,7 @@ impl TestApp {
             sdk,
             table,
             kms_key_arn,
+            mac_key_arn,
         }
     }
 

@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
-use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -27,6 +27,10 @@ pub struct Reply {
     status: StatusCode,
     body: Vec<u8>,
     location: Option<String>,
+    /// The credential version the answer shows (sent as `ETag`).
+    version: Option<u64>,
+    /// True when an idempotent create replays its first answer.
+    replayed: bool,
 }
 
 #[derive(Serialize)]
@@ -42,10 +46,17 @@ impl Reply {
     }
 
     pub fn with_meta<D: Serialize, M: Serialize>(data: D, meta: Option<M>) -> Self {
+        Self::raw(serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize"))
+    }
+
+    /// An answer whose body is already serialized (an idempotent replay).
+    pub fn raw(body: Vec<u8>) -> Self {
         Self {
             status: StatusCode::OK,
-            body: serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize"),
+            body,
             location: None,
+            version: None,
+            replayed: false,
         }
     }
 
@@ -53,6 +64,20 @@ impl Reply {
         self.status = StatusCode::CREATED;
         self.location = Some(location);
         self
+    }
+
+    pub fn version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    pub fn replayed(mut self) -> Self {
+        self.replayed = true;
+        self
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 
@@ -93,8 +118,18 @@ where
     let (response, error_code) = match work.await {
         Ok(reply) => {
             let mut response = json_response(reply.status, reply.body, &request_id);
+            let headers = response.headers_mut();
             if let Some(location) = reply.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-                response.headers_mut().insert(LOCATION, location);
+                headers.insert(LOCATION, location);
+            }
+            if let Some(tag) = reply
+                .version
+                .and_then(|v| HeaderValue::from_str(&request::etag(v)).ok())
+            {
+                headers.insert(ETAG, tag);
+            }
+            if reply.replayed {
+                headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             }
             (response, None)
         }

@@ -2,11 +2,11 @@
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use serde_json::Value;
 
 use super::routes::path_id;
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::model::is_credential_id;
+#[cfg(feature = "encryption")]
 use crate::validate::{parse_json, MAX_BODY_BYTES};
 
 /// API Gateway's request id, else the Lambda invocation's, else a new one (local use).
@@ -41,7 +41,8 @@ pub fn credential_id(req: &Request) -> Result<String, ApiError> {
 }
 
 /// The request body as JSON: content type, size and syntax are checked here, once.
-pub fn json_body(req: &Request) -> Result<Value, ApiError> {
+#[cfg(feature = "encryption")]
+pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
     let is_json = header(req, "content-type").is_some_and(|ct| {
         ct.split(';')
             .next()
@@ -108,4 +109,27 @@ pub fn invalid_query(field: &'static str, issue: &'static str) -> ApiError {
         message: "The query string is not valid.",
         details: vec![FieldIssue::new(field, issue)],
     }
+}
+
+/// The version an `If-Match` header requires, if any. `*` requires only existence (which
+/// every route checks anyway); a tag that cannot be one of ours can never match.
+pub fn expected_version(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(raw) = req.headers().get("if-match") else {
+        return Ok(None);
+    };
+    let value = raw.to_str().map(str::trim).unwrap_or_default();
+    if value == "*" {
+        return Ok(None);
+    }
+    let tag = value.strip_prefix("W/").unwrap_or(value);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(ApiError::precondition_failed)
+}
+
+/// The strong entity tag of a credential version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
 }

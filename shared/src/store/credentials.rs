@@ -8,6 +8,7 @@ use super::codec::{
     credential_key, decode_credential, encode_credential, n, name_key, name_key_item,
     name_reservation, s, status_sk, type_pk, Item,
 };
+use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::cursor::ListFilter;
 use crate::model::{Status, StoredCredential};
@@ -71,7 +72,7 @@ impl Store {
         }
     }
 
-    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Put {
+    pub(super) fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Put {
         Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -81,9 +82,23 @@ impl Store {
             .expect("table, item and condition are set")
     }
 
-    /// Stores a new credential and reserves its name, atomically.
-    pub async fn insert_credential(&self, credential: &StoredCredential) -> Result<(), StoreError> {
+    /// Stores a new credential and reserves its name, atomically; with an idempotency
+    /// record, that too, first (so a concurrent retry fails on it, not on the name).
+    pub async fn insert_credential(
+        &self,
+        credential: &StoredCredential,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        let offset = usize::from(idempotency.is_some());
         for _ in 0..WRITE_ATTEMPTS {
+            let mut items = Vec::with_capacity(3);
+            if let Some(record) = idempotency {
+                items.push(
+                    TransactWriteItem::builder()
+                        .put(self.idempotency_put(record))
+                        .build(),
+                );
+            }
             let reserve = self.put(
                 name_reservation(&credential.workspace_id, &credential.name, &credential.id),
                 "attribute_not_exists(pk)",
@@ -94,13 +109,16 @@ impl Store {
                 "attribute_not_exists(pk)",
                 None,
             );
-            let items = vec![
-                TransactWriteItem::builder().put(reserve).build(),
-                TransactWriteItem::builder().put(insert).build(),
-            ];
+            items.push(TransactWriteItem::builder().put(reserve).build());
+            items.push(TransactWriteItem::builder().put(insert).build());
             match self.transact(items).await {
                 Ok(()) => return Ok(()),
-                Err(Some(Cancelled::Condition(0))) => return Err(StoreError::NameTaken),
+                Err(Some(Cancelled::Condition(0))) if offset == 1 => {
+                    return Err(StoreError::IdempotencyKeyUsed)
+                }
+                Err(Some(Cancelled::Condition(i))) if i == offset => {
+                    return Err(StoreError::NameTaken)
+                }
                 Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
                 Err(Some(Cancelled::Contention)) => continue,
                 Err(None) => return Err(StoreError::Unavailable),
@@ -171,23 +189,31 @@ impl Store {
         Err(StoreError::Conflict)
     }
 
-    /// Moves a credential between `active` and `deleted` with one conditional update.
-    /// Returns the item after the change, or `Ok(None)` when the condition failed (absent,
-    /// or not in the `from` state; the caller reads to tell which).
+    /// Moves a credential between `active` and `deleted` with one conditional update (also
+    /// conditioned on `expected_version`, when given). Returns the item after the change, or
+    /// `Ok(None)` when the condition failed (the caller reads to tell why).
     pub async fn set_status(
         &self,
         workspace_id: &str,
         id: &str,
         from: Status,
         to: Status,
+        expected_version: Option<u64>,
         now: &str,
     ) -> Result<Option<StoredCredential>, StoreError> {
+        let condition = match expected_version {
+            Some(_) => "attribute_exists(pk) AND #status = :from AND version = :expected",
+            None => "attribute_exists(pk) AND #status = :from",
+        };
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(credential_key(workspace_id, id)))
-            .condition_expression("attribute_exists(pk) AND #status = :from")
+            .condition_expression(condition)
+            .set_expression_attribute_values(
+                expected_version.map(|v| [(":expected".to_owned(), n(v))].into()),
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
@@ -215,18 +241,27 @@ impl Store {
         }
     }
 
-    /// Deletes a credential and its name reservation in one transaction. The credential
-    /// must still carry the name we release (a concurrent rename makes us read again).
-    pub async fn purge_credential(&self, workspace_id: &str, id: &str) -> Result<(), StoreError> {
+    /// Deletes a credential and its name reservation in one transaction, conditioned on the
+    /// version read just before (and on `expected_version`, when given).
+    pub async fn purge_credential(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
         for _ in 0..WRITE_ATTEMPTS {
             let Some(current) = self.get_credential(workspace_id, id).await? else {
                 return Err(StoreError::NotFound);
             };
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(StoreError::VersionMismatch);
+            }
+            // The version we read: a change in between (rename, restore) makes us read again.
             let remove = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(credential_key(workspace_id, id)))
-                .condition_expression("attribute_exists(pk) AND name_key = :name_key")
-                .expression_attribute_values(":name_key", s(name_key(&current.name)))
+                .condition_expression("attribute_exists(pk) AND version = :version")
+                .expression_attribute_values(":version", n(current.version))
                 .build()
                 .expect("table, key and condition are set");
             let release = Delete::builder()

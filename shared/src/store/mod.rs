@@ -5,6 +5,7 @@
 //! | credential | `WS#<ws>` | `CRED#<id>` | `WS#<ws>` / `<status>#<id>` | `WS#<ws>#TY#<type>` / `<status>#<id>` |
 //! | name reservation | `WS#<ws>` | `NAME#<lowercased name>` | – | – |
 //! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | `WS#<ws>` / `apikey#<key id>` | – |
+//! | idempotency record | `WS#<ws>` | `IDEM#<sha256 of Idempotency-Key>` | – | – |
 //!
 //! Name uniqueness is enforced by DynamoDB itself: a credential and its name reservation are
 //! written in one transaction whose first item must not exist yet.
@@ -12,9 +13,12 @@
 mod api_keys;
 mod codec;
 mod credentials;
+mod idempotency;
 mod table;
 
 pub use api_keys::ApiKeyRecord;
+pub use credentials::Page;
+pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
 pub use table::{create_table, GSI_BY_STATUS, GSI_BY_TYPE};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -29,6 +33,11 @@ pub enum StoreError {
     NotFound,
     /// The item changed between read and conditional write, more often than we retry.
     Conflict,
+    /// The caller's expected version (If-Match) is not the stored one.
+    VersionMismatch,
+    /// Another request already used this idempotency key (read the record to tell whether
+    /// it is a replay).
+    IdempotencyKeyUsed,
     /// DynamoDB failed or could not be reached; the write did not happen.
     Unavailable,
     /// An item in the table does not decode: a bug or a manual edit, never client input.

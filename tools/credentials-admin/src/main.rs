@@ -4,6 +4,7 @@
 //! API keys are printed once, on the last line of stdout, and never stored in clear.
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use shared::auth::{self, is_workspace_id, Scope};
@@ -23,8 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the table (if missing) and a KMS key behind `--alias` (if missing); prints the
-    /// key's ARN. For local stacks: on AWS, `template.yaml` creates both.
+    /// Create the table and the KMS keys (data keys behind `--alias`, fingerprints behind
+    /// `<alias>-idempotency`) when missing; prints `KMS_KEY_ID=…` and `IDEMPOTENCY_KEY_ID=…`.
+    /// For local stacks: on AWS, `template.yaml` creates all three.
     Setup {
         #[arg(long, default_value = "alias/credentials-api-local")]
         alias: String,
@@ -77,6 +79,48 @@ fn check_workspace(workspace: &str) -> Result<(), Error> {
     }
 }
 
+/// The ARN of the KMS key behind `alias`, creating key and alias when missing.
+async fn ensure_key(
+    kms: &aws_sdk_kms::Client,
+    alias: &str,
+    spec: KeySpec,
+    usage: KeyUsageType,
+) -> Result<String, Error> {
+    if let Ok(found) = kms.describe_key().key_id(alias).send().await {
+        if let Some(arn) = found.key_metadata().and_then(|m| m.arn()) {
+            return Ok(arn.to_owned());
+        }
+    }
+    let created = kms
+        .create_key()
+        .description("Credentials API (local)")
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "creating a KMS key failed: {}",
+                e.code().unwrap_or("unknown")
+            )
+        })?;
+    let metadata = created
+        .key_metadata()
+        .ok_or("KMS returned no key metadata")?;
+    kms.create_alias()
+        .alias_name(alias)
+        .target_key_id(metadata.key_id())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "creating a KMS alias failed: {}",
+                e.code().unwrap_or("unknown")
+            )
+        })?;
+    Ok(metadata.arn().unwrap_or_default().to_owned())
+}
+
 async fn setup(store: &Store, kms: &aws_sdk_kms::Client, alias: &str) -> Result<(), Error> {
     let exists = store
         .client()
@@ -93,44 +137,23 @@ async fn setup(store: &Store, kms: &aws_sdk_kms::Client, alias: &str) -> Result<
             .map_err(|e| format!("creating the table failed: {e:?}"))?;
         eprintln!("table {} created", store.table());
     }
-    let arn = match kms.describe_key().key_id(alias).send().await {
-        Ok(found) => found
-            .key_metadata()
-            .map(|m| m.arn().unwrap_or_default().to_owned()),
-        Err(_) => None,
-    };
-    let arn = match arn {
-        Some(arn) => arn,
-        None => {
-            let created = kms
-                .create_key()
-                .description("Credentials API data keys (local)")
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "creating the KMS key failed: {}",
-                        e.code().unwrap_or("unknown")
-                    )
-                })?;
-            let metadata = created
-                .key_metadata()
-                .ok_or("KMS returned no key metadata")?;
-            kms.create_alias()
-                .alias_name(alias)
-                .target_key_id(metadata.key_id())
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "creating the KMS alias failed: {}",
-                        e.code().unwrap_or("unknown")
-                    )
-                })?;
-            metadata.arn().unwrap_or_default().to_owned()
-        }
-    };
-    println!("{arn}");
+    let data_key = ensure_key(
+        kms,
+        alias,
+        KeySpec::SymmetricDefault,
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await?;
+    let mac_alias = format!("{alias}-idempotency");
+    let mac_key = ensure_key(
+        kms,
+        &mac_alias,
+        KeySpec::Hmac256,
+        KeyUsageType::GenerateVerifyMac,
+    )
+    .await?;
+    println!("KMS_KEY_ID={data_key}");
+    println!("IDEMPOTENCY_KEY_ID={mac_key}");
     Ok(())
 }
 
