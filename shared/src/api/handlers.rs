@@ -45,7 +45,7 @@ fn invalid_state(message: &'static str) -> ApiError {
 
 /// Authenticates the caller and checks the route's scope (401 before 403 before anything).
 async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Principal, ApiError> {
-    let principal = authenticate(&state.store, header(req, "authorization")).await?;
+    let principal = authenticate(&state.store, &state.keys, header(req, "authorization")).await?;
     principal.require(route.scope())?;
     Ok(principal)
 }
