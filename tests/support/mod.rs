@@ -6,6 +6,7 @@
 //! whole-suite scan `make test` runs), and every secret a test sends comes from
 //! [`secret`], which marks it with a canary so that a leak anywhere can be searched for.
 
+pub mod calls;
 pub mod logs;
 pub mod runtime_api;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
+use calls::CallLog;
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use lambda_http::Body;
 use local_server::GatewayRequest;
@@ -65,6 +67,8 @@ pub struct TestApp {
     pub table: String,
     pub kms_key_arn: String,
     pub mac_key_arn: String,
+    /// The AWS operations `state` makes.
+    pub calls: CallLog,
 }
 
 impl TestApp {
@@ -101,13 +105,33 @@ impl TestApp {
             api_key_cache: std::time::Duration::ZERO,
             endpoint_url: None,
         };
-        let state = Arc::new(AppState::new(&sdk, &settings).expect("state"));
+        // The service's clients count (and can fail) their calls.
+        let calls = CallLog::default();
+        let mut state = AppState::new(&sdk, &settings).expect("state");
+        state.store = shared::Store::new(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            &table,
+        );
+        state.encryptor = shared::crypto::Encryptor::new(
+            aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            &kms_key_arn,
+        )
+        .with_fingerprint_key(Some(mac_key_arn.clone()));
         Self {
-            state,
+            state: Arc::new(state),
             sdk,
             table,
             kms_key_arn,
             mac_key_arn,
+            calls,
         }
     }
 
