@@ -28,6 +28,26 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 17] = [
+        Self::ValidationFailed,
+        Self::InvalidJson,
+        Self::InvalidCursor,
+        Self::InvalidQuery,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::NameTaken,
+        Self::InvalidState,
+        Self::Conflict,
+        Self::PreconditionFailed,
+        Self::IdempotencyKeyReused,
+        Self::ServiceUnavailable,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ValidationFailed => "validation_failed",

@@ -7,6 +7,7 @@
 //! [`secret`], which marks it with a canary so that a leak anywhere can be searched for.
 
 pub mod calls;
+pub mod contract;
 pub mod logs;
 pub mod runtime_api;
 
@@ -227,19 +228,22 @@ impl TestRequest<'_> {
 
     /// Sends the request through the local server's router into the route's handler.
     pub async fn send(self) -> TestResponse {
+        let method = self.method.clone();
         let (path, raw_query) = match self.path.split_once('?') {
             Some((path, query)) => (path.to_owned(), query.to_owned()),
             None => (self.path, String::new()),
         };
         let request = GatewayRequest {
             method: self.method,
-            path,
+            path: path.clone(),
             raw_query,
             headers: self.headers,
             body: self.body,
         };
         let response = local_server::handle(&self.app.state, request).await;
-        TestResponse::from_lambda(response)
+        let response = TestResponse::from_lambda(response);
+        contract::check(method.as_str(), &path, response.status, &response.body);
+        response
     }
 }
 
