@@ -116,6 +116,18 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         })
 }
 
+/// The methods a path accepts (for `Allow` on 405); empty for unknown paths.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let Some((template, _)) = match_path(path) else {
+        return Vec::new();
+    };
+    Route::ALL
+        .into_iter()
+        .filter(|r| r.path() == template)
+        .map(Route::method)
+        .collect()
+}
+
 /// The `{id}` segment of a request path, for invocations without path parameters.
 pub fn path_id(path: &str) -> Option<&str> {
     match_path(path).and_then(|(_, id)| id)
