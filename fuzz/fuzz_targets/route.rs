@@ -1,0 +1,12 @@
+//! Routing of arbitrary methods and paths never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let (method, path) = text.split_once(' ').unwrap_or(("GET", text));
+        let _ = shared::api::resolve(method, path);
+        let _ = shared::api::routes::allowed_methods(path);
+    }
+});

@@ -1,0 +1,176 @@
+//! Property tests over everything that reads client input: no panic, and every invalid
+//! input is a 4xx whose body repeats none of the submitted values.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+use shared::cursor::{self, ListFilter};
+use shared::model::{is_credential_id, new_credential_id, CredentialType, Status};
+use shared::validate::{self, MAX_NAME_CHARS};
+use shared::{api, idempotency};
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,12}|.{0,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn kind() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("aws".to_owned()),
+        Just("database".to_owned()),
+        Just("password".to_owned()),
+        Just("oauth".to_owned()),
+        ".{0,10}",
+    ]
+}
+
+/// A create body that is often nearly valid, so that deep rules get exercised.
+fn create_body() -> impl Strategy<Value = Value> {
+    (
+        prop::option::of(json_value()),
+        prop::option::of(".{0,140}"),
+        kind(),
+        prop::collection::btree_map("[a-z_]{1,20}|.{0,6}", json_value(), 0..8),
+    )
+        .prop_map(|(extra, name, kind, config)| {
+            let mut body = json!({"type": kind, "config": config});
+            if let Some(name) = name {
+                body["name"] = Value::from(name);
+            }
+            if let Some(extra) = extra {
+                body["extra"] = extra;
+            }
+            body
+        })
+}
+
+fn strings_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings_in(v, out)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_bytes_parse_or_are_refused_as_invalid_json(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        if let Err(err) = validate::parse_json(&bytes) {
+            prop_assert_eq!(err.status(), 400);
+        }
+    }
+
+    #[test]
+    fn create_validation_never_panics_and_never_echoes(body in create_body()) {
+        let mut submitted = Vec::new();
+        strings_in(&body, &mut submitted);
+        if let Err(err) = validate::new_credential(body) {
+            prop_assert_eq!(err.status(), 400);
+            let rendered = serde_json::to_string(&err.body("req")).unwrap();
+            for value in submitted.iter().filter(|s| s.len() >= 12) {
+                prop_assert!(!rendered.contains(value.as_str()), "error repeats a submitted value");
+            }
+        }
+    }
+
+    #[test]
+    fn update_validation_never_panics(patch in json_value(), name in prop::option::of(".{0,140}")) {
+        let current = validate::new_credential(json!({
+            "name": "current", "type": "database",
+            "config": {"host": "h", "password": "p"}
+        })).unwrap();
+        let stored = shared::model::StoredCredential {
+            workspace_id: "ws".into(),
+            id: new_credential_id(),
+            name: current.name,
+            kind: current.kind,
+            status: Status::Active,
+            config: current.config,
+            secrets: Default::default(),
+            created_at: "2025-01-01T00:00:00Z".into(),
+            updated_at: "2025-01-01T00:00:00Z".into(),
+            deleted_at: None,
+            created_by: None,
+            version: 1,
+        };
+        let mut body = json!({"config": patch});
+        if let Some(name) = name {
+            body["name"] = Value::from(name);
+        }
+        if let Err(err) = validate::credential_change(body, &stored) {
+            prop_assert_eq!(err.status(), 400);
+        }
+    }
+
+    #[test]
+    fn clean_unicode_names_are_accepted_and_control_characters_refused(
+        name in "[^\\p{Cc}]{1,128}",
+        control in "\\p{Cc}",
+        at in 0usize..128,
+    ) {
+        let body = |name: &str| json!({"name": name, "type": "password", "config": {"password": "p"}});
+        let accepted = validate::new_credential(body(&name)).is_ok();
+        prop_assert_eq!(accepted, !name.trim().is_empty() && name.chars().count() <= MAX_NAME_CHARS);
+        let mut chars: Vec<char> = name.chars().collect();
+        let at = at.min(chars.len());
+        chars.insert(at, control.chars().next().unwrap());
+        let dirty: String = chars.into_iter().collect();
+        prop_assert!(validate::new_credential(body(&dirty)).is_err());
+    }
+
+    #[test]
+    fn cursors_decode_only_for_their_workspace_and_filter(
+        workspace in "[a-z0-9][a-z0-9_-]{0,20}",
+        other in "[a-z0-9][a-z0-9_-]{0,20}",
+        garbage in ".{0,600}",
+        deleted in any::<bool>(),
+    ) {
+        let filter = ListFilter {
+            status: if deleted { Status::Deleted } else { Status::Active },
+            kind: Some(CredentialType::Database),
+        };
+        let id = new_credential_id();
+        let encoded = cursor::encode(&workspace, filter, &id);
+        prop_assert_eq!(cursor::decode(&workspace, filter, &encoded).map(|c| c.after_id), Some(id));
+        if other != workspace {
+            prop_assert!(cursor::decode(&other, filter, &encoded).is_none());
+        }
+        if garbage != encoded {
+            prop_assert!(cursor::decode(&workspace, filter, &garbage).is_none());
+        }
+    }
+
+    #[test]
+    fn routing_and_ids_never_panic(method in "[A-Z]{0,8}", path in "(/v1)?(/api)?(/credentials)?(/[^/]{0,40}){0,3}") {
+        let _ = api::resolve(&method, &path);
+        let _ = api::routes::path_id(&path);
+        let _ = api::routes::allowed_methods(&path);
+        for segment in path.split('/') {
+            if is_credential_id(segment) {
+                prop_assert!(segment.starts_with("cred_") && segment.len() == 31);
+            }
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked_without_panic(key in ".{0,300}") {
+        let ok = idempotency::check_key(&key).is_ok();
+        prop_assert_eq!(ok, !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic()));
+    }
+}
