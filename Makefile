@@ -7,7 +7,7 @@ SCOPES ?= read,write,purge
 
 export EMULATOR_PORT PORT
 
-.PHONY: dev api-key test build
+.PHONY: dev api-key test build bench
 
 ## dev: emulator, table, KMS key, dev API key, and every route on http://127.0.0.1:$(PORT)
 dev:
@@ -24,3 +24,7 @@ test:
 ## build: every function as an arm64 `bootstrap` (target/lambda/<fn>/bootstrap), sizes printed
 build:
 	@scripts/build.sh
+
+## bench: sizes, cold starts, warm latency, list at scale -> target/bench/summary.json
+bench:
+	@scripts/bench.sh

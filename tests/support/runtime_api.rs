@@ -137,13 +137,19 @@ impl RuntimeApi {
 
     /// Waits for the function's answer.
     pub async fn outcome(self, timeout: Duration) -> Option<Outcome> {
-        let result = tokio::time::timeout(timeout, self.outcome).await.ok()?.ok();
-        self.server.abort();
-        result
+        self.finish(timeout).await.0
     }
 
-    pub fn first_poll(&self) -> Option<Instant> {
-        *self.shared.first_poll.lock().unwrap()
+    /// Waits for the function's answer; also tells when the function first asked for an
+    /// event, i.e. when its init phase ended.
+    pub async fn finish(self, timeout: Duration) -> (Option<Outcome>, Option<Instant>) {
+        let result = tokio::time::timeout(timeout, self.outcome)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        self.server.abort();
+        let first_poll = *self.shared.first_poll.lock().unwrap();
+        (result, first_poll)
     }
 }
 

@@ -17,6 +17,8 @@ mod idempotency;
 mod table;
 
 pub use api_keys::ApiKeyRecord;
+/// The item a credential is stored as (bulk loads in benchmarks write it directly).
+pub use codec::encode_credential;
 pub use credentials::Page;
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
 pub use table::{create_table, GSI_BY_STATUS, GSI_BY_TYPE};
