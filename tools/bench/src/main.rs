@@ -571,24 +571,18 @@ async fn main() -> Result<(), Error> {
         root.join(format!("target/lambda/{}/bootstrap", r.name()))
             .exists()
     }) && root.join("target/lambda/hello-world/bootstrap").exists();
-    let (target, size_of): (&str, Box<dyn Fn(&str) -> u64>) = if arm64 {
-        (
-            "aarch64-unknown-linux-gnu",
-            Box::new(|name: &str| {
-                std::fs::metadata(root.join(format!("target/lambda/{name}/bootstrap")))
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            }),
-        )
+    let target = if arm64 {
+        "aarch64-unknown-linux-gnu"
     } else {
-        (
-            "x86_64-unknown-linux-gnu",
-            Box::new(|name: &str| {
-                std::fs::metadata(release.join(name))
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            }),
-        )
+        "x86_64-unknown-linux-gnu"
+    };
+    let size_of = |name: &str| -> u64 {
+        let path = if arm64 {
+            root.join(format!("target/lambda/{name}/bootstrap"))
+        } else {
+            release.join(name)
+        };
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     };
 
     // Cold starts: hello world first, then each function, in the same run.
