@@ -57,13 +57,24 @@ impl Settings {
     }
 }
 
+fn millis_from_env(name: &str, default: u64) -> Duration {
+    Duration::from_millis(
+        non_empty(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
 /// Explicit timeouts and retries: the SDK sets no operation timeout by default, and a Lambda
-/// that hangs on a dead connection until its own timeout bills for all of it.
+/// that hangs on a dead connection until its own timeout bills for all of it. Defaults suit
+/// DynamoDB and KMS (single-digit milliseconds); `SDK_ATTEMPT_TIMEOUT_MS` and
+/// `SDK_OPERATION_TIMEOUT_MS` override them (the local emulator can stall for seconds, and a
+/// retried attempt whose first try did land is not idempotent there as it is on AWS).
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(millis_from_env("SDK_ATTEMPT_TIMEOUT_MS", 2_000))
+        .operation_timeout(millis_from_env("SDK_OPERATION_TIMEOUT_MS", 5_000))
         .build()
 }
 
