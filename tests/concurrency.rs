@@ -5,16 +5,6 @@ use futures::future::join_all;
 use integration_tests::{database_body, TestApp};
 use serde_json::json;
 
-fn count_items(
-    items: &[std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>],
-    prefix: &str,
-) -> usize {
-    items
-        .iter()
-        .filter(|i| i["sk"].as_s().unwrap().starts_with(prefix))
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn twenty_concurrent_creates_of_one_name_make_exactly_one() {
     let app = TestApp::new().await;
@@ -47,9 +37,8 @@ async fn twenty_concurrent_creates_of_one_name_make_exactly_one() {
     for response in responses.iter().filter(|r| r.status != 201) {
         response.assert_error(409, "name_taken");
     }
-    let items = app.scan().await;
-    assert_eq!(count_items(&items, "CRED#"), 1);
-    assert_eq!(count_items(&items, "NAME#"), 1);
+    assert_eq!(app.items("CRED#").await.len(), 1);
+    assert_eq!(app.items("NAME#").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
@@ -95,9 +84,8 @@ async fn concurrent_restore_and_purge_end_consistent() {
             .assert_error(404, "not_found");
     }
     // No orphan: neither credentials nor name reservations remain.
-    let items = app.scan().await;
-    assert_eq!(count_items(&items, "CRED#"), 0);
-    assert_eq!(count_items(&items, "NAME#"), 0);
+    assert!(app.items("CRED#").await.is_empty());
+    assert!(app.items("NAME#").await.is_empty());
     // Every name is free again.
     app.create(&key, database_body("contested-0").0).await;
 }
@@ -134,8 +122,7 @@ async fn concurrent_renames_to_one_name_let_exactly_one_through() {
         response.assert_error(409, "name_taken");
     }
     // Losers kept their names: 6 credentials, 6 reservations, names all distinct.
-    let items = app.scan().await;
-    assert_eq!(count_items(&items, "NAME#"), 6);
+    assert_eq!(app.items("NAME#").await.len(), 6);
     let list = app
         .request("GET", "/api/credentials")
         .key(&key)

@@ -1,7 +1,7 @@
 //! Every example event in `events/` is one `lambda_http` accepts, and, aimed at a real
 //! stack, gets the answer its route promises from the route's handler.
 
-use integration_tests::events::{aimed, all, route_of};
+use integration_tests::events::{aimed, all, route_of, LIFECYCLE};
 use integration_tests::{database_body, TestApp, TestResponse};
 use shared::api::{self, Route};
 
@@ -18,16 +18,7 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
         lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("events/{stem}.json: {e}"));
     }
     // Run them in lifecycle order so each has something to act on.
-    let order = [
-        Route::Create,
-        Route::List,
-        Route::Get,
-        Route::Update,
-        Route::SoftDelete,
-        Route::Restore,
-        Route::Purge,
-    ];
-    for route in order {
+    for route in LIFECYCLE {
         for (stem, raw) in events.iter().filter(|(stem, _)| route_of(stem) == route) {
             let event = aimed(raw, &key, id);
             let request = lambda_http::request::from_str(&event.to_string()).unwrap();

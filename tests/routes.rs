@@ -118,12 +118,7 @@ async fn update_is_partial_renames_and_reencrypts() {
     let created = app.create(&key, body).await;
     let id = created["id"].as_str().unwrap();
     let path = format!("/api/credentials/{id}");
-    let items_before = app.scan().await;
-    let sealed_before = items_before
-        .iter()
-        .find(|i| i.get("id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(id))
-        .unwrap()["secrets"]
-        .clone();
+    let sealed_before = app.credential_item(id).await["secrets"].clone();
 
     // Rename, change one field, drop one with null, add a secret-looking field.
     let new_token = secret("token");
@@ -150,11 +145,7 @@ async fn update_is_partial_renames_and_reencrypts() {
     assert!(!updated.text.contains(&new_token));
 
     // The untouched password keeps its sealed value; the old name is free again.
-    let items_after = app.scan().await;
-    let item = items_after
-        .iter()
-        .find(|i| i.get("id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(id))
-        .unwrap();
+    let item = app.credential_item(id).await;
     let before = sealed_before.as_m().unwrap();
     let after = item["secrets"].as_m().unwrap();
     assert_eq!(before["password"], after["password"]);
@@ -236,13 +227,7 @@ async fn names_are_unique_case_insensitively_and_reserved_until_purged() {
     );
     app.create(&key, database_body("shared-name").0).await;
     // The reservation went with the purged credential: only the new one's remains.
-    let reservations = app
-        .scan()
-        .await
-        .into_iter()
-        .filter(|i| i["sk"].as_s().unwrap().starts_with("NAME#"))
-        .count();
-    assert_eq!(reservations, 1);
+    assert_eq!(app.items("NAME#").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -334,12 +319,8 @@ async fn soft_delete_restore_and_purge_lifecycle() {
         .await
         .assert_error(404, "not_found");
     // Nothing of it is left in the table.
-    assert!(app
-        .scan()
-        .await
-        .iter()
-        .all(|i| !i["sk"].as_s().unwrap().starts_with("CRED#")
-            && !i["sk"].as_s().unwrap().starts_with("NAME#")));
+    assert!(app.items("CRED#").await.is_empty());
+    assert!(app.items("NAME#").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

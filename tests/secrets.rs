@@ -173,11 +173,7 @@ async fn sealed_fields_open_only_with_the_right_context() {
     let (body, password) = database_body("openable");
     let created = app.create(&key, body).await;
     let id = created["id"].as_str().unwrap();
-    let items = app.scan().await;
-    let item = items
-        .iter()
-        .find(|i| i.get("id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(id))
-        .unwrap();
+    let item = &app.credential_item(id).await;
     let workspace = item["workspace_id"].as_s().unwrap();
 
     let opened = open(&app, item, "password", encryption_context(workspace, id)).await;

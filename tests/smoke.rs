@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use integration_tests::events::{aimed, all, route_of};
+use integration_tests::events::{aimed, all, route_of, LIFECYCLE};
 use integration_tests::runtime_api::{spawn_function, target_dir, Outcome, RuntimeApi};
 use integration_tests::{database_body, emulator_endpoint, TestApp};
 use shared::api::Route;
@@ -15,16 +15,7 @@ async fn every_function_binary_starts_from_its_environment_and_answers() {
     let target = app.create(&key, database_body("smoke-target").0).await;
     let id = target["id"].as_str().unwrap();
     let events = all();
-    let order = [
-        Route::Create,
-        Route::List,
-        Route::Get,
-        Route::Update,
-        Route::SoftDelete,
-        Route::Restore,
-        Route::Purge,
-    ];
-    for route in order {
+    for route in LIFECYCLE {
         let (stem, raw) = events
             .iter()
             .find(|(stem, _)| stem.as_str() == route.name())

@@ -56,6 +56,9 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// A raw DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
@@ -171,8 +174,25 @@ impl TestApp {
         response.body["data"].clone()
     }
 
+    /// The raw items whose sort key starts with `prefix` (`CRED#`, `NAME#`, `IDEM#`, `APIKEY`).
+    pub async fn items(&self, prefix: &str) -> Vec<Item> {
+        self.scan()
+            .await
+            .into_iter()
+            .filter(|i| i["sk"].as_s().is_ok_and(|sk| sk.starts_with(prefix)))
+            .collect()
+    }
+
+    /// The raw item of one credential.
+    pub async fn credential_item(&self, id: &str) -> Item {
+        self.items(&format!("CRED#{id}"))
+            .await
+            .pop()
+            .unwrap_or_else(|| panic!("no item for {id}"))
+    }
+
     /// Every raw item in this test's table.
-    pub async fn scan(&self) -> Vec<HashMap<String, AttributeValue>> {
+    pub async fn scan(&self) -> Vec<Item> {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
         let mut items = Vec::new();
         let mut start = None;
@@ -311,6 +331,17 @@ pub fn database_body(name: &str) -> (Value, String) {
 pub mod events {
     use serde_json::Value;
     use shared::api::Route;
+
+    /// The order that gives each route's event something to act on.
+    pub const LIFECYCLE: [Route; 7] = [
+        Route::Create,
+        Route::List,
+        Route::Get,
+        Route::Update,
+        Route::SoftDelete,
+        Route::Restore,
+        Route::Purge,
+    ];
 
     /// The placeholders the example events carry.
     pub const EXAMPLE_KEY: &str = "cak_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample1";
