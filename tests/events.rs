@@ -3,7 +3,7 @@
 
 use integration_tests::events::{aimed, all, route_of, LIFECYCLE};
 use integration_tests::{database_body, TestApp, TestResponse};
-use shared::api::{self, Route};
+use shared::api::Route;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_deserializes_and_is_answered_by_its_handler() {
@@ -22,7 +22,7 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
         for (stem, raw) in events.iter().filter(|(stem, _)| route_of(stem) == route) {
             let event = aimed(raw, &key, id);
             let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-            let Ok(response) = api::dispatch(&app.state, route, request).await;
+            let response = local_server::dispatch(&app.state, route, request).await;
             let response = TestResponse::from_lambda(response);
             let expected = if route == Route::Create { 201 } else { 200 };
             assert_eq!(

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::logs::assert_not_logged;
 use integration_tests::{database_body, sdk_config, secret, TestApp};
 use serde_json::json;
-use shared::crypto::{encryption_context, field_aad, Encryptor};
-use shared::{AppState, Store};
+use shared::crypto::{encryption_context, field_aad};
+use shared::{AppState, Clients};
 
 /// Every string and byte string inside an attribute, recursively.
 fn flatten(value: &AttributeValue, out: &mut Vec<String>) {
@@ -195,20 +195,11 @@ async fn sealed_fields_open_only_with_the_right_context() {
 /// A state whose KMS (or DynamoDB) is a closed port: any call to it fails.
 async fn state_with(app: &TestApp, broken_kms: bool, broken_dynamo: bool) -> Arc<AppState> {
     let dead = sdk_config("http://127.0.0.1:9").await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(if broken_dynamo { &dead } else { &app.sdk }),
-        &app.table,
-    );
-    let encryptor = Encryptor::new(
-        aws_sdk_kms::Client::new(if broken_kms { &dead } else { &app.sdk }),
-        &app.kms_key_arn,
-    )
-    .with_fingerprint_key(Some(app.mac_key_arn.clone()));
-    Arc::new(AppState {
-        store,
-        keys: app.state.keys.clone(),
-        encryptor,
-    })
+    let clients = Clients {
+        dynamodb: aws_sdk_dynamodb::Client::new(if broken_dynamo { &dead } else { &app.sdk }),
+        kms: aws_sdk_kms::Client::new(if broken_kms { &dead } else { &app.sdk }),
+    };
+    Arc::new(AppState::from_clients(clients, &app.settings()).expect("state"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

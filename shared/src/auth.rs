@@ -41,7 +41,13 @@ impl Scope {
         }
     }
 
-    /// Accepts the full form (`credentials:read`) or the short one (`read`).
+    /// The stored form: exactly `credentials:read`, … (anything else is not a scope).
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    /// What an operator may type: the full form (`credentials:read`) or the short one
+    /// (`read`).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         Self::ALL.into_iter().find(|scope| {
@@ -101,10 +107,10 @@ pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str) -> Mint
         URL_SAFE_NO_PAD.encode(random.as_ref())
     ));
     let record = ApiKeyRecord {
-        key_id: format!("key_{}", ulid::Ulid::new().to_string().to_lowercase()),
+        key_id: crate::ids::new_key_id(),
         key_hash: hash_key(key.expose_secret()),
         workspace_id: workspace_id.to_owned(),
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        scopes: scopes.to_vec(),
         description: description.to_owned(),
         created_at: now_rfc3339(),
         revoked_at: None,
@@ -179,34 +185,30 @@ impl KeyCache {
 }
 
 /// Checks the `Authorization` header against the stored keys (or this container's cache).
+/// `Ok(None)` when there is no usable key: missing, malformed, unknown or revoked.
 pub async fn authenticate(
     store: &Store,
     cache: &KeyCache,
     authorization: Option<&str>,
-) -> Result<Principal, ApiError> {
-    let key = bearer_key(authorization).ok_or_else(ApiError::unauthorized)?;
+) -> Result<Option<Principal>, StoreError> {
+    let Some(key) = bearer_key(authorization) else {
+        return Ok(None);
+    };
     let key_hash = hash_key(key);
     if let Some(principal) = cache.get(&key_hash) {
-        return Ok(principal);
+        return Ok(Some(principal));
     }
-    let record = match store.get_api_key(&key_hash).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(ApiError::unauthorized()),
-        Err(StoreError::Corrupt) => return Err(ApiError::internal()),
-        Err(_) => return Err(ApiError::unavailable()),
+    let Some(record) = store.get_api_key(&key_hash).await? else {
+        return Ok(None);
     };
     if !record.is_active() {
-        return Err(ApiError::unauthorized());
+        return Ok(None);
     }
     let principal = Principal {
         workspace_id: record.workspace_id,
         key_id: record.key_id,
-        scopes: record
-            .scopes
-            .iter()
-            .filter_map(|s| Scope::parse(s))
-            .collect(),
+        scopes: record.scopes,
     };
     cache.put(key_hash, &principal);
-    Ok(principal)
+    Ok(Some(principal))
 }

@@ -1,8 +1,8 @@
 //! The Credentials API's shared crate: everything the per-route Lambda functions run.
 //!
-//! A request goes `api` (parse, authenticate, respond) → `validate` (input rules) →
-//! `crypto` (seal secrets, create/update only) → `store` (DynamoDB), and back through
-//! `model` views, which never carry secret values.
+//! A request goes `api` (extract input from the event, render the answer) → `service` (the
+//! use case: authorize, read, `validate`, seal with `crypto`, conditional write through
+//! `store`) → back to `api` as `model` views, which never carry secret values.
 
 pub mod api;
 pub mod auth;
@@ -11,8 +11,10 @@ pub mod crypto;
 pub mod cursor;
 pub mod error;
 pub mod idempotency;
+pub mod ids;
 pub mod model;
 pub mod schema;
+pub mod service;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
@@ -43,11 +45,27 @@ impl AppState {
         Ok(Self::new(&sdk, &settings)?)
     }
 
+    /// The clients of `sdk`, assembled by [`AppState::from_clients`].
     pub fn new(sdk: &SdkConfig, settings: &Settings) -> Result<Self, settings::MissingSetting> {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
+        Self::from_clients(
+            Clients {
+                dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+                #[cfg(feature = "encryption")]
+                kms: aws_sdk_kms::Client::new(sdk),
+            },
+            settings,
+        )
+    }
+
+    /// The one place a state is assembled: from clients (the tests pass clients that count
+    /// or fail their calls) and settings.
+    pub fn from_clients(
+        clients: Clients,
+        settings: &Settings,
+    ) -> Result<Self, settings::MissingSetting> {
         #[cfg(feature = "encryption")]
         let encryptor = crypto::Encryptor::new(
-            aws_sdk_kms::Client::new(sdk),
+            clients.kms,
             settings
                 .kms_key_id
                 .clone()
@@ -55,10 +73,17 @@ impl AppState {
         )
         .with_fingerprint_key(settings.idempotency_key_id.clone());
         Ok(Self {
-            store,
+            store: Store::new(clients.dynamodb, &settings.table_name),
             keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache)),
             #[cfg(feature = "encryption")]
             encryptor,
         })
     }
+}
+
+/// The AWS clients a state uses.
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    #[cfg(feature = "encryption")]
+    pub kms: aws_sdk_kms::Client,
 }

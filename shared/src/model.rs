@@ -7,43 +7,48 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// The seven kinds of connection profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CredentialType {
-    Aws,
-    Azure,
-    Gcp,
-    Database,
-    ApiKey,
-    Oauth,
-    Password,
+use crate::validate::{CredentialChange, NewCredential};
+
+/// Declares the credential types once: the enum, `ALL`, the wire names, and the issue text
+/// that lists them.
+macro_rules! credential_types {
+    ($($variant:ident => $wire:literal),+ $(,)?) => {
+        /// The kinds of connection profile.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum CredentialType {
+            $($variant),+
+        }
+
+        impl CredentialType {
+            pub const ALL: &'static [CredentialType] = &[$(Self::$variant),+];
+
+            /// The issue reported for an unknown type: every wire name, in order.
+            pub const ONE_OF: &'static str =
+                concat!("must be one of ", credential_types!(@join $($wire),+));
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire),+
+                }
+            }
+        }
+    };
+    (@join $first:literal $(, $rest:literal)*) => { concat!($first $(, ", ", $rest)*) };
+}
+
+credential_types! {
+    Aws => "aws",
+    Azure => "azure",
+    Gcp => "gcp",
+    Database => "database",
+    ApiKey => "api_key",
+    Oauth => "oauth",
+    Password => "password",
 }
 
 impl CredentialType {
-    pub const ALL: [CredentialType; 7] = [
-        Self::Aws,
-        Self::Azure,
-        Self::Gcp,
-        Self::Database,
-        Self::ApiKey,
-        Self::Oauth,
-        Self::Password,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Aws => "aws",
-            Self::Azure => "azure",
-            Self::Gcp => "gcp",
-            Self::Database => "database",
-            Self::ApiKey => "api_key",
-            Self::Oauth => "oauth",
-            Self::Password => "password",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
     }
 }
 
@@ -71,21 +76,7 @@ impl Status {
     }
 }
 
-/// `cred_` + lowercase ULID: sortable by creation time, unguessable enough not to leak counts.
-pub fn new_credential_id() -> String {
-    format!("cred_{}", ulid::Ulid::new().to_string().to_lowercase())
-}
-
-/// True for ids this service could have minted. Anything else is answered 404 without a
-/// database call.
-pub fn is_credential_id(id: &str) -> bool {
-    id.strip_prefix("cred_").is_some_and(|ulid| {
-        ulid.len() == 26
-            && ulid
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b.is_ascii_lowercase() && !b"ilou".contains(&b)))
-    })
-}
+pub use crate::ids::{is_credential_id, new_credential_id};
 
 /// Current time as RFC 3339 UTC with second precision, e.g. `2025-03-20T09:15:22Z`.
 pub fn now_rfc3339() -> String {
@@ -131,7 +122,102 @@ pub struct StoredCredential {
     pub version: u64,
 }
 
+/// The two lifecycle moves between `active` and `deleted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    SoftDelete,
+    Restore,
+}
+
+impl Lifecycle {
+    /// The status the move starts from (the condition of its write).
+    pub fn from(self) -> Status {
+        match self {
+            Self::SoftDelete => Status::Active,
+            Self::Restore => Status::Deleted,
+        }
+    }
+
+    /// The status the move ends in.
+    pub fn to(self) -> Status {
+        match self {
+            Self::SoftDelete => Status::Deleted,
+            Self::Restore => Status::Active,
+        }
+    }
+}
+
+/// Every change a credential record goes through. Each returns the record as it must be
+/// stored next; the store only persists it (conditionally on the version it replaces).
 impl StoredCredential {
+    /// A new, active credential at version 1.
+    pub fn new(
+        workspace_id: &str,
+        id: String,
+        input: NewCredential,
+        secrets: BTreeMap<String, SealedSecret>,
+        created_by: &str,
+        now: &str,
+    ) -> Self {
+        Self {
+            workspace_id: workspace_id.to_owned(),
+            id,
+            name: input.name,
+            kind: input.kind,
+            status: Status::Active,
+            config: input.config,
+            secrets,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            deleted_at: None,
+            created_by: Some(created_by.to_owned()),
+            version: 1,
+        }
+    }
+
+    /// This credential after a validated partial update: the new name and config, secrets
+    /// removed or replaced by their newly sealed values, and the next version.
+    pub fn apply(
+        &self,
+        change: &CredentialChange,
+        sealed: &BTreeMap<String, SealedSecret>,
+        now: &str,
+    ) -> Self {
+        let mut next = self.clone();
+        if let Some(name) = &change.rename {
+            next.name.clone_from(name);
+        }
+        next.config.clone_from(&change.config);
+        next.secrets
+            .retain(|field, _| !change.remove_secrets.contains(field));
+        next.secrets
+            .extend(sealed.iter().map(|(k, v)| (k.clone(), v.clone())));
+        next.updated_at = now.to_owned();
+        next.version = self.version + 1;
+        next
+    }
+
+    /// This credential after `move_` (soft delete or restore).
+    pub fn transition(&self, move_: Lifecycle, now: &str) -> Self {
+        let mut next = self.clone();
+        next.status = move_.to();
+        next.deleted_at = match move_ {
+            Lifecycle::SoftDelete => Some(now.to_owned()),
+            Lifecycle::Restore => None,
+        };
+        next.updated_at = now.to_owned();
+        next.version = self.version + 1;
+        next
+    }
+
+    pub fn soft_delete(&self, now: &str) -> Self {
+        self.transition(Lifecycle::SoftDelete, now)
+    }
+
+    pub fn restore(&self, now: &str) -> Self {
+        self.transition(Lifecycle::Restore, now)
+    }
+
     pub fn view(&self) -> CredentialView<'_> {
         CredentialView {
             id: &self.id,
@@ -169,6 +255,20 @@ pub struct CredentialView<'a> {
     pub version: u64,
 }
 
+/// The envelope every successful answer uses: `{"data": …, "meta": …}`.
+#[derive(Serialize)]
+struct Envelope<D, M> {
+    data: D,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<M>,
+}
+
+/// Serializes an answer in the envelope. Views hold only strings, numbers and JSON values,
+/// so serialization cannot fail.
+pub fn document<D: Serialize, M: Serialize>(data: D, meta: Option<M>) -> Vec<u8> {
+    serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize")
+}
+
 /// Answer of soft delete and restore: the lifecycle fields only.
 #[derive(Serialize, Debug)]
 pub struct LifecycleView<'a> {
@@ -192,26 +292,96 @@ impl StoredCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate;
+    use secrecy::SecretString;
 
-    #[test]
-    fn minted_ids_are_recognised() {
-        let id = new_credential_id();
-        assert!(is_credential_id(&id), "{id}");
-        assert_eq!(id, id.to_lowercase());
+    fn sealed(byte: u8) -> SealedSecret {
+        SealedSecret {
+            encrypted_data_key: vec![byte],
+            nonce: vec![byte; 12],
+            ciphertext: vec![byte; 4],
+        }
+    }
+
+    fn credential() -> StoredCredential {
+        let input = validate::new_credential(serde_json::json!({
+            "name": "prod-db",
+            "type": "database",
+            "config": {"host": "h", "port": 5432, "password": "p", "api_token": "t"}
+        }))
+        .unwrap();
+        let secrets = input
+            .secrets
+            .keys()
+            .map(|k| (k.clone(), sealed(1)))
+            .collect();
+        StoredCredential::new("ws", new_credential_id(), input, secrets, "key_1", "t0")
     }
 
     #[test]
-    fn junk_ids_are_not() {
-        for junk in [
-            "",
-            "cred_",
-            "cred_01j9k2m4n5p6q7r8",
-            "cred_01J9K2M4N5P6Q7R8S9T0V1W2X3",
-            "usr_01j9k2m4n5p6q7r8s9t0v1w2x3",
-            "cred_01j9k2m4n5p6q7r8s9t0v1w2x!",
-            "cred_01j9k2m4n5p6q7r8s9t0v1w2xi",
-        ] {
-            assert!(!is_credential_id(junk), "{junk}");
+    fn a_new_credential_is_active_at_version_one() {
+        let c = credential();
+        assert_eq!((c.status, c.version), (Status::Active, 1));
+        assert_eq!((c.created_at.as_str(), c.updated_at.as_str()), ("t0", "t0"));
+        assert_eq!(c.created_by.as_deref(), Some("key_1"));
+        assert_eq!(
+            c.secrets.keys().collect::<Vec<_>>(),
+            ["api_token", "password"]
+        );
+    }
+
+    #[test]
+    fn apply_renames_patches_config_and_replaces_or_drops_secrets() {
+        let c = credential();
+        let change = validate::CredentialChange {
+            rename: Some("renamed".into()),
+            config: serde_json::from_value(serde_json::json!({"host": "h2"})).unwrap(),
+            set_secrets: BTreeMap::from([("password".to_owned(), SecretString::from("n"))]),
+            remove_secrets: ["api_token".to_owned()].into(),
+        };
+        let next = c.apply(
+            &change,
+            &BTreeMap::from([("password".to_owned(), sealed(2))]),
+            "t1",
+        );
+        assert_eq!(next.name, "renamed");
+        assert_eq!(next.config, change.config);
+        assert_eq!(
+            next.secrets,
+            BTreeMap::from([("password".to_owned(), sealed(2))])
+        );
+        assert_eq!((next.version, next.updated_at.as_str()), (2, "t1"));
+        assert_eq!(
+            (next.created_at.as_str(), next.id.as_str()),
+            ("t0", c.id.as_str())
+        );
+    }
+
+    #[test]
+    fn soft_delete_and_restore_are_inverse_moves_that_bump_the_version() {
+        let c = credential();
+        let deleted = c.soft_delete("t1");
+        assert_eq!(deleted.status, Status::Deleted);
+        assert_eq!(deleted.deleted_at.as_deref(), Some("t1"));
+        assert_eq!(deleted.version, 2);
+        let restored = deleted.restore("t2");
+        assert_eq!(restored.status, Status::Active);
+        assert_eq!(restored.deleted_at, None);
+        assert_eq!((restored.version, restored.updated_at.as_str()), (3, "t2"));
+        assert_eq!(restored.secrets, c.secrets);
+        for move_ in [Lifecycle::SoftDelete, Lifecycle::Restore] {
+            assert_ne!(move_.from(), move_.to());
+        }
+    }
+
+    #[test]
+    fn the_type_list_is_written_once() {
+        assert_eq!(
+            CredentialType::ONE_OF,
+            "must be one of aws, azure, gcp, database, api_key, oauth, password"
+        );
+        for kind in CredentialType::ALL {
+            assert_eq!(CredentialType::parse(kind.as_str()), Some(*kind));
         }
     }
 
@@ -220,5 +390,10 @@ mod tests {
         let ts = now_rfc3339();
         assert_eq!(ts.len(), 20, "{ts}");
         assert!(ts.ends_with('Z'));
+    }
+
+    #[test]
+    fn sealed_secrets_never_debug_print_their_bytes() {
+        assert_eq!(format!("{:?}", sealed(7)), "SealedSecret(..)");
     }
 }

@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn every_type_has_a_schema_with_at_least_one_required_field() {
-        for kind in CredentialType::ALL {
+        for &kind in CredentialType::ALL {
             assert!(fields(kind).iter().any(|f| f.required), "{kind:?}");
         }
     }

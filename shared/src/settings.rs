@@ -57,24 +57,37 @@ impl Settings {
     }
 }
 
-fn millis_from_env(name: &str, default: u64) -> Duration {
-    Duration::from_millis(
-        non_empty(name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default),
-    )
+fn millis_from_env(name: &str, default: Duration) -> Duration {
+    non_empty(name)
+        .and_then(|v| v.parse().ok())
+        .map_or(default, Duration::from_millis)
 }
 
+/// Per-attempt bound of an AWS call (`SDK_ATTEMPT_TIMEOUT_MS` overrides it). DynamoDB and
+/// KMS answer in milliseconds; an attempt still waiting after this is retried.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// Bound of one AWS call including the SDK's retries (`SDK_OPERATION_TIMEOUT_MS` overrides
+/// it). With `service::WORST_CASE_CALLS` it bounds a whole request; `template.yaml`'s
+/// function timeout is chosen above that product (`tests/timeouts.rs`).
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(2_000);
+
 /// Explicit timeouts and retries: the SDK sets no operation timeout by default, and a Lambda
-/// that hangs on a dead connection until its own timeout bills for all of it. Defaults suit
-/// DynamoDB and KMS (single-digit milliseconds); `SDK_ATTEMPT_TIMEOUT_MS` and
-/// `SDK_OPERATION_TIMEOUT_MS` override them (the local emulator can stall for seconds, and a
-/// retried attempt whose first try did land is not idempotent there as it is on AWS).
+/// that hangs on a dead connection until its own timeout bills for all of it. The
+/// overrides exist for the local emulator, which can stall for seconds and, unlike
+/// DynamoDB, does not make a retried transaction idempotent; they void the worst-case
+/// bound above, so production leaves them unset.
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(millis_from_env("SDK_ATTEMPT_TIMEOUT_MS", 2_000))
-        .operation_timeout(millis_from_env("SDK_OPERATION_TIMEOUT_MS", 5_000))
+        .operation_attempt_timeout(millis_from_env(
+            "SDK_ATTEMPT_TIMEOUT_MS",
+            DEFAULT_ATTEMPT_TIMEOUT,
+        ))
+        .operation_timeout(millis_from_env(
+            "SDK_OPERATION_TIMEOUT_MS",
+            DEFAULT_OPERATION_TIMEOUT,
+        ))
         .build()
 }
 

@@ -41,12 +41,6 @@ pub struct CredentialChange {
     pub remove_secrets: BTreeSet<String>,
 }
 
-impl CredentialChange {
-    pub fn touches_secrets(&self) -> bool {
-        !self.set_secrets.is_empty() || !self.remove_secrets.is_empty()
-    }
-}
-
 /// Parses a JSON body without letting serde's error text (which quotes input) escape.
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|_| {
@@ -119,10 +113,7 @@ fn check_type(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<Cred
     match value {
         Some(Value::String(s)) => match CredentialType::parse(&s) {
             Some(kind) => return Some(kind),
-            None => issues.push(FieldIssue::new(
-                "type",
-                "must be one of aws, azure, gcp, database, api_key, oauth, password",
-            )),
+            None => issues.push(FieldIssue::new("type", CredentialType::ONE_OF)),
         },
         Some(_) => issues.push(FieldIssue::new("type", "must be a string")),
         None => issues.push(FieldIssue::new("type", "is required")),

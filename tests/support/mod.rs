@@ -14,7 +14,7 @@ pub mod runtime_api;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use calls::CallLog;
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -23,9 +23,7 @@ use local_server::GatewayRequest;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use shared::auth::{create_key, Scope};
-use shared::settings::{retries, timeouts};
-use shared::store::create_table;
-use shared::{AppState, Settings};
+use shared::{AppState, Clients};
 
 /// The marker every test secret carries; `make test` fails if it shows up in any log.
 pub const CANARY: &str = "canary-5e3c7";
@@ -41,20 +39,7 @@ pub fn emulator_endpoint() -> String {
     })
 }
 
-/// SDK configuration pointing at the emulator, with the same timeouts and retries as
-/// production.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .timeout_config(timeouts())
-        .retry_config(retries())
-        .load()
-        .await
-}
+pub use local_stack::sdk_config;
 
 /// A raw DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -79,64 +64,44 @@ impl TestApp {
     pub async fn new() -> Self {
         logs::capture();
         let sdk = sdk_config(&emulator_endpoint()).await;
-        let table = unique("credentials-test");
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        create_table(&dynamo, &table).await.expect("create table");
-        let kms = aws_sdk_kms::Client::new(&sdk);
-        let key = kms.create_key().send().await.expect("create KMS key");
-        let kms_key_arn = key
-            .key_metadata()
-            .and_then(|m| m.arn())
-            .expect("key arn")
-            .to_owned();
-        let mac_key = kms
-            .create_key()
-            .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
-            .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
-            .send()
+        let stack = local_stack::ensure(&sdk, &unique("credentials-test"), None)
             .await
-            .expect("create KMS HMAC key");
-        let mac_key_arn = mac_key
-            .key_metadata()
-            .and_then(|m| m.arn())
-            .expect("key arn")
-            .to_owned();
-        let settings = Settings {
-            table_name: table.clone(),
-            kms_key_id: Some(kms_key_arn.clone()),
-            idempotency_key_id: Some(mac_key_arn.clone()),
-            // Tests see revocations at once; the call-budget test turns caching on.
-            api_key_cache: std::time::Duration::ZERO,
-            endpoint_url: None,
-        };
+            .expect("local stack");
+        // Tests see revocations at once; the call-budget test turns caching on.
+        let settings = stack.settings(std::time::Duration::ZERO);
         // The service's clients count (and can fail) their calls.
         let calls = CallLog::default();
-        let mut state = AppState::new(&sdk, &settings).expect("state");
-        state.store = shared::Store::new(
-            aws_sdk_dynamodb::Client::from_conf(
+        let clients = Clients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(&sdk)
                     .interceptor(calls.clone())
                     .build(),
             ),
-            &table,
-        );
-        state.encryptor = shared::crypto::Encryptor::new(
-            aws_sdk_kms::Client::from_conf(
+            kms: aws_sdk_kms::Client::from_conf(
                 aws_sdk_kms::config::Builder::from(&sdk)
                     .interceptor(calls.clone())
                     .build(),
             ),
-            &kms_key_arn,
-        )
-        .with_fingerprint_key(Some(mac_key_arn.clone()));
+        };
+        let state = AppState::from_clients(clients, &settings).expect("state");
         Self {
             state: Arc::new(state),
             sdk,
-            table,
-            kms_key_arn,
-            mac_key_arn,
+            table: stack.table,
+            kms_key_arn: stack.kms_key_arn,
+            mac_key_arn: stack.mac_key_arn,
             calls,
         }
+    }
+
+    /// The settings this stack's service runs with (key cache off).
+    pub fn settings(&self) -> shared::Settings {
+        local_stack::LocalStack {
+            table: self.table.clone(),
+            kms_key_arn: self.kms_key_arn.clone(),
+            mac_key_arn: self.mac_key_arn.clone(),
+        }
+        .settings(std::time::Duration::ZERO)
     }
 
     /// Mints an API key for `workspace` with the given scopes.

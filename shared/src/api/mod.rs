@@ -33,20 +33,13 @@ pub struct Reply {
     replayed: bool,
 }
 
-#[derive(Serialize)]
-struct Envelope<D, M> {
-    data: D,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<M>,
-}
-
 impl Reply {
     pub fn ok<D: Serialize>(data: D) -> Self {
         Self::with_meta(data, None::<()>)
     }
 
     pub fn with_meta<D: Serialize, M: Serialize>(data: D, meta: Option<M>) -> Self {
-        Self::raw(serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize"))
+        Self::raw(crate::model::document(data, meta))
     }
 
     /// An answer whose body is already serialized (an idempotent replay).
@@ -74,10 +67,6 @@ impl Reply {
     pub fn replayed(mut self) -> Self {
         self.replayed = true;
         self
-    }
-
-    pub fn body(&self) -> &[u8] {
-        &self.body
     }
 }
 
@@ -208,23 +197,4 @@ pub async fn purge_credential(
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
     respond(Route::Purge, &req, handlers::purge(state, &req)).await
-}
-
-/// Dispatches to the entry point of `route` (the local server's router; needs every route
-/// linked, hence the `encryption` feature).
-#[cfg(feature = "encryption")]
-pub async fn dispatch(
-    state: &AppState,
-    route: Route,
-    req: Request,
-) -> Result<Response<Body>, Infallible> {
-    match route {
-        Route::List => list_credentials(state, req).await,
-        Route::Create => create_credential(state, req).await,
-        Route::Get => get_credential(state, req).await,
-        Route::Update => update_credential(state, req).await,
-        Route::SoftDelete => delete_credential(state, req).await,
-        Route::Restore => restore_credential(state, req).await,
-        Route::Purge => purge_credential(state, req).await,
-    }
 }

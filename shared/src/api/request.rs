@@ -20,7 +20,7 @@ pub fn request_id(req: &Request) -> String {
     from_gateway
         .filter(|id| !id.is_empty())
         .or_else(|| req.lambda_context_ref().map(|ctx| ctx.request_id.clone()))
-        .unwrap_or_else(|| ulid::Ulid::new().to_string().to_lowercase())
+        .unwrap_or_else(crate::ids::new_request_id)
 }
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -62,6 +62,14 @@ pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
         ));
     }
     parse_json(body)
+}
+
+/// The `Idempotency-Key` header, checked to be well-formed, if the request has one.
+#[cfg(feature = "encryption")]
+pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    header(req, "idempotency-key")
+        .map(|key| crate::idempotency::check_key(key).map(str::to_owned))
+        .transpose()
 }
 
 /// Query parameters as single values; unknown or repeated parameters are refused so that a

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::codec::{get_opt_s, get_s, s, Item};
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS};
+use crate::auth::Scope;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub struct ApiKeyRecord {
     /// Hex SHA-256 of the key.
     pub key_hash: String,
     pub workspace_id: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub description: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
@@ -38,13 +39,20 @@ fn index_sk(key_id: &str) -> String {
     format!("apikey#{key_id}")
 }
 
+/// An item that does not decode (including a scope this build does not know) is `Corrupt`:
+/// a key is never silently given fewer, or other, rights than were stored.
 fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
     let scopes = item
         .get("scopes")
         .and_then(|v| v.as_l().ok())
         .ok_or(StoreError::Corrupt)?
         .iter()
-        .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt))
+        .map(|v| {
+            v.as_s()
+                .ok()
+                .and_then(|s| Scope::from_stored(s))
+                .ok_or(StoreError::Corrupt)
+        })
         .collect::<Result<_, _>>()?;
     Ok(ApiKeyRecord {
         key_id: get_s(item, "key_id")?.to_owned(),
@@ -67,7 +75,13 @@ impl Store {
         item.insert("workspace_id".into(), s(&record.workspace_id));
         item.insert(
             "scopes".into(),
-            Av::L(record.scopes.iter().map(s).collect()),
+            Av::L(
+                record
+                    .scopes
+                    .iter()
+                    .map(|scope| s(scope.as_str()))
+                    .collect(),
+            ),
         );
         item.insert("description".into(), s(&record.description));
         item.insert("created_at".into(), s(&record.created_at));

@@ -11,16 +11,20 @@ use super::codec::{
 use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::cursor::ListFilter;
-use crate::model::{Status, StoredCredential};
+use crate::model::{Lifecycle, StoredCredential};
 
-/// How often a write that lost a race (transaction conflict, changed item) is tried again.
-const WRITE_ATTEMPTS: usize = 4;
+/// Query calls one list page may make. A page needs more than one only when DynamoDB's
+/// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
+/// cursor, so a request's AWS calls stay bounded (see `service::WORST_CASE_CALLS`).
+pub const MAX_QUERIES_PER_PAGE: usize = 3;
 
-/// Why a transaction was cancelled, by position of the item in the request.
+/// Why a transaction was cancelled, by position of the item in the request. Another
+/// transaction touching the same items (`TransactionConflict`) is a lost race like a
+/// failed condition: the use case decides whether to run again.
 enum Cancelled {
     /// The condition of the item at this index failed.
     Condition(usize),
-    /// Another transaction touched the same items; worth retrying.
+    /// Another transaction touched the same items.
     Contention,
 }
 
@@ -83,48 +87,43 @@ impl Store {
     }
 
     /// Stores a new credential and reserves its name, atomically; with an idempotency
-    /// record, that too, first (so a concurrent retry fails on it, not on the name).
+    /// record, that too, first (so a concurrent retry fails on it, not on the name). One
+    /// attempt: a lost race is `Conflict`.
     pub async fn insert_credential(
         &self,
         credential: &StoredCredential,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         let offset = usize::from(idempotency.is_some());
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut items = Vec::with_capacity(3);
-            if let Some(record) = idempotency {
-                items.push(
-                    TransactWriteItem::builder()
-                        .put(self.idempotency_put(record))
-                        .build(),
-                );
-            }
-            let reserve = self.put(
-                name_reservation(&credential.workspace_id, &credential.name, &credential.id),
-                "attribute_not_exists(pk)",
-                None,
+        let mut items = Vec::with_capacity(3);
+        if let Some(record) = idempotency {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(self.idempotency_put(record))
+                    .build(),
             );
-            let insert = self.put(
-                encode_credential(credential),
-                "attribute_not_exists(pk)",
-                None,
-            );
-            items.push(TransactWriteItem::builder().put(reserve).build());
-            items.push(TransactWriteItem::builder().put(insert).build());
-            match self.transact(items).await {
-                Ok(()) => return Ok(()),
-                Err(Some(Cancelled::Condition(0))) if offset == 1 => {
-                    return Err(StoreError::IdempotencyKeyUsed)
-                }
-                Err(Some(Cancelled::Condition(i))) if i == offset => {
-                    return Err(StoreError::NameTaken)
-                }
-                Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
-                Err(Some(Cancelled::Contention)) => continue,
-                Err(None) => return Err(StoreError::Unavailable),
-            }
         }
-        Err(StoreError::Conflict)
+        let reserve = self.put(
+            name_reservation(&credential.workspace_id, &credential.name, &credential.id),
+            "attribute_not_exists(pk)",
+            None,
+        );
+        let insert = self.put(
+            encode_credential(credential),
+            "attribute_not_exists(pk)",
+            None,
+        );
+        items.push(TransactWriteItem::builder().put(reserve).build());
+        items.push(TransactWriteItem::builder().put(insert).build());
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Some(Cancelled::Condition(0))) if offset == 1 => {
+                Err(StoreError::IdempotencyKeyUsed)
+            }
+            Err(Some(Cancelled::Condition(i))) if i == offset => Err(StoreError::NameTaken),
+            Err(Some(_)) => Err(StoreError::Conflict),
+            Err(None) => Err(StoreError::Unavailable),
+        }
     }
 
     /// Reads one credential (strongly consistent). `None` when absent from this workspace.
@@ -146,7 +145,8 @@ impl Store {
     }
 
     /// Replaces `current` by `next` if nobody changed it in between (same `version`). A
-    /// rename moves the name reservation in the same transaction.
+    /// rename moves the name reservation in the same transaction. One attempt: a lost race
+    /// is `Conflict`.
     pub async fn replace_credential(
         &self,
         current: &StoredCredential,
@@ -176,31 +176,28 @@ impl Store {
             items.push(TransactWriteItem::builder().delete(release).build());
         }
         items.push(TransactWriteItem::builder().put(guarded).build());
-        for _ in 0..WRITE_ATTEMPTS {
-            match self.transact(items.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(Some(Cancelled::Condition(0))) if renamed => return Err(StoreError::NameTaken),
-                // The credential (or the name it held) changed since it was read.
-                Err(Some(Cancelled::Condition(_))) => return Err(StoreError::Conflict),
-                Err(Some(Cancelled::Contention)) => continue,
-                Err(None) => return Err(StoreError::Unavailable),
-            }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Some(Cancelled::Condition(0))) if renamed => Err(StoreError::NameTaken),
+            // The credential (or the name it held) changed since it was read.
+            Err(Some(_)) => Err(StoreError::Conflict),
+            Err(None) => Err(StoreError::Unavailable),
         }
-        Err(StoreError::Conflict)
     }
 
-    /// Moves a credential between `active` and `deleted` with one conditional update (also
-    /// conditioned on `expected_version`, when given). Returns the item after the change, or
-    /// `Ok(None)` when the condition failed (the caller reads to tell why).
+    /// Applies `move_` (soft delete or restore) with one conditional update: the item must
+    /// be in the move's starting status (and at `expected_version`, when given). The update
+    /// writes what [`StoredCredential::transition`] computes. Returns the item after the
+    /// change, or `Ok(None)` when the condition failed (the caller reads to tell why).
     pub async fn set_status(
         &self,
         workspace_id: &str,
         id: &str,
-        from: Status,
-        to: Status,
+        move_: Lifecycle,
         expected_version: Option<u64>,
         now: &str,
     ) -> Result<Option<StoredCredential>, StoreError> {
+        let (from, to) = (move_.from(), move_.to());
         let condition = match expected_version {
             Some(_) => "attribute_exists(pk) AND #status = :from AND version = :expected",
             None => "attribute_exists(pk) AND #status = :from",
@@ -222,9 +219,11 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew);
         let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = version + :one";
-        update = match to {
-            Status::Deleted => update.update_expression(format!("SET {set}, deleted_at = :now")),
-            Status::Active => update.update_expression(format!("SET {set} REMOVE deleted_at")),
+        update = match move_ {
+            Lifecycle::SoftDelete => {
+                update.update_expression(format!("SET {set}, deleted_at = :now"))
+            }
+            Lifecycle::Restore => update.update_expression(format!("SET {set} REMOVE deleted_at")),
         };
         match update.send().await {
             Ok(output) => output
@@ -241,53 +240,40 @@ impl Store {
         }
     }
 
-    /// Deletes a credential and its name reservation in one transaction, conditioned on the
-    /// version read just before (and on `expected_version`, when given).
-    pub async fn purge_credential(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        expected_version: Option<u64>,
-    ) -> Result<(), StoreError> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let Some(current) = self.get_credential(workspace_id, id).await? else {
-                return Err(StoreError::NotFound);
-            };
-            if expected_version.is_some_and(|v| v != current.version) {
-                return Err(StoreError::VersionMismatch);
-            }
-            // The version we read: a change in between (rename, restore) makes us read again.
-            let remove = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(credential_key(workspace_id, id)))
-                .condition_expression("attribute_exists(pk) AND version = :version")
-                .expression_attribute_values(":version", n(current.version))
-                .build()
-                .expect("table, key and condition are set");
-            let release = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(name_key_item(workspace_id, &current.name)))
-                .condition_expression("credential_id = :id")
-                .expression_attribute_values(":id", s(id))
-                .build()
-                .expect("table, key and condition are set");
-            let items = vec![
-                TransactWriteItem::builder().delete(remove).build(),
-                TransactWriteItem::builder().delete(release).build(),
-            ];
-            match self.transact(items).await {
-                Ok(()) => return Ok(()),
-                // Gone or renamed meanwhile: read again and decide.
-                Err(Some(_)) => continue,
-                Err(None) => return Err(StoreError::Unavailable),
-            }
+    /// Deletes `current` and its name reservation in one transaction, conditioned on the
+    /// version that was read. One attempt: a changed or vanished item is `Conflict` (the
+    /// caller reads again to tell which).
+    pub async fn purge_credential(&self, current: &StoredCredential) -> Result<(), StoreError> {
+        let remove = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(credential_key(&current.workspace_id, &current.id)))
+            .condition_expression("attribute_exists(pk) AND version = :version")
+            .expression_attribute_values(":version", n(current.version))
+            .build()
+            .expect("table, key and condition are set");
+        let release = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(name_key_item(&current.workspace_id, &current.name)))
+            .condition_expression("credential_id = :id")
+            .expression_attribute_values(":id", s(&current.id))
+            .build()
+            .expect("table, key and condition are set");
+        let items = vec![
+            TransactWriteItem::builder().delete(remove).build(),
+            TransactWriteItem::builder().delete(release).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Some(_)) => Err(StoreError::Conflict),
+            Err(None) => Err(StoreError::Unavailable),
         }
-        Err(StoreError::Conflict)
     }
 
     /// One page of a workspace's credentials, newest first, through the status or type
     /// index. Items are fetched until `limit + 1` are seen (usually one Query) so that
-    /// `more` is exact: a cursor is only handed out when another item exists.
+    /// `more` is exact: a cursor is only handed out when another item exists, except when a
+    /// page is cut short by [`MAX_QUERIES_PER_PAGE`] (then the cursor may lead to an empty
+    /// page).
     pub async fn list_credentials(
         &self,
         workspace_id: &str,
@@ -313,7 +299,7 @@ impl Store {
         };
         let mut items = Vec::with_capacity(limit + 1);
         let mut start_key = None;
-        loop {
+        for _ in 0..MAX_QUERIES_PER_PAGE {
             let output = self
                 .client
                 .query()
@@ -346,5 +332,9 @@ impl Store {
                 _ => return Ok(Page { items, more: false }),
             }
         }
+        // Cut short by the query bound: what was read, and a cursor after it (only when
+        // something was read; an empty page with a cursor could never advance).
+        let more = !items.is_empty();
+        Ok(Page { items, more })
     }
 }

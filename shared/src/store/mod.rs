@@ -9,6 +9,9 @@
 //!
 //! Name uniqueness is enforced by DynamoDB itself: a credential and its name reservation are
 //! written in one transaction whose first item must not exist yet.
+//!
+//! Every method makes one attempt (the SDK still retries transport errors and throttling);
+//! what to do after a lost race is the use case's decision (`service`).
 
 mod api_keys;
 mod codec;
@@ -17,9 +20,10 @@ mod idempotency;
 mod table;
 
 pub use api_keys::ApiKeyRecord;
-/// The item a credential is stored as (bulk loads in benchmarks write it directly).
-pub use codec::encode_credential;
-pub use credentials::Page;
+/// The item a credential is stored as, and its keys (benchmarks make the same raw calls
+/// the store makes, and bulk-load items directly).
+pub use codec::{credential_key, encode_credential, status_sk};
+pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
 pub use table::{create_table, GSI_BY_STATUS, GSI_BY_TYPE};
 
@@ -33,10 +37,10 @@ pub enum StoreError {
     NameTaken,
     /// No such item (or not in this workspace).
     NotFound,
-    /// The item changed between read and conditional write, more often than we retry.
+    /// The write lost a race: the item changed since it was read, or another transaction
+    /// touched the same items. The store makes one attempt per call; the use case decides
+    /// whether to read and try again.
     Conflict,
-    /// The caller's expected version (If-Match) is not the stored one.
-    VersionMismatch,
     /// Another request already used this idempotency key (read the record to tell whether
     /// it is a replay).
     IdempotencyKeyUsed,
@@ -70,16 +74,9 @@ impl Store {
             table: table.into(),
         }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
 }
 
-fn workspace_pk(workspace_id: &str) -> String {
+/// The partition of a workspace's items (and of its entries in the status index).
+pub fn workspace_pk(workspace_id: &str) -> String {
     format!("WS#{workspace_id}")
 }

@@ -3,14 +3,12 @@
 //!
 //! API keys are printed once, on the last line of stdout, and never stored in clear.
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use shared::auth::{self, is_workspace_id, Scope};
 use shared::model::now_rfc3339;
 use shared::settings::{self, Settings};
-use shared::store::{self, Store};
+use shared::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +69,14 @@ fn parse_scopes(raw: &str) -> Result<Vec<Scope>, Error> {
     Ok(scopes)
 }
 
+fn scope_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn check_workspace(workspace: &str) -> Result<(), Error> {
     if is_workspace_id(workspace) {
         Ok(())
@@ -79,81 +85,11 @@ fn check_workspace(workspace: &str) -> Result<(), Error> {
     }
 }
 
-/// The ARN of the KMS key behind `alias`, creating key and alias when missing.
-async fn ensure_key(
-    kms: &aws_sdk_kms::Client,
-    alias: &str,
-    spec: KeySpec,
-    usage: KeyUsageType,
-) -> Result<String, Error> {
-    if let Ok(found) = kms.describe_key().key_id(alias).send().await {
-        if let Some(arn) = found.key_metadata().and_then(|m| m.arn()) {
-            return Ok(arn.to_owned());
-        }
-    }
-    let created = kms
-        .create_key()
-        .description("Credentials API (local)")
-        .key_spec(spec)
-        .key_usage(usage)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "creating a KMS key failed: {}",
-                e.code().unwrap_or("unknown")
-            )
-        })?;
-    let metadata = created
-        .key_metadata()
-        .ok_or("KMS returned no key metadata")?;
-    kms.create_alias()
-        .alias_name(alias)
-        .target_key_id(metadata.key_id())
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "creating a KMS alias failed: {}",
-                e.code().unwrap_or("unknown")
-            )
-        })?;
-    Ok(metadata.arn().unwrap_or_default().to_owned())
-}
-
-async fn setup(store: &Store, kms: &aws_sdk_kms::Client, alias: &str) -> Result<(), Error> {
-    let exists = store
-        .client()
-        .describe_table()
-        .table_name(store.table())
-        .send()
-        .await
-        .is_ok();
-    if exists {
-        eprintln!("table {} exists", store.table());
-    } else {
-        store::create_table(store.client(), store.table())
-            .await
-            .map_err(|e| format!("creating the table failed: {e:?}"))?;
-        eprintln!("table {} created", store.table());
-    }
-    let data_key = ensure_key(
-        kms,
-        alias,
-        KeySpec::SymmetricDefault,
-        KeyUsageType::EncryptDecrypt,
-    )
-    .await?;
-    let mac_alias = format!("{alias}-idempotency");
-    let mac_key = ensure_key(
-        kms,
-        &mac_alias,
-        KeySpec::Hmac256,
-        KeyUsageType::GenerateVerifyMac,
-    )
-    .await?;
-    println!("KMS_KEY_ID={data_key}");
-    println!("IDEMPOTENCY_KEY_ID={mac_key}");
+async fn setup(sdk: &aws_config::SdkConfig, table: &str, alias: &str) -> Result<(), Error> {
+    let stack = local_stack::ensure(sdk, table, Some(alias)).await?;
+    eprintln!("table {} ready", stack.table);
+    println!("KMS_KEY_ID={}", stack.kms_key_arn);
+    println!("IDEMPOTENCY_KEY_ID={}", stack.mac_key_arn);
     Ok(())
 }
 
@@ -164,7 +100,7 @@ async fn main() -> Result<(), Error> {
     let sdk = settings::load_sdk_config(&settings).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
     match cli.command {
-        Command::Setup { alias } => setup(&store, &aws_sdk_kms::Client::new(&sdk), &alias).await?,
+        Command::Setup { alias } => setup(&sdk, &settings.table_name, &alias).await?,
         Command::MintKey {
             workspace,
             scopes,
@@ -179,7 +115,7 @@ async fn main() -> Result<(), Error> {
                 "minted {} for workspace {} with scopes {}",
                 minted.record.key_id,
                 workspace,
-                minted.record.scopes.join(",")
+                scope_list(&minted.record.scopes)
             );
             println!("{}", minted.key.expose_secret());
         }
@@ -196,7 +132,7 @@ async fn main() -> Result<(), Error> {
                     "{}\t{}\t{}\t{}\t{}",
                     key.key_id,
                     status,
-                    key.scopes.join(","),
+                    scope_list(&key.scopes),
                     key.created_at,
                     key.description
                 );

@@ -17,7 +17,7 @@ use lambda_http::aws_lambda_events::apigw::{
 use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, Response};
-use shared::api::{self, Resolved};
+use shared::api::{self, Resolved, Route};
 use shared::error::{ApiError, ErrorCode};
 use shared::AppState;
 use tokio::net::TcpListener;
@@ -40,7 +40,7 @@ pub fn gateway_event(
     path_parameters: HashMap<String, String>,
     route_key: String,
 ) -> ApiGatewayV2httpRequest {
-    let request_id = ulid::Ulid::new().to_string().to_lowercase();
+    let request_id = shared::ids::new_request_id();
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route_key.clone());
     context.stage = Some("$default".to_owned());
@@ -99,12 +99,25 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
     };
     let route_key = format!("{} {prefix}{}", route.method(), route.path());
     let event = gateway_event(request, path_parameters, route_key);
-    let Ok(response) = api::dispatch(state, route, lambda_request(event)).await;
+    dispatch(state, route, lambda_request(event)).await
+}
+
+/// Runs the entry point of `route`, exactly as that route's function binary does.
+pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<Body> {
+    let Ok(response) = match route {
+        Route::List => api::list_credentials(state, req).await,
+        Route::Create => api::create_credential(state, req).await,
+        Route::Get => api::get_credential(state, req).await,
+        Route::Update => api::update_credential(state, req).await,
+        Route::SoftDelete => api::delete_credential(state, req).await,
+        Route::Restore => api::restore_credential(state, req).await,
+        Route::Purge => api::purge_credential(state, req).await,
+    };
     response
 }
 
 fn gateway_error(code: ErrorCode, message: &'static str) -> Response<Body> {
-    let request_id = ulid::Ulid::new().to_string().to_lowercase();
+    let request_id = shared::ids::new_request_id();
     api::error_response(&ApiError::new(code, message), &request_id)
 }
 

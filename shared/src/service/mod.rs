@@ -1,0 +1,96 @@
+//! Use cases: one function per operation, taking typed input and returning typed output.
+//! They own the domain's sequence (authorize → read → validate → seal → conditional write)
+//! and are what the HTTP layer, the tools and the tests call; nothing here knows about
+//! HTTP events.
+//!
+//! # Retries
+//!
+//! A write that loses a race (its condition failed because the item changed since it was
+//! read, or another transaction touched the same items) is run again from the read, at
+//! most [`WRITE_ROUNDS`] times in all; this is the only retry loop for lost races. The
+//! store makes one attempt per call, and the SDK's own retries cover transport errors and
+//! throttling only. Two rounds: one retry absorbs the common collision (two writers on one
+//! credential), and each further round would add two calls to the worst case below.
+//!
+//! # Worst case of one request
+//!
+//! Every AWS call is bounded by the SDK operation timeout
+//! ([`crate::settings::DEFAULT_OPERATION_TIMEOUT`], which includes the SDK's retries). The
+//! most calls one request makes is [`WORST_CASE_CALLS`] (create: key lookup, fingerprint
+//! key, idempotency record, data key, `WRITE_ROUNDS` transactions, the winner's record), so
+//! a request ends within `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT`; `template.yaml`'s
+//! function timeout leaves a margin above that, and `tests/timeouts.rs` checks it.
+
+mod errors;
+mod lifecycle;
+mod read;
+#[cfg(feature = "encryption")]
+mod write;
+
+pub use lifecycle::{purge, restore, soft_delete, Target};
+pub use read::{get, list, ListPage, ListQuery};
+#[cfg(feature = "encryption")]
+pub use write::{create, update, CreateCommand, Rendered, UpdateCommand};
+
+use crate::auth::{authenticate, Principal, Scope};
+use crate::error::ApiError;
+use crate::store::MAX_QUERIES_PER_PAGE;
+use crate::AppState;
+
+/// How many times a read → decide → conditional write runs when its write loses a race.
+pub const WRITE_ROUNDS: usize = 2;
+
+/// The most AWS calls one request can make, per use case (see the module docs).
+pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 7] = [
+    ("list", 1 + MAX_QUERIES_PER_PAGE),
+    ("get", 1 + 1),
+    // key, GenerateMac, idempotency GetItem, GenerateDataKey, rounds, winner's record
+    ("create", 1 + 1 + 1 + 1 + WRITE_ROUNDS + 1),
+    // key, rounds × (GetItem + transaction), GenerateDataKey once
+    ("update", 1 + WRITE_ROUNDS * 2 + 1),
+    // key, rounds × (conditional UpdateItem + GetItem to tell why it failed)
+    ("soft_delete", 1 + WRITE_ROUNDS * 2),
+    ("restore", 1 + WRITE_ROUNDS * 2),
+    // key, rounds × (GetItem + transaction)
+    ("purge", 1 + WRITE_ROUNDS * 2),
+];
+
+/// The largest entry of [`WORST_CASE_CALLS_BY_USE_CASE`].
+pub const WORST_CASE_CALLS: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < WORST_CASE_CALLS_BY_USE_CASE.len() {
+        if WORST_CASE_CALLS_BY_USE_CASE[i].1 > max {
+            max = WORST_CASE_CALLS_BY_USE_CASE[i].1;
+        }
+        i += 1;
+    }
+    max
+};
+
+/// Authenticates the `Authorization` header and checks that the key has `scope`: 401
+/// before 403 before anything else a request could be told.
+pub async fn authorize(
+    app: &AppState,
+    authorization: Option<&str>,
+    scope: Scope,
+) -> Result<Principal, ApiError> {
+    let principal = authenticate(&app.store, &app.keys, authorization)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    principal.require(scope)?;
+    Ok(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_is_the_worst_case() {
+        assert_eq!(WORST_CASE_CALLS, 7);
+        assert!(WORST_CASE_CALLS_BY_USE_CASE
+            .iter()
+            .any(|(name, calls)| *name == "create" && *calls == WORST_CASE_CALLS));
+    }
+}

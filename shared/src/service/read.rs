@@ -1,0 +1,70 @@
+//! List and get: reads only, never a KMS call.
+
+use crate::auth::Principal;
+use crate::cursor::{self, ListFilter};
+use crate::error::{ApiError, ErrorCode};
+use crate::model::StoredCredential;
+use crate::AppState;
+
+/// One page request of the credentials list.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    /// Page size, already checked to be 1–100.
+    pub limit: usize,
+    pub filter: ListFilter,
+    /// The opaque cursor from the previous page, if any.
+    pub cursor: Option<String>,
+}
+
+pub struct ListPage {
+    pub items: Vec<StoredCredential>,
+    /// Present when more credentials follow the last of `items`.
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(
+    app: &AppState,
+    caller: &Principal,
+    query: ListQuery,
+) -> Result<ListPage, ApiError> {
+    let workspace = &caller.workspace_id;
+    let after = match &query.cursor {
+        None => None,
+        Some(raw) => Some(cursor::decode(workspace, query.filter, raw).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "The cursor is not valid for this list. Start again without it.",
+            )
+        })?),
+    };
+    let page = app
+        .store
+        .list_credentials(
+            workspace,
+            query.filter,
+            after.as_ref().map(|c| c.after_id.as_str()),
+            query.limit,
+        )
+        .await?;
+    let next_cursor = page
+        .more
+        .then(|| page.items.last())
+        .flatten()
+        .map(|last| cursor::encode(workspace, query.filter, &last.id));
+    Ok(ListPage {
+        items: page.items,
+        next_cursor,
+    })
+}
+
+/// One credential of the caller's workspace (also when soft-deleted); 404 for any other.
+pub async fn get(
+    app: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> Result<StoredCredential, ApiError> {
+    app.store
+        .get_credential(&caller.workspace_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}

@@ -1,0 +1,41 @@
+//! The worst case of one request fits inside the function timeout `template.yaml` allows:
+//! the most AWS calls a use case makes, each bounded by the SDK operation timeout (which
+//! includes the SDK's retries), plus a margin, is at most the smallest `FunctionTimeout`
+//! the template accepts. Change the retry bound, a use case's calls, the SDK timeouts or
+//! the template, and this fails until they agree again.
+
+use std::time::Duration;
+
+use shared::service::{WORST_CASE_CALLS, WORST_CASE_CALLS_BY_USE_CASE};
+use shared::settings::DEFAULT_OPERATION_TIMEOUT;
+use yaml_rust2::YamlLoader;
+
+/// Left for what is not an AWS call: parsing, sealing, serializing, the runtime's overhead.
+const MARGIN: Duration = Duration::from_secs(2);
+
+fn function_timeout_bounds() -> (u64, u64) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml");
+    // CloudFormation tags (!Ref, !Sub…) are not YAML 1.2 core; the parameter block has none.
+    let docs = YamlLoader::load_from_str(&text).expect("template parses");
+    let param = &docs[0]["Parameters"]["FunctionTimeout"];
+    let min = param["MinValue"]
+        .as_i64()
+        .expect("FunctionTimeout.MinValue");
+    let default = param["Default"].as_i64().expect("FunctionTimeout.Default");
+    (min as u64, default as u64)
+}
+
+#[test]
+fn the_slowest_request_ends_before_the_function_times_out() {
+    let (min, default) = function_timeout_bounds();
+    assert!(default >= min);
+    let worst = DEFAULT_OPERATION_TIMEOUT * WORST_CASE_CALLS as u32 + MARGIN;
+    assert!(
+        worst <= Duration::from_secs(min),
+        "worst case {worst:?} ({WORST_CASE_CALLS} calls × {DEFAULT_OPERATION_TIMEOUT:?} + {MARGIN:?}) exceeds the smallest allowed FunctionTimeout ({min} s)"
+    );
+    for (use_case, calls) in WORST_CASE_CALLS_BY_USE_CASE {
+        assert!(calls <= WORST_CASE_CALLS, "{use_case}");
+    }
+}
