@@ -1,6 +1,8 @@
 """Checks template.yaml against the code: the routes it declares are exactly the routes the
-local server and the functions serve, every function crate has a resource and vice versa,
-and only the functions built with the `encryption` feature may call KMS.
+local server and the functions serve (resolve-credential has none: direct invocation only),
+every function crate has a resource and vice versa, only the functions built with the
+`encryption` feature may call KMS, and only resolve-credential may decrypt: its role alone
+has kms:Decrypt, and the data key's policy denies kms:Decrypt to every other principal.
 
 Usage: check_template.py <template.yaml> <routes file from `local-server --routes`>
 """
@@ -21,11 +23,29 @@ for line in pathlib.Path(routes_path).read_text().splitlines():
     method, path, function = line.split()
     expected.setdefault(function, set()).add((method, path))
 
+DIRECT_ONLY = {"resolve-credential"}
+
+
+def statements(policy_holder):
+    """Every policy statement of a function's Policies or of an IAM role's Policies."""
+    for policy in policy_holder.get("Policies", []):
+        if not isinstance(policy, dict):
+            continue
+        document = policy.get("PolicyDocument", policy)
+        yield from document.get("Statement", [])
+
+
+def actions_of(statement):
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else actions
+
+
 problems = []
 declared = {}
 kms_users = set()
+decrypters = set()
 for name, resource in template["Resources"].items():
-    if resource.get("Type") != "AWS::Serverless::Function":
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
         continue
     props = resource["Properties"]
     code_uri = props.get("CodeUri", "")
@@ -44,12 +64,24 @@ for name, resource in template["Resources"].items():
             problems.append(f"{name}: payload format must be 2.0")
         routes.add((ep["Method"].upper(), ep["Path"]))
     declared[function] = routes
-    for policy in props.get("Policies", []):
-        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
-            actions = statement.get("Action", [])
-            actions = [actions] if isinstance(actions, str) else actions
+    policy_holders = [props]
+    role = props.get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        policy_holders.append(template["Resources"][role["Fn::GetAtt"][0]]["Properties"])
+    for holder in policy_holders:
+        for statement in statements(holder):
+            actions = actions_of(statement)
             if any(str(a).startswith("kms:") for a in actions):
                 kms_users.add(function)
+            if statement.get("Effect") == "Allow" and any(
+                a in ("kms:Decrypt", "kms:*", "kms:ReEncryptFrom", "kms:ReEncrypt*") for a in actions
+            ):
+                decrypters.add(function)
+                condition = statement.get("Condition", {})
+                if "kms:EncryptionContextKeys" not in condition.get("Null", {}):
+                    problems.append(f"{name}: kms:Decrypt must require an encryption context (Null condition)")
+    if function in DIRECT_ONLY and routes:
+        problems.append(f"{name}: {function} is direct invocation only, yet has HttpApi events")
 
 crates = {p.parent.name for p in (root / "functions").glob("*/Cargo.toml")}
 for function in sorted(crates - declared.keys()):
@@ -62,6 +94,15 @@ for function in sorted(expected.keys() | declared.keys()):
         problems.append(f"{function}: served {method} {path} is not routed by the template")
     for method, path in sorted(have - want):
         problems.append(f"{function}: the template routes {method} {path}, which is not served")
+
+if decrypters != DIRECT_ONLY:
+    problems.append(f"only resolve-credential may have kms:Decrypt; these do: {sorted(decrypters)}")
+key_denies = [
+    st for st in template["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    if st.get("Effect") == "Deny" and "kms:Decrypt" in actions_of(st)
+]
+if not any("aws:PrincipalArn" in st.get("Condition", {}).get("StringNotEquals", {}) for st in key_denies):
+    problems.append("the data key's policy must deny kms:Decrypt to every principal but the resolver's role")
 
 encrypting = {
     c for c in crates
@@ -76,4 +117,7 @@ if kms_users != encrypting:
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print(f"template.yaml: {sum(len(r) for r in declared.values())} routes on {len(declared)} functions match the code")
+print(
+    f"template.yaml: {sum(len(r) for r in declared.values())} routes on {len(declared)} functions "
+    f"match the code; only {', '.join(sorted(decrypters))} can decrypt"
+)

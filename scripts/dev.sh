@@ -33,6 +33,8 @@ export KMS_KEY_ID IDEMPOTENCY_KEY_ID
 KMS_KEY_ID="$(sed -n 's/^KMS_KEY_ID=//p' <<<"$setup_output")"
 IDEMPOTENCY_KEY_ID="$(sed -n 's/^IDEMPOTENCY_KEY_ID=//p' <<<"$setup_output")"
 API_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes read,write,purge --description "make dev" | tail -n 1)"
+# A second key for the pipeline side: resolve only (secrets come back through it alone).
+RESOLVE_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes resolve --description "make dev (resolve)" | tail -n 1)"
 
 BASE="http://127.0.0.1:$PORT"
 cat <<INFO
@@ -50,7 +52,20 @@ cat <<INFO
       -H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json" \\
       -d '{"name":"staging-postgres-etl","type":"database","config":{"engine":"postgresql","host":"db.internal.example.com","port":5432,"username":"etl","password":"use-a-strong-secret-here"}}'
 
-  More keys: make api-key WORKSPACE=<id> SCOPES=read,write,purge   (EMULATOR_PORT=$EMULATOR_PORT)
+  Resolve it as a pipeline does: a direct invocation of resolve-credential through the
+  local Lambda Invoke API (no HTTP route exists for it), with the resolve-only key
+  $RESOLVE_KEY
+  (put the id from the create answer in ID):
+
+    ID=cred_…
+    curl -s -X POST $BASE/2015-03-31/functions/resolve-credential/invocations \\
+      -d '{"version":"2.0","rawPath":"/api/credentials/'"\$ID"'/resolve","headers":{"authorization":"Bearer $RESOLVE_KEY","content-type":"application/json"},"requestContext":{"http":{"method":"POST","path":"/api/credentials/'"\$ID"'/resolve"}},"pathParameters":{"id":"'"\$ID"'"},"body":"{\\"purpose\\":\\"pipeline:demo/run-1\\"}","isBase64Encoded":false}'
+
+    (or: aws lambda invoke --endpoint-url $BASE --function-name resolve-credential
+         --cli-binary-format raw-in-base64-out --payload file://event.json out.json)
+
+  More keys: make api-key WORKSPACE=<id> SCOPES=read,write,purge   (EMULATOR_PORT=$EMULATOR_PORT;
+             add resolve to SCOPES for a key that may resolve)
   Ctrl-C stops the server and the emulator.
 
 INFO

@@ -32,6 +32,13 @@ async fn each_route_stays_within_its_call_budget() {
     app.request("GET", &path).key(&key).send().await;
     assert_eq!(calls.take(), ["DynamoDB.GetItem"]);
 
+    // resolve: one consistent read, one Decrypt of the data key (all secrets were set
+    // by one write, under one data key).
+    let id = created["id"].as_str().unwrap();
+    let resolved = app.resolve(&key, id, "budget").await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    assert_eq!(calls.take(), ["DynamoDB.GetItem", "KMS.Decrypt"]);
+
     // list: one Query per page.
     for i in 0..4 {
         app.create(&key, json!({"name": format!("p{i}"), "type": "password", "config": {"password": secret("p")}})).await;

@@ -9,11 +9,15 @@ use shared::api::Route;
 async fn every_event_deserializes_and_is_answered_by_its_handler() {
     let app = TestApp::new().await;
     let key = app.admin_key().await;
-    let target = app.create(&key, database_body("event-target").0).await;
+    let (body, password) = database_body("event-target");
+    let target = app.create(&key, body).await;
     let id = target["id"].as_str().unwrap();
 
     let events = all();
-    assert!(events.len() >= 8, "one event per route plus a REST API one");
+    assert!(
+        events.len() >= 9,
+        "one event per function plus a REST API one"
+    );
     for (stem, raw) in &events {
         lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("events/{stem}.json: {e}"));
     }
@@ -33,6 +37,7 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
             match route {
                 Route::Get | Route::Update => assert_eq!(response.body["data"]["id"], id),
                 Route::Purge => assert_eq!(response.body["data"]["purged"], true),
+                Route::Resolve => assert_eq!(response.body["data"]["config"]["password"], password),
                 _ => {}
             }
             // API Gateway's request id is the one answered with.

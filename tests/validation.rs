@@ -242,7 +242,7 @@ async fn update_rules() {
             "config.port",
             "must be an integer between 1 and 65535",
         ),
-        (json!({"name": ""}), "name", "must not be empty"),
+        (json!({"name": ""}), "name", shared::names::ISSUE_EMPTY),
         (
             json!({"config": {"password": 1}}),
             "config.password",

@@ -28,16 +28,20 @@ pub enum Scope {
     Read,
     Write,
     Purge,
+    /// Read a credential whole, secrets decrypted (`resolve-credential`, direct invocation
+    /// only). Granted only when asked for.
+    Resolve,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Purge];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Purge, Scope::Resolve];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "credentials:read",
             Self::Write => "credentials:write",
             Self::Purge => "credentials:purge",
+            Self::Resolve => "credentials:resolve",
         }
     }
 

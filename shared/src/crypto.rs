@@ -4,8 +4,15 @@
 //! form, bound by encryption context to the workspace and credential. Each secret field is
 //! sealed locally with AES-256-GCM under that key (AAD: workspace, credential, field name,
 //! so sealed fields cannot be swapped between credentials or fields); only the wrapped key
-//! is stored. The plain key is wiped when it goes out of scope. This service never decrypts:
-//! it needs `kms:GenerateDataKey` only, and the read paths make no KMS call.
+//! is stored. The read paths make no KMS call.
+//!
+//! Wiping: the plain data key is held in `Zeroizing` and wiped when dropped (right after the
+//! cipher is keyed). The cipher's AES key schedule and GHASH state are wiped when the cipher
+//! is dropped at the end of `seal`: the `zeroize` features of `aes`, `ghash` and `polyval`
+//! are enabled for that (aes-gcm's own `zeroize` feature only wipes the GHASH key block).
+//! This holds for the backends these builds use: AES-NI/CLMUL or the portable code on
+//! x86_64, and the portable code on aarch64 (polyval's ARMv8 backend, which it does not
+//! wipe, is only compiled with `--cfg polyval_armv8`, which no build here sets).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -13,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::Aes256Gcm;
 use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::operation::decrypt::DecryptError;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
 use hmac::{Hmac, Mac};
@@ -28,6 +36,9 @@ pub enum CryptoError {
     Unavailable,
     /// A feature needs a setting this deployment lacks.
     NotConfigured,
+    /// A sealed field or its wrapped key does not open: tampered with, moved to another
+    /// credential or workspace, or wrapped under another encryption context.
+    Corrupt,
 }
 
 /// The encryption context every data key is bound to.
@@ -157,7 +168,7 @@ impl Encryptor {
             .take()
             .ok_or(CryptoError::Unavailable)?
             .into_inner();
-        // The cipher zeroizes its key schedule on drop (aes-gcm's `zeroize` feature).
+        // Dropped at the end of this function: key schedule and GHASH state are wiped then.
         let cipher = Aes256Gcm::new_from_slice(&plain_key).map_err(|_| CryptoError::Unavailable)?;
         drop(plain_key);
 
@@ -184,5 +195,91 @@ impl Encryptor {
             );
         }
         Ok(sealed)
+    }
+
+    /// Opens sealed secrets: one KMS `Decrypt` (with the credential's encryption context)
+    /// per distinct wrapped data key, then AES-256-GCM with each field's AAD. Every field
+    /// sealed by one write shares one data key, so a credential whose secrets were all
+    /// set by one write needs one `Decrypt`. Plain data keys are wiped when dropped; the
+    /// values come back as `SecretString`s (wiped when dropped).
+    pub async fn open(
+        &self,
+        workspace_id: &str,
+        credential_id: &str,
+        sealed: &BTreeMap<String, SealedSecret>,
+    ) -> Result<BTreeMap<String, SecretString>, CryptoError> {
+        let mut ciphers: Vec<(&[u8], Aes256Gcm)> = Vec::new();
+        let mut opened = BTreeMap::new();
+        for (field, secret) in sealed {
+            let position = ciphers
+                .iter()
+                .position(|(wrapped, _)| *wrapped == secret.encrypted_data_key.as_slice());
+            let cipher = match position {
+                Some(i) => &ciphers[i].1,
+                None => {
+                    let cipher = self
+                        .unwrap_data_key(workspace_id, credential_id, &secret.encrypted_data_key)
+                        .await?;
+                    ciphers.push((&secret.encrypted_data_key, cipher));
+                    &ciphers[ciphers.len() - 1].1
+                }
+            };
+            if secret.nonce.len() != 12 {
+                return Err(CryptoError::Corrupt);
+            }
+            let aad = field_aad(workspace_id, credential_id, field);
+            let plain = Zeroizing::new(
+                cipher
+                    .decrypt(
+                        aes_gcm::Nonce::from_slice(&secret.nonce),
+                        Payload {
+                            msg: &secret.ciphertext,
+                            aad: &aad,
+                        },
+                    )
+                    .map_err(|_| CryptoError::Corrupt)?,
+            );
+            let text = std::str::from_utf8(&plain).map_err(|_| CryptoError::Corrupt)?;
+            opened.insert(field.clone(), SecretString::from(text.to_owned()));
+        }
+        Ok(opened)
+    }
+
+    /// KMS `Decrypt` of one wrapped data key, bound to the credential's encryption context.
+    async fn unwrap_data_key(
+        &self,
+        workspace_id: &str,
+        credential_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Aes256Gcm, CryptoError> {
+        let mut request = self
+            .kms
+            .decrypt()
+            .key_id(&self.key_id)
+            .ciphertext_blob(Blob::new(wrapped));
+        for (k, v) in encryption_context(workspace_id, credential_id) {
+            request = request.encryption_context(k, v);
+        }
+        let mut output = request.send().await.map_err(|e| {
+            let e = e.into_service_error();
+            tracing::error!(
+                aws_error_code = e.code().unwrap_or("none"),
+                "kms Decrypt failed"
+            );
+            match e {
+                // The key does not open under this context or key: not a passing fault.
+                DecryptError::InvalidCiphertextException(_)
+                | DecryptError::IncorrectKeyException(_) => CryptoError::Corrupt,
+                _ => CryptoError::Unavailable,
+            }
+        })?;
+        let plain_key = Zeroizing::new(
+            output
+                .plaintext
+                .take()
+                .ok_or(CryptoError::Unavailable)?
+                .into_inner(),
+        );
+        Aes256Gcm::new_from_slice(&plain_key).map_err(|_| CryptoError::Corrupt)
     }
 }

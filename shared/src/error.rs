@@ -20,6 +20,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     NameTaken,
     InvalidState,
+    CredentialDeleted,
     Conflict,
     PreconditionFailed,
     IdempotencyKeyReused,
@@ -28,7 +29,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::ValidationFailed,
         Self::InvalidJson,
         Self::InvalidCursor,
@@ -41,6 +42,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::NameTaken,
         Self::InvalidState,
+        Self::CredentialDeleted,
         Self::Conflict,
         Self::PreconditionFailed,
         Self::IdempotencyKeyReused,
@@ -62,6 +64,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NameTaken => "name_taken",
             Self::InvalidState => "invalid_state",
+            Self::CredentialDeleted => "credential_deleted",
             Self::Conflict => "conflict",
             Self::PreconditionFailed => "precondition_failed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -80,7 +83,7 @@ impl ErrorCode {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::NameTaken | Self::InvalidState | Self::Conflict => 409,
+            Self::NameTaken | Self::InvalidState | Self::CredentialDeleted | Self::Conflict => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod classify;
 #[cfg(feature = "encryption")]
 pub mod crypto;
 pub mod cursor;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod model;
+pub mod names;
 pub mod schema;
 pub mod service;
 pub mod settings;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::names::name_key;
 use crate::validate::{CredentialChange, NewCredential};
 
 /// Declares the credential types once: the enum, `ALL`, the wire names, and the issue text
@@ -102,12 +103,26 @@ impl std::fmt::Debug for SealedSecret {
     }
 }
 
+/// The idempotency record a create wrote, so that purge can delete it with the credential
+/// (a replay after purge is then a fresh create, not a 201 pointing at a 404).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRef {
+    /// Hex SHA-256 of the client's `Idempotency-Key`.
+    pub key_hash: String,
+    /// Epoch seconds after which the record is void (and may belong to another create).
+    pub expires_at: u64,
+}
+
 /// A credential exactly as it lives in the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredCredential {
     pub workspace_id: String,
     pub id: String,
     pub name: String,
+    /// The key the name reservation is stored under, as computed when the name was set.
+    /// Release and rename use this stored key, never a recomputation, so a change of the
+    /// folding rules (a new Unicode version) cannot orphan a reservation.
+    pub name_key: String,
     pub kind: CredentialType,
     pub status: Status,
     /// Non-secret settings only, in the order the client sent them.
@@ -120,6 +135,43 @@ pub struct StoredCredential {
     pub created_by: Option<String>,
     /// Bumped by every write; the condition of every conditional update.
     pub version: u64,
+    /// The idempotency record written with the create, if it carried a key.
+    pub idempotency: Option<IdempotencyRef>,
+}
+
+/// A credential as the list indexes project it: everything its public view shows (secret
+/// field names, never sealed values), nothing more.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedCredential {
+    pub id: String,
+    pub name: String,
+    pub kind: CredentialType,
+    pub status: Status,
+    pub config: Map<String, Value>,
+    pub secret_fields: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+    pub created_by: Option<String>,
+    pub version: u64,
+}
+
+impl ListedCredential {
+    pub fn view(&self) -> CredentialView<'_> {
+        CredentialView {
+            id: &self.id,
+            name: &self.name,
+            kind: self.kind.as_str(),
+            status: self.status.as_str(),
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            deleted_at: self.deleted_at.as_deref(),
+            created_by: self.created_by.as_deref(),
+            config: &self.config,
+            secret_fields: self.secret_fields.iter().map(String::as_str).collect(),
+            version: self.version,
+        }
+    }
 }
 
 /// The two lifecycle moves between `active` and `deleted`.
@@ -162,6 +214,7 @@ impl StoredCredential {
         Self {
             workspace_id: workspace_id.to_owned(),
             id,
+            name_key: name_key(&input.name),
             name: input.name,
             kind: input.kind,
             status: Status::Active,
@@ -172,6 +225,7 @@ impl StoredCredential {
             deleted_at: None,
             created_by: Some(created_by.to_owned()),
             version: 1,
+            idempotency: None,
         }
     }
 
@@ -186,6 +240,7 @@ impl StoredCredential {
         let mut next = self.clone();
         if let Some(name) = &change.rename {
             next.name.clone_from(name);
+            next.name_key = name_key(name);
         }
         next.config.clone_from(&change.config);
         next.secrets
@@ -253,6 +308,36 @@ pub struct CredentialView<'a> {
     pub config: &'a Map<String, Value>,
     pub secret_fields: Vec<&'a str>,
     pub version: u64,
+}
+
+/// Secrets shorter than this are only matched as a whole shown value: a short value (`x`,
+/// `prod`) occurs inside ordinary text by chance.
+const LEAK_SUBSTRING_MIN_CHARS: usize = 8;
+
+impl CredentialView<'_> {
+    /// True when text this view shows (the name, a config string or a string in a config
+    /// list) equals one of `secrets`, or contains one of 8 characters or more. The write
+    /// paths check their answer against the values they were sent before anything is
+    /// stored: the last line of defence if classification ever let a secret through.
+    pub fn shows_any<'s, I>(&self, secrets: I) -> bool
+    where
+        I: IntoIterator<Item = &'s str> + Clone,
+    {
+        let shown = std::iter::once(self.name).chain(self.config.values().flat_map(|v| {
+            let items: Box<dyn Iterator<Item = &str>> = match v {
+                Value::String(s) => Box::new(std::iter::once(s.as_str())),
+                Value::Array(items) => Box::new(items.iter().filter_map(Value::as_str)),
+                _ => Box::new(std::iter::empty()),
+            };
+            items
+        }));
+        shown.into_iter().any(|text| {
+            secrets.clone().into_iter().any(|secret| {
+                text == secret
+                    || (secret.chars().count() >= LEAK_SUBSTRING_MIN_CHARS && text.contains(secret))
+            })
+        })
+    }
 }
 
 /// The envelope every successful answer uses: `{"data": …, "meta": …}`.

@@ -1,6 +1,6 @@
 //! Per-type config schemas: which fields each credential type knows, which are required and
 //! which are secret. Fields a schema does not declare are accepted as free-form settings,
-//! but any whose name looks secret is treated as secret all the same.
+//! classified by name and value (`classify`).
 
 use crate::model::CredentialType;
 
@@ -124,30 +124,14 @@ pub fn declared(kind: CredentialType, name: &str) -> Option<&'static Field> {
     fields(kind).iter().find(|f| f.name == name)
 }
 
-/// Name fragments that mark a field as secret wherever it appears.
-const SECRET_MARKERS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "private_key",
-    "privatekey",
-    "api_key",
-    "apikey",
-    "passphrase",
-    "credentials_json",
-    "connection_string",
-    "sas_key",
-];
-
-/// The one rule for "is this field secret?": declared secret by the type, or named like one.
+/// The one rule for "is this field secret?" by name: a field the type declares uses its
+/// declared flag (`token_url` stays visible); any other is secret when its name looks
+/// secret (`classify`). Values are classified too: see `validate`.
 pub fn is_secret(kind: CredentialType, name: &str) -> bool {
-    declared(kind, name).is_some_and(|f| f.secret) || looks_secret(name)
-}
-
-pub fn looks_secret(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_MARKERS.iter().any(|m| lower.contains(m))
+    match declared(kind, name) {
+        Some(field) => field.secret,
+        None => crate::classify::name_looks_secret(name),
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +146,8 @@ mod tests {
         assert!(is_secret(CredentialType::Password, "Admin_Passphrase"));
         assert!(!is_secret(CredentialType::Database, "host"));
         assert!(!is_secret(CredentialType::Aws, "access_key_id"));
+        assert!(!is_secret(CredentialType::Oauth, "token_url"));
+        assert!(is_secret(CredentialType::Oauth, "refresh_token"));
     }
 
     #[test]

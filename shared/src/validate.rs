@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::model::{CredentialType, StoredCredential};
 use crate::schema::{self, FieldKind};
+use crate::{classify, names};
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-pub const MAX_NAME_CHARS: usize = 128;
+pub use crate::names::MAX_NAME_CHARS;
 pub const MAX_CONFIG_FIELDS: usize = 50;
 pub const MAX_KEY_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 2048;
@@ -89,20 +90,10 @@ fn reject_unknown_top_level(
 
 fn check_name(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<String> {
     match value {
-        Some(Value::String(name)) => {
-            if name.trim().is_empty() {
-                issues.push(FieldIssue::new("name", "must not be empty"));
-            } else if name.chars().count() > MAX_NAME_CHARS {
-                issues.push(FieldIssue::new("name", "must be at most 128 characters"));
-            } else if name.chars().any(char::is_control) {
-                issues.push(FieldIssue::new(
-                    "name",
-                    "must not contain control characters",
-                ));
-            } else {
-                return Some(name);
-            }
-        }
+        Some(Value::String(name)) => match names::check_name(&name) {
+            Ok(()) => return Some(name),
+            Err(issue) => issues.push(FieldIssue::new("name", issue)),
+        },
         Some(_) => issues.push(FieldIssue::new("name", "must be a string")),
         None => issues.push(FieldIssue::new("name", "is required")),
     }
@@ -210,6 +201,8 @@ fn take_secret(value: Value) -> Result<SecretString, &'static str> {
                 Err("must be at most 16384 bytes")
             } else if secret.expose_secret().contains('\0') {
                 Err("must not contain NUL characters")
+            } else if classify::is_mask_placeholder(secret.expose_secret()) {
+                Err("must be the secret itself, not a masking placeholder such as ******** or [REDACTED]")
             } else {
                 Ok(secret)
             }
@@ -234,6 +227,49 @@ fn config_object(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<M
             None
         }
         None => None,
+    }
+}
+
+/// Where one submitted config value goes.
+enum Placement {
+    /// Sealed: a declared secret, a field named like one, or a free-form value that
+    /// embeds a credential.
+    Secret(SecretString),
+    Visible(Value),
+}
+
+/// The embedded-credential rule a visible value breaks, if any: every string, and every
+/// string of a list, is checked.
+fn embedded_credential(value: &Value) -> Option<classify::ValueRule> {
+    match value {
+        Value::String(s) => classify::value_rule(s),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .find_map(classify::value_rule),
+        _ => None,
+    }
+}
+
+/// The one classification of a config field (see `classify` for the rules): a field the
+/// type declares uses its declared flag; an undeclared one is secret when its name looks
+/// secret or its value embeds a credential. A declared visible field that embeds a
+/// credential is refused, naming the rule, never the value.
+fn place(kind: CredentialType, key: &str, value: Value) -> Result<Placement, &'static str> {
+    let declared = schema::declared(kind, key);
+    if schema::is_secret(kind, key) {
+        return take_secret(value).map(Placement::Secret);
+    }
+    match (embedded_credential(&value), declared, value) {
+        (None, _, value) => {
+            check_public_value(kind, key, &value)?;
+            Ok(Placement::Visible(value))
+        }
+        (Some(rule), Some(_), _) => Err(rule.describe()),
+        // A free-form string that is (or holds) a credential is kept as a secret, held to
+        // the rules of secrets (16 KiB, newlines allowed: a PEM key is multi-line).
+        (Some(_), None, value @ Value::String(_)) => take_secret(value).map(Placement::Secret),
+        (Some(rule), None, _) => Err(rule.describe()),
     }
 }
 
@@ -263,6 +299,42 @@ fn finish<T>(value: Option<T>, issues: Vec<FieldIssue>) -> Result<T, ApiError> {
     }
 }
 
+pub const MAX_PURPOSE_CHARS: usize = 200;
+
+/// Validates a resolve body: `{"purpose": "<1–200 printable characters>"}`.
+pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
+    let mut body = body_object(body)?;
+    let mut issues = Vec::new();
+    reject_unknown_top_level(&body, &["purpose"], &mut issues);
+    let purpose = match body.remove("purpose") {
+        Some(Value::String(p)) if p.trim().is_empty() => {
+            issues.push(FieldIssue::new("purpose", "must not be empty"));
+            None
+        }
+        Some(Value::String(p)) if p.chars().count() > MAX_PURPOSE_CHARS => {
+            issues.push(FieldIssue::new("purpose", "must be at most 200 characters"));
+            None
+        }
+        Some(Value::String(p)) if !is_clean_text(&p) => {
+            issues.push(FieldIssue::new(
+                "purpose",
+                "must not contain control characters",
+            ));
+            None
+        }
+        Some(Value::String(p)) => Some(p),
+        Some(_) => {
+            issues.push(FieldIssue::new("purpose", "must be a string"));
+            None
+        }
+        None => {
+            issues.push(FieldIssue::new("purpose", "is required"));
+            None
+        }
+    };
+    finish(purpose, issues)
+}
+
 /// Validates a create body.
 pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
     let mut body = body_object(body)?;
@@ -284,20 +356,14 @@ pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
         if !check_key(&key, &mut issues) {
             continue;
         }
-        if schema::is_secret(kind, &key) {
-            match take_secret(value) {
-                Ok(secret) => {
-                    secrets.insert(key, secret);
-                }
-                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+        match place(kind, &key, value) {
+            Ok(Placement::Secret(secret)) => {
+                secrets.insert(key, secret);
             }
-        } else {
-            match check_public_value(kind, &key, &value) {
-                Ok(()) => {
-                    config.insert(key, value);
-                }
-                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            Ok(Placement::Visible(value)) => {
+                config.insert(key, value);
             }
+            Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
         }
     }
     let secret_names = secrets.keys().map(String::as_str).collect();
@@ -342,32 +408,34 @@ pub fn credential_change(
         if !check_key(&key, &mut issues) {
             continue;
         }
-        let secret = schema::is_secret(kind, &key);
-        match (secret, value) {
-            (true, Value::Null) => {
-                if current.secrets.contains_key(&key) {
-                    remove_secrets.insert(key);
+        // A key is in at most one place at a time: a new value may move it between the
+        // config and the sealed secrets (a free-form field can change classification).
+        let placement = match value {
+            Value::Null => None,
+            value => match place(kind, &key, value) {
+                Ok(placement) => Some(placement),
+                Err(issue) => {
+                    issues.push(FieldIssue::new(config_field(&key), issue));
+                    continue;
                 }
-            }
-            (false, Value::Null) => {
-                config.shift_remove(&key);
-            }
-            (true, value) => match take_secret(value) {
-                Ok(secret) => {
-                    set_secrets.insert(key, secret);
-                }
-                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
             },
-            (false, value) => match check_public_value(kind, &key, &value) {
-                Ok(()) => {
-                    config.insert(key, value);
-                }
-                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
-            },
+        };
+        let was_secret = current.secrets.contains_key(&key);
+        if !matches!(placement, Some(Placement::Visible(_))) {
+            config.shift_remove(&key);
         }
-    }
-    if config.len() + current.secrets.len() + set_secrets.len() > MAX_CONFIG_FIELDS * 2 {
-        issues.push(FieldIssue::new("config", "has too many fields"));
+        if was_secret && !matches!(placement, Some(Placement::Secret(_))) {
+            remove_secrets.insert(key.clone());
+        }
+        match placement {
+            Some(Placement::Secret(secret)) => {
+                set_secrets.insert(key, secret);
+            }
+            Some(Placement::Visible(value)) => {
+                config.insert(key, value);
+            }
+            None => {}
+        }
     }
     let secret_names: BTreeSet<&str> = current
         .secrets
@@ -376,6 +444,10 @@ pub fn credential_change(
         .filter(|k| !remove_secrets.contains(*k))
         .chain(set_secrets.keys().map(String::as_str))
         .collect();
+    // The same bound as create, on the credential as it would be stored.
+    if config.len() + secret_names.len() > MAX_CONFIG_FIELDS {
+        issues.push(FieldIssue::new("config", "must have at most 50 fields"));
+    }
     check_required(kind, &config, &secret_names, &mut issues);
     if !issues.is_empty() {
         return Err(ApiError::validation(issues));
@@ -440,7 +512,7 @@ mod tests {
             issues(err),
             [
                 ("extra".to_owned(), "is not a known field"),
-                ("name".to_owned(), "must not be empty"),
+                ("name".to_owned(), crate::names::ISSUE_EMPTY),
                 (
                     "config.port".to_owned(),
                     "must be an integer between 1 and 65535"

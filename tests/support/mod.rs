@@ -139,6 +139,22 @@ impl TestApp {
         response.body["data"].clone()
     }
 
+    /// Invokes `function` directly (the local Lambda Invoke API's path) with `event`, and
+    /// reads the function's result (`statusCode`, `headers`, `body`).
+    pub async fn invoke(&self, function: &str, event: &Value) -> TestResponse {
+        let answer =
+            local_server::invoke(&self.state, function, event.to_string().as_bytes()).await;
+        assert_eq!(answer.status(), 200, "Invoke itself failed");
+        let result: Value = serde_json::from_slice(answer.body().as_ref()).expect("result JSON");
+        TestResponse::from_result(&result)
+    }
+
+    /// Resolves `id` through `resolve-credential`, as a pipeline does.
+    pub async fn resolve(&self, key: &str, id: &str, purpose: &str) -> TestResponse {
+        self.invoke("resolve-credential", &resolve_event(key, id, purpose))
+            .await
+    }
+
     /// The raw items whose sort key starts with `prefix` (`CRED#`, `NAME#`, `IDEM#`, `APIKEY`).
     pub async fn items(&self, prefix: &str) -> Vec<Item> {
         self.scan()
@@ -241,6 +257,28 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// A function's result as Lambda returns it for an HTTP API (2.0) event.
+    pub fn from_result(result: &Value) -> Self {
+        let mut headers = HeaderMap::new();
+        for (name, value) in result["headers"].as_object().into_iter().flatten() {
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value.as_str().unwrap_or_default()).expect("header value"),
+            );
+        }
+        assert_eq!(
+            result["isBase64Encoded"], false,
+            "JSON answers are sent as text"
+        );
+        let text = result["body"].as_str().unwrap_or_default().to_owned();
+        Self {
+            status: result["statusCode"].as_u64().expect("statusCode") as u16,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
     pub fn from_lambda(response: lambda_http::Response<Body>) -> Self {
         let (parts, body) = response.into_parts();
         let bytes: &[u8] = body.as_ref();
@@ -274,6 +312,27 @@ impl TestResponse {
     }
 }
 
+/// The event a pipeline sends to `resolve-credential` (API Gateway HTTP API 2.0 shape).
+pub fn resolve_event(key: &str, id: &str, purpose: &str) -> Value {
+    let path = format!("/api/credentials/{id}/resolve");
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "POST /api/credentials/{id}/resolve",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"authorization": format!("Bearer {key}"), "content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1"},
+            "requestId": ulid::Ulid::new().to_string(),
+            "routeKey": "POST /api/credentials/{id}/resolve",
+            "stage": "$default"
+        },
+        "pathParameters": {"id": id},
+        "body": serde_json::json!({"purpose": purpose}).to_string(),
+        "isBase64Encoded": false
+    })
+}
+
 /// A well-formed database create body with a canary password.
 pub fn database_body(name: &str) -> (Value, String) {
     let password = secret("db-password");
@@ -297,14 +356,15 @@ pub mod events {
     use serde_json::Value;
     use shared::api::Route;
 
-    /// The order that gives each route's event something to act on.
-    pub const LIFECYCLE: [Route; 7] = [
+    /// The order that gives each function's event something to act on.
+    pub const LIFECYCLE: [Route; 8] = [
         Route::Create,
         Route::List,
         Route::Get,
         Route::Update,
         Route::SoftDelete,
         Route::Restore,
+        Route::Resolve,
         Route::Purge,
     ];
 
@@ -333,7 +393,7 @@ pub mod events {
 
     /// The route an event file is for: its name ends with the function's name.
     pub fn route_of(stem: &str) -> Route {
-        Route::ALL
+        Route::FUNCTIONS
             .into_iter()
             .find(|r| stem.ends_with(r.name()))
             .unwrap_or_else(|| panic!("events/{stem}.json names no function"))

@@ -10,7 +10,7 @@ use super::{Reply, Route};
 use crate::auth::Principal;
 use crate::cursor::ListFilter;
 use crate::error::ApiError;
-use crate::model::{CredentialType, Status, StoredCredential};
+use crate::model::{CredentialType, ListedCredential, Status, StoredCredential};
 use crate::service::{self, ListQuery, Target};
 use crate::AppState;
 
@@ -66,7 +66,7 @@ pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let query = list_query(req)?;
     let limit = query.limit;
     let page = service::list(state, &principal, query).await?;
-    let data: Vec<_> = page.items.iter().map(StoredCredential::view).collect();
+    let data: Vec<_> = page.items.iter().map(ListedCredential::view).collect();
     let meta = PageMeta {
         page: PageInfo {
             limit,
@@ -153,4 +153,64 @@ pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
         id: &target.id,
         purged: true,
     }))
+}
+
+/// The resolve answer: the credential's metadata and every config field, secrets written
+/// straight from their `SecretString`s into the body (no intermediate copy).
+#[cfg(feature = "encryption")]
+#[derive(Serialize)]
+struct ResolvedView<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    status: &'a str,
+    version: u64,
+    updated_at: &'a str,
+    /// Which fields of `config` are secrets (as in every other view).
+    secret_fields: Vec<&'a str>,
+    config: ResolvedConfig<'a>,
+}
+
+#[cfg(feature = "encryption")]
+struct ResolvedConfig<'a>(&'a service::ResolvedCredential);
+
+#[cfg(feature = "encryption")]
+impl Serialize for ResolvedConfig<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use secrecy::ExposeSecret;
+        use serde::ser::SerializeMap;
+        let resolved = self.0;
+        let config = &resolved.credential.config;
+        let mut map = serializer.serialize_map(Some(config.len() + resolved.secrets.len()))?;
+        for (key, value) in config {
+            map.serialize_entry(key, value)?;
+        }
+        for (key, secret) in &resolved.secrets {
+            map.serialize_entry(key, secret.expose_secret())?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(feature = "encryption")]
+pub async fn resolve(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Resolve).await?;
+    let id = credential_id(req)?;
+    let purpose = crate::validate::resolve_purpose(super::request::json_body(req)?)?;
+    let command = service::ResolveCommand { id, purpose };
+    let resolved = service::resolve(state, &principal, &command).await?;
+    let credential = &resolved.credential;
+    let view = ResolvedView {
+        id: &credential.id,
+        name: &credential.name,
+        kind: credential.kind.as_str(),
+        status: credential.status.as_str(),
+        version: credential.version,
+        updated_at: &credential.updated_at,
+        secret_fields: resolved.secrets.keys().map(String::as_str).collect(),
+        config: ResolvedConfig(&resolved),
+    };
+    // `resolved` (and with it every opened value) is dropped, and wiped, right after this.
+    Ok(Reply::ok(view).version(credential.version))
 }

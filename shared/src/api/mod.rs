@@ -71,7 +71,10 @@ impl Reply {
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Body> {
-    let mut response = Response::new(Body::Binary(body));
+    // JSON is UTF-8: sent as text, so a direct invocation's answer carries the JSON itself
+    // (`"isBase64Encoded": false`), as API Gateway's does.
+    let body = String::from_utf8(body).map_or_else(|e| Body::Binary(e.into_bytes()), Body::Text);
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -190,6 +193,15 @@ pub async fn restore_credential(
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
     respond(Route::Restore, &req, handlers::restore(state, &req)).await
+}
+
+/// `resolve-credential`: direct invocation only (no API Gateway route).
+#[cfg(feature = "encryption")]
+pub async fn resolve_credential(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    respond(Route::Resolve, &req, handlers::resolve(state, &req)).await
 }
 
 pub async fn purge_credential(

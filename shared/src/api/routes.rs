@@ -12,12 +12,16 @@ pub enum Route {
     SoftDelete,
     Restore,
     Purge,
+    /// The credential with its secrets, for pipelines: reached by direct invocation only,
+    /// never routed by API Gateway (nor by the local server's HTTP routes).
+    Resolve,
 }
 
 /// Path prefixes every route is served under.
 pub const PREFIXES: [&str; 2] = ["", "/v1"];
 
 impl Route {
+    /// The routes API Gateway serves.
     pub const ALL: [Route; 7] = [
         Route::List,
         Route::Create,
@@ -27,6 +31,23 @@ impl Route {
         Route::Restore,
         Route::Purge,
     ];
+
+    /// Every function: the routed ones and `resolve-credential`.
+    pub const FUNCTIONS: [Route; 8] = [
+        Route::List,
+        Route::Create,
+        Route::Get,
+        Route::Update,
+        Route::SoftDelete,
+        Route::Restore,
+        Route::Purge,
+        Route::Resolve,
+    ];
+
+    /// The function named `name` (as in `functions/`).
+    pub fn by_name(name: &str) -> Option<Route> {
+        Self::FUNCTIONS.into_iter().find(|r| r.name() == name)
+    }
 
     /// Name used in logs and as the function's name.
     pub fn name(self) -> &'static str {
@@ -38,13 +59,14 @@ impl Route {
             Self::SoftDelete => "delete-credential",
             Self::Restore => "restore-credential",
             Self::Purge => "purge-credential",
+            Self::Resolve => "resolve-credential",
         }
     }
 
     pub fn method(self) -> &'static str {
         match self {
             Self::List | Self::Get => "GET",
-            Self::Create | Self::Restore => "POST",
+            Self::Create | Self::Restore | Self::Resolve => "POST",
             Self::Update => "PUT",
             Self::SoftDelete | Self::Purge => "DELETE",
         }
@@ -57,6 +79,7 @@ impl Route {
             Self::Get | Self::Update | Self::SoftDelete => "/api/credentials/{id}",
             Self::Restore => "/api/credentials/{id}/restore",
             Self::Purge => "/api/credentials/{id}/permanent",
+            Self::Resolve => "/api/credentials/{id}/resolve",
         }
     }
 
@@ -65,6 +88,7 @@ impl Route {
             Self::List | Self::Get => Scope::Read,
             Self::Create | Self::Update | Self::SoftDelete | Self::Restore => Scope::Write,
             Self::Purge => Scope::Purge,
+            Self::Resolve => Scope::Resolve,
         }
     }
 }
@@ -98,13 +122,19 @@ fn match_path(path: &str) -> Option<(&'static str, Option<&str>)> {
         "" => Some(("/api/credentials/{id}", Some(id))),
         "restore" => Some(("/api/credentials/{id}/restore", Some(id))),
         "permanent" => Some(("/api/credentials/{id}/permanent", Some(id))),
+        "resolve" => Some(("/api/credentials/{id}/resolve", Some(id))),
         _ => None,
     }
 }
 
+/// A path API Gateway routes (the resolve path is not one: it is invoked directly).
+fn match_routed(path: &str) -> Option<(&'static str, Option<&str>)> {
+    match_path(path).filter(|(template, _)| *template != Route::Resolve.path())
+}
+
 /// Routes a request as API Gateway would.
 pub fn resolve(method: &str, path: &str) -> Resolved {
-    let Some((template, id)) = match_path(path) else {
+    let Some((template, id)) = match_routed(path) else {
         return Resolved::NotFound;
     };
     Route::ALL
@@ -118,7 +148,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
 
 /// The methods a path accepts (for `Allow` on 405); empty for unknown paths.
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    let Some((template, _)) = match_path(path) else {
+    let Some((template, _)) = match_routed(path) else {
         return Vec::new();
     };
     Route::ALL
@@ -180,5 +210,16 @@ mod tests {
         assert_eq!(resolve("GET", "/api/other"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/api/credentials/x/y"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/v2/api/credentials"), Resolved::NotFound);
+        // Resolve is invoked directly, never routed: 404 on every method, as in production.
+        for method in ["POST", "GET"] {
+            assert_eq!(
+                resolve(method, "/api/credentials/cred_x/resolve"),
+                Resolved::NotFound
+            );
+        }
+        assert_eq!(
+            path_id("/v1/api/credentials/cred_x/resolve"),
+            Some("cred_x")
+        );
     }
 }

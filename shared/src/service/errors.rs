@@ -27,7 +27,9 @@ impl From<crate::crypto::CryptoError> for ApiError {
     fn from(error: crate::crypto::CryptoError) -> Self {
         match error {
             crate::crypto::CryptoError::Unavailable => ApiError::unavailable(),
-            crate::crypto::CryptoError::NotConfigured => ApiError::internal(),
+            crate::crypto::CryptoError::NotConfigured | crate::crypto::CryptoError::Corrupt => {
+                ApiError::internal()
+            }
         }
     }
 }

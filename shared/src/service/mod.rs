@@ -19,16 +19,20 @@
 //! most calls one request makes is [`WORST_CASE_CALLS`] (create: key lookup, fingerprint
 //! key, idempotency record, data key, `WRITE_ROUNDS` transactions, the winner's record), so
 //! a request ends within `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT`; `template.yaml`'s
-//! function timeout leaves a margin above that, and `tests/timeouts.rs` checks it.
+//! function timeout leaves a margin above that, and `tests/template.rs` checks it.
 
 mod errors;
 mod lifecycle;
 mod read;
 #[cfg(feature = "encryption")]
+mod resolve;
+#[cfg(feature = "encryption")]
 mod write;
 
 pub use lifecycle::{purge, restore, soft_delete, Target};
 pub use read::{get, list, ListPage, ListQuery};
+#[cfg(feature = "encryption")]
+pub use resolve::{resolve, ResolveCommand, ResolvedCredential};
 #[cfg(feature = "encryption")]
 pub use write::{create, update, CreateCommand, Rendered, UpdateCommand};
 
@@ -41,7 +45,7 @@ use crate::AppState;
 pub const WRITE_ROUNDS: usize = 2;
 
 /// The most AWS calls one request can make, per use case (see the module docs).
-pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 7] = [
+pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 8] = [
     ("list", 1 + MAX_QUERIES_PER_PAGE),
     ("get", 1 + 1),
     // key, GenerateMac, idempotency GetItem, GenerateDataKey, rounds, winner's record
@@ -53,6 +57,8 @@ pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 7] = [
     ("restore", 1 + WRITE_ROUNDS * 2),
     // key, rounds × (GetItem + transaction)
     ("purge", 1 + WRITE_ROUNDS * 2),
+    // key, GetItem, Decrypt (one per data key; one when the secrets were set together)
+    ("resolve", 1 + 1 + 1),
 ];
 
 /// The largest entry of [`WORST_CASE_CALLS_BY_USE_CASE`].

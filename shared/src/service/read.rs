@@ -3,7 +3,7 @@
 use crate::auth::Principal;
 use crate::cursor::{self, ListFilter};
 use crate::error::{ApiError, ErrorCode};
-use crate::model::StoredCredential;
+use crate::model::{ListedCredential, StoredCredential};
 use crate::AppState;
 
 /// One page request of the credentials list.
@@ -17,7 +17,7 @@ pub struct ListQuery {
 }
 
 pub struct ListPage {
-    pub items: Vec<StoredCredential>,
+    pub items: Vec<ListedCredential>,
     /// Present when more credentials follow the last of `items`.
     pub next_cursor: Option<String>,
 }

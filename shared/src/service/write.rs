@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::errors::invalid_state;
@@ -10,7 +11,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency;
 use crate::ids::new_credential_id;
-use crate::model::{document, now_rfc3339, SealedSecret, Status, StoredCredential};
+use crate::model::{document, now_rfc3339, IdempotencyRef, SealedSecret, Status, StoredCredential};
 use crate::store::{idempotency_now_epoch, IdempotencyRecord, StoreError};
 use crate::validate;
 use crate::AppState;
@@ -54,6 +55,25 @@ impl Rendered {
     }
 }
 
+/// Fails closed when the answer (which is also what an idempotency record stores) would
+/// show a submitted secret value: 500 and nothing written, rather than a leak.
+fn refuse_leak(
+    credential: &StoredCredential,
+    submitted: &BTreeMap<String, SecretString>,
+) -> Result<(), ApiError> {
+    if credential
+        .view()
+        .shows_any(submitted.values().map(|s| s.expose_secret()))
+    {
+        tracing::error!(
+            credential_id = credential.id.as_str(),
+            "refused: the answer would have shown a submitted secret value"
+        );
+        return Err(ApiError::internal());
+    }
+    Ok(())
+}
+
 /// Answers a retried create from its idempotency record: the first 201 again for the same
 /// request, 422 for a different one.
 fn replay(record: IdempotencyRecord, fingerprint: &[u8]) -> Result<Rendered, ApiError> {
@@ -94,11 +114,13 @@ pub async fn create(
         pending = Some((key_hash, fingerprint));
     }
 
-    let input = validate::new_credential(command.body)?;
+    let mut input = validate::new_credential(command.body)?;
     let id = new_credential_id();
     let sealed = app.encryptor.seal(workspace, &id, &input.secrets).await?;
-    let credential =
+    let submitted = std::mem::take(&mut input.secrets);
+    let mut credential =
         StoredCredential::new(workspace, id, input, sealed, &caller.key_id, &now_rfc3339());
+    refuse_leak(&credential, &submitted)?;
     let answer = Rendered::of(&credential);
     let record = pending.map(|(key_hash, fingerprint)| IdempotencyRecord {
         workspace_id: workspace.clone(),
@@ -107,6 +129,10 @@ pub async fn create(
         credential_id: credential.id.clone(),
         response_body: String::from_utf8_lossy(&answer.body).into_owned(),
         expires_at: idempotency_now_epoch() + idempotency::RETENTION_SECONDS,
+    });
+    credential.idempotency = record.as_ref().map(|r| IdempotencyRef {
+        key_hash: r.key_hash.clone(),
+        expires_at: r.expires_at,
     });
     let mut outcome = Err(StoreError::Conflict);
     for _ in 0..WRITE_ROUNDS {
@@ -172,6 +198,7 @@ pub async fn update(
             ),
         };
         let next = current.apply(&change, new_secrets, &now_rfc3339());
+        refuse_leak(&next, &change.set_secrets)?;
         match app.store.replace_credential(&current, &next).await {
             Ok(()) => return Ok(Rendered::of(&next)),
             // With If-Match the client asked for exactly that version: no re-apply.

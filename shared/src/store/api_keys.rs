@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use std::collections::HashMap;
 
 use super::codec::{get_opt_s, get_s, s, Item};
-use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS};
+use super::{unavailable, workspace_pk, Store, StoreError, GSI_API_KEYS};
 use crate::auth::Scope;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
@@ -33,10 +33,6 @@ fn key_item(hash: &str) -> Item {
         ("pk".to_owned(), s(format!("APIKEY#{hash}"))),
         ("sk".to_owned(), s("APIKEY")),
     ])
-}
-
-fn index_sk(key_id: &str) -> String {
-    format!("apikey#{key_id}")
 }
 
 /// An item that does not decode (including a scope this build does not know) is `Corrupt`:
@@ -68,8 +64,8 @@ fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
 impl Store {
     pub async fn put_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut item = key_item(&record.key_hash);
-        item.insert("gsi1pk".into(), s(workspace_pk(&record.workspace_id)));
-        item.insert("gsi1sk".into(), s(index_sk(&record.key_id)));
+        item.insert("gsi3pk".into(), s(workspace_pk(&record.workspace_id)));
+        item.insert("gsi3sk".into(), s(&record.key_id));
         item.insert("key_id".into(), s(&record.key_id));
         item.insert("key_hash".into(), s(&record.key_hash));
         item.insert("workspace_id".into(), s(&record.workspace_id));
@@ -119,10 +115,9 @@ impl Store {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(GSI_BY_STATUS)
-                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
+                .index_name(GSI_API_KEYS)
+                .key_condition_expression("gsi3pk = :pk")
                 .expression_attribute_values(":pk", s(workspace_pk(workspace_id)))
-                .expression_attribute_values(":prefix", s("apikey#"))
                 .set_exclusive_start_key(start_key.take())
                 .send()
                 .await
@@ -148,10 +143,10 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(GSI_BY_STATUS)
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk = :sk")
+            .index_name(GSI_API_KEYS)
+            .key_condition_expression("gsi3pk = :pk AND gsi3sk = :sk")
             .expression_attribute_values(":pk", s(workspace_pk(workspace_id)))
-            .expression_attribute_values(":sk", s(index_sk(key_id)))
+            .expression_attribute_values(":sk", s(key_id))
             .send()
             .await
             .map_err(|e| unavailable("Query", &e.into_service_error()))?;

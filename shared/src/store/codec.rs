@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue as Av;
 use serde_json::{Map, Value};
 
 use super::{workspace_pk, StoreError};
-use crate::model::{CredentialType, SealedSecret, Status, StoredCredential};
+use crate::model::{
+    CredentialType, IdempotencyRef, ListedCredential, SealedSecret, Status, StoredCredential,
+};
 
 pub type Item = HashMap<String, Av>;
 
@@ -23,13 +25,9 @@ pub fn credential_sk(id: &str) -> String {
     format!("CRED#{id}")
 }
 
-pub fn name_sk(name: &str) -> String {
-    format!("NAME#{}", name_key(name))
-}
-
-/// Names are unique case-insensitively: this is the form the reservation is keyed by.
-pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
+/// The sort key of a name reservation: its stored key (see `StoredCredential::name_key`).
+pub fn name_sk(name_key: &str) -> String {
+    format!("NAME#{name_key}")
 }
 
 pub fn status_sk(status: Status, id: &str) -> String {
@@ -47,15 +45,15 @@ pub fn credential_key(workspace_id: &str, id: &str) -> Item {
     ])
 }
 
-pub fn name_key_item(workspace_id: &str, name: &str) -> Item {
+pub fn name_key_item(workspace_id: &str, name_key: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), s(workspace_pk(workspace_id))),
-        ("sk".to_owned(), s(name_sk(name))),
+        ("sk".to_owned(), s(name_sk(name_key))),
     ])
 }
 
-pub fn name_reservation(workspace_id: &str, name: &str, credential_id: &str) -> Item {
-    let mut item = name_key_item(workspace_id, name);
+pub fn name_reservation(workspace_id: &str, name_key: &str, credential_id: &str) -> Item {
+    let mut item = name_key_item(workspace_id, name_key);
     item.insert("credential_id".to_owned(), s(credential_id));
     item
 }
@@ -70,7 +68,7 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
     item.insert("id".into(), s(&c.id));
     item.insert("workspace_id".into(), s(&c.workspace_id));
     item.insert("name".into(), s(&c.name));
-    item.insert("name_key".into(), s(name_key(&c.name)));
+    item.insert("name_key".into(), s(&c.name_key));
     item.insert("type".into(), s(c.kind.as_str()));
     item.insert("status".into(), s(c.status.as_str()));
     item.insert(
@@ -93,6 +91,15 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         })
         .collect();
     item.insert("secrets".into(), Av::M(secrets));
+    // The names alone, for the list indexes (which never project `secrets`).
+    item.insert(
+        "secret_fields".into(),
+        Av::L(c.secrets.keys().map(s).collect()),
+    );
+    if let Some(idempotency) = &c.idempotency {
+        item.insert("idem_key_hash".into(), s(&idempotency.key_hash));
+        item.insert("idem_expires_at".into(), n(idempotency.expires_at));
+    }
     item.insert("created_at".into(), s(&c.created_at));
     item.insert("updated_at".into(), s(&c.updated_at));
     if let Some(deleted_at) = &c.deleted_at {
@@ -130,9 +137,44 @@ fn get_b(item: &HashMap<String, Av>, key: &str) -> Result<Vec<u8>, StoreError> {
         .ok_or(StoreError::Corrupt)
 }
 
+fn decode_config(item: &Item) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(get_s(item, "config")?).map_err(|_| StoreError::Corrupt)
+}
+
+fn decode_kind(item: &Item) -> Result<CredentialType, StoreError> {
+    CredentialType::parse(get_s(item, "type")?).ok_or(StoreError::Corrupt)
+}
+
+fn decode_status(item: &Item) -> Result<Status, StoreError> {
+    Status::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt)
+}
+
+/// A list entry from an index item (projected attributes only).
+pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
+    let secret_fields = item
+        .get("secret_fields")
+        .and_then(|v| v.as_l().ok())
+        .ok_or(StoreError::Corrupt)?
+        .iter()
+        .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt))
+        .collect::<Result<_, _>>()?;
+    Ok(ListedCredential {
+        id: get_s(item, "id")?.to_owned(),
+        name: get_s(item, "name")?.to_owned(),
+        kind: decode_kind(item)?,
+        status: decode_status(item)?,
+        config: decode_config(item)?,
+        secret_fields,
+        created_at: get_s(item, "created_at")?.to_owned(),
+        updated_at: get_s(item, "updated_at")?.to_owned(),
+        deleted_at: get_opt_s(item, "deleted_at"),
+        created_by: get_opt_s(item, "created_by"),
+        version: get_n(item, "version")?,
+    })
+}
+
 pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
-    let config: Map<String, Value> =
-        serde_json::from_str(get_s(item, "config")?).map_err(|_| StoreError::Corrupt)?;
+    let config = decode_config(item)?;
     let mut secrets = BTreeMap::new();
     if let Some(map) = item.get("secrets") {
         for (field, parts) in map.as_m().map_err(|_| StoreError::Corrupt)? {
@@ -151,8 +193,9 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
         workspace_id: get_s(item, "workspace_id")?.to_owned(),
         id: get_s(item, "id")?.to_owned(),
         name: get_s(item, "name")?.to_owned(),
-        kind: CredentialType::parse(get_s(item, "type")?).ok_or(StoreError::Corrupt)?,
-        status: Status::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt)?,
+        name_key: get_s(item, "name_key")?.to_owned(),
+        kind: decode_kind(item)?,
+        status: decode_status(item)?,
         config,
         secrets,
         created_at: get_s(item, "created_at")?.to_owned(),
@@ -160,6 +203,13 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
         deleted_at: get_opt_s(item, "deleted_at"),
         created_by: get_opt_s(item, "created_by"),
         version: get_n(item, "version")?,
+        idempotency: match item.get("idem_key_hash") {
+            None => None,
+            Some(_) => Some(IdempotencyRef {
+                key_hash: get_s(item, "idem_key_hash")?.to_owned(),
+                expires_at: get_n(item, "idem_expires_at")?,
+            }),
+        },
     })
 }
 
@@ -177,6 +227,7 @@ mod tests {
             workspace_id: "ws".into(),
             id: new_credential_id(),
             name: "Prod DB".into(),
+            name_key: "prod db".into(),
             kind: CredentialType::Database,
             status: Status::Deleted,
             config,
@@ -193,9 +244,19 @@ mod tests {
             deleted_at: Some("2025-03-22T09:15:22Z".into()),
             created_by: Some("key_x".into()),
             version: 7,
+            idempotency: Some(IdempotencyRef {
+                key_hash: "ab".into(),
+                expires_at: 9,
+            }),
         };
         let item = encode_credential(&original);
         assert_eq!(get_s(&item, "name_key").unwrap(), "prod db");
         assert_eq!(decode_credential(&item).unwrap(), original);
+        let listed = decode_listed(&item).unwrap();
+        assert_eq!(listed.secret_fields, ["password"]);
+        assert_eq!(
+            serde_json::to_value(listed.view()).unwrap(),
+            serde_json::to_value(original.view()).unwrap()
+        );
     }
 }

@@ -5,13 +5,14 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, ReturnValue, TransactWriteItem};
 
 use super::codec::{
-    credential_key, decode_credential, encode_credential, n, name_key, name_key_item,
+    credential_key, decode_credential, decode_listed, encode_credential, n, name_key_item,
     name_reservation, s, status_sk, type_pk, Item,
 };
+use super::idempotency::{idempotency_key, now_epoch as idempotency_now_epoch};
 use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::cursor::ListFilter;
-use crate::model::{Lifecycle, StoredCredential};
+use crate::model::{Lifecycle, ListedCredential, StoredCredential};
 
 /// Query calls one list page may make. A page needs more than one only when DynamoDB's
 /// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
@@ -43,7 +44,7 @@ fn cancellation(reasons: &[CancellationReason]) -> Option<Cancelled> {
 
 /// A page of a list query.
 pub struct Page {
-    pub items: Vec<StoredCredential>,
+    pub items: Vec<ListedCredential>,
     /// True when at least one more credential matches after the last of `items`.
     pub more: bool,
 }
@@ -104,7 +105,11 @@ impl Store {
             );
         }
         let reserve = self.put(
-            name_reservation(&credential.workspace_id, &credential.name, &credential.id),
+            name_reservation(
+                &credential.workspace_id,
+                &credential.name_key,
+                &credential.id,
+            ),
             "attribute_not_exists(pk)",
             None,
         );
@@ -158,16 +163,21 @@ impl Store {
             Some([(":expected".to_owned(), n(current.version))].into()),
         );
         let mut items = Vec::new();
-        let renamed = name_key(&current.name) != name_key(&next.name);
+        // Compared on the stored keys: the old reservation is released under the key it was
+        // written with.
+        let renamed = current.name_key != next.name_key;
         if renamed {
             let reserve = self.put(
-                name_reservation(&next.workspace_id, &next.name, &next.id),
+                name_reservation(&next.workspace_id, &next.name_key, &next.id),
                 "attribute_not_exists(pk)",
                 None,
             );
             let release = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(name_key_item(&current.workspace_id, &current.name)))
+                .set_key(Some(name_key_item(
+                    &current.workspace_id,
+                    &current.name_key,
+                )))
                 .condition_expression("credential_id = :id")
                 .expression_attribute_values(":id", s(&current.id))
                 .build()
@@ -240,7 +250,8 @@ impl Store {
         }
     }
 
-    /// Deletes `current` and its name reservation in one transaction, conditioned on the
+    /// Deletes `current`, its name reservation (under its stored key) and, while it is
+    /// live, the idempotency record its create wrote, in one transaction conditioned on the
     /// version that was read. One attempt: a changed or vanished item is `Conflict` (the
     /// caller reads again to tell which).
     pub async fn purge_credential(&self, current: &StoredCredential) -> Result<(), StoreError> {
@@ -253,15 +264,37 @@ impl Store {
             .expect("table, key and condition are set");
         let release = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(name_key_item(&current.workspace_id, &current.name)))
+            .set_key(Some(name_key_item(
+                &current.workspace_id,
+                &current.name_key,
+            )))
             .condition_expression("credential_id = :id")
             .expression_attribute_values(":id", s(&current.id))
             .build()
             .expect("table, key and condition are set");
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().delete(remove).build(),
             TransactWriteItem::builder().delete(release).build(),
         ];
+        // An expired record is void already (and its key may have been used again since, by
+        // another create): only a live one is ours to delete. TTL may have removed it.
+        if let Some(record) = current
+            .idempotency
+            .as_ref()
+            .filter(|r| r.expires_at >= idempotency_now_epoch())
+        {
+            let forget = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(idempotency_key(
+                    &current.workspace_id,
+                    &record.key_hash,
+                )))
+                .condition_expression("attribute_not_exists(pk) OR credential_id = :id")
+                .expression_attribute_values(":id", s(&current.id))
+                .build()
+                .expect("table, key and condition are set");
+            items.push(TransactWriteItem::builder().delete(forget).build());
+        }
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Some(_)) => Err(StoreError::Conflict),
@@ -318,7 +351,7 @@ impl Store {
                 .await
                 .map_err(|e| unavailable("Query", &e.into_service_error()))?;
             for item in output.items() {
-                let credential = decode_credential(item)?;
+                let credential = decode_listed(item)?;
                 if Some(credential.id.as_str()) != after_id {
                     items.push(credential);
                 }

@@ -25,7 +25,7 @@ pub struct IdempotencyRecord {
     pub expires_at: u64,
 }
 
-fn key(workspace_id: &str, key_hash: &str) -> Item {
+pub(super) fn idempotency_key(workspace_id: &str, key_hash: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), s(workspace_pk(workspace_id))),
         ("sk".to_owned(), s(format!("IDEM#{key_hash}"))),
@@ -41,7 +41,7 @@ pub fn now_epoch() -> u64 {
 impl Store {
     /// The conditional put of a record: it may replace only an expired one.
     pub(super) fn idempotency_put(&self, record: &IdempotencyRecord) -> Put {
-        let mut item = key(&record.workspace_id, &record.key_hash);
+        let mut item = idempotency_key(&record.workspace_id, &record.key_hash);
         item.insert(
             "fingerprint".into(),
             Av::B(Blob::new(record.fingerprint.clone())),
@@ -66,7 +66,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(workspace_id, key_hash)))
+            .set_key(Some(idempotency_key(workspace_id, key_hash)))
             .consistent_read(true)
             .send()
             .await

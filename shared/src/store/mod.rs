@@ -1,11 +1,14 @@
 //! DynamoDB persistence. One table holds three kinds of item:
 //!
-//! | item | pk | sk | gsi1 (by status) | gsi2 (by type) |
-//! |---|---|---|---|---|
-//! | credential | `WS#<ws>` | `CRED#<id>` | `WS#<ws>` / `<status>#<id>` | `WS#<ws>#TY#<type>` / `<status>#<id>` |
-//! | name reservation | `WS#<ws>` | `NAME#<lowercased name>` | – | – |
-//! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | `WS#<ws>` / `apikey#<key id>` | – |
-//! | idempotency record | `WS#<ws>` | `IDEM#<sha256 of Idempotency-Key>` | – | – |
+//! | item | pk | sk | gsi1 (by status) | gsi2 (by type) | gsi3 (API keys) |
+//! |---|---|---|---|---|---|
+//! | credential | `WS#<ws>` | `CRED#<id>` | `WS#<ws>` / `<status>#<id>` | `WS#<ws>#TY#<type>` / `<status>#<id>` | – |
+//! | name reservation | `WS#<ws>` | `NAME#<folded name>` | – | – | – |
+//! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | – | – | `WS#<ws>` / `<key id>` |
+//! | idempotency record | `WS#<ws>` | `IDEM#<sha256 of Idempotency-Key>` | – | – | – |
+//!
+//! The indexes project only what their readers show (`INCLUDE`): sealed secrets live in
+//! the base table alone.
 //!
 //! Name uniqueness is enforced by DynamoDB itself: a credential and its name reservation are
 //! written in one transaction whose first item must not exist yet.
@@ -25,7 +28,9 @@ pub use api_keys::ApiKeyRecord;
 pub use codec::{credential_key, encode_credential, status_sk};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
-pub use table::{create_table, GSI_BY_STATUS, GSI_BY_TYPE};
+pub use table::{
+    create_table, API_KEY_ATTRIBUTES, GSI_API_KEYS, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
+};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::Client;

@@ -1,5 +1,5 @@
 //! The table definition, for local stacks and tests. `template.yaml` declares the same
-//! table for AWS; a test keeps the two in step.
+//! table for AWS; `tests/template.rs` keeps the two in step.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -11,6 +11,36 @@ use super::{unavailable, StoreError};
 
 pub const GSI_BY_STATUS: &str = "gsi1-by-status";
 pub const GSI_BY_TYPE: &str = "gsi2-by-type";
+/// A workspace's API keys, by key id (their own index: never mixed with credentials).
+pub const GSI_API_KEYS: &str = "gsi3-api-keys";
+
+/// What the credential indexes carry besides their keys: exactly what a list entry shows.
+/// Sealed secrets, the name key and the idempotency reference stay in the base table.
+pub const LIST_ATTRIBUTES: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "status",
+    "config",
+    "secret_fields",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "created_by",
+    "version",
+];
+
+/// What the API-key index carries: the record without anything else (`key_hash` is the
+/// SHA-256 of a 256-bit key, needed to revoke by key id).
+pub const API_KEY_ATTRIBUTES: &[&str] = &[
+    "key_id",
+    "key_hash",
+    "workspace_id",
+    "scopes",
+    "description",
+    "created_at",
+    "revoked_at",
+];
 /// Items with this attribute (epoch seconds) are expired by DynamoDB TTL.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -30,21 +60,21 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .expect("name and type are set")
 }
 
-fn index(name: &str, pk: &str, sk: &str) -> GlobalSecondaryIndex {
+fn index(name: &str, pk: &str, sk: &str, attributes: &[&str]) -> GlobalSecondaryIndex {
+    let projection = Projection::builder()
+        .projection_type(ProjectionType::Include)
+        .set_non_key_attributes(Some(attributes.iter().map(|a| (*a).to_owned()).collect()))
+        .build();
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash))
         .key_schema(key(sk, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(projection)
         .build()
         .expect("name, keys and projection are set")
 }
 
-/// Creates the table (on-demand) with both indexes and TTL enabled.
+/// Creates the table (on-demand) with its three indexes and TTL enabled.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -52,9 +82,12 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(index(GSI_BY_STATUS, "gsi1pk", "gsi1sk"))
-        .global_secondary_indexes(index(GSI_BY_TYPE, "gsi2pk", "gsi2sk"));
-    for name in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+        .global_secondary_indexes(index(GSI_BY_STATUS, "gsi1pk", "gsi1sk", LIST_ATTRIBUTES))
+        .global_secondary_indexes(index(GSI_BY_TYPE, "gsi2pk", "gsi2sk", LIST_ATTRIBUTES))
+        .global_secondary_indexes(index(GSI_API_KEYS, "gsi3pk", "gsi3sk", API_KEY_ATTRIBUTES));
+    for name in [
+        "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+    ] {
         request = request.attribute_definitions(string_attribute(name));
     }
     request

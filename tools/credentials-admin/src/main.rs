@@ -33,7 +33,8 @@ enum Command {
     MintKey {
         #[arg(long)]
         workspace: String,
-        /// Comma-separated: read, write, purge (or credentials:read, …).
+        /// Comma-separated: read, write, purge, resolve (or credentials:read, …). `resolve`
+        /// (secrets decrypted, by direct invocation) is only granted when named.
         #[arg(long, default_value = "read,write")]
         scopes: String,
         #[arg(long, default_value = "")]
@@ -58,7 +59,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn parse_scopes(raw: &str) -> Result<Vec<Scope>, Error> {
     let mut scopes = Vec::new();
     for part in raw.split(',').filter(|p| !p.trim().is_empty()) {
-        let scope = Scope::parse(part).ok_or("scopes must be read, write or purge")?;
+        let scope = Scope::parse(part).ok_or("scopes must be read, write, purge or resolve")?;
         if !scopes.contains(&scope) {
             scopes.push(scope);
         }

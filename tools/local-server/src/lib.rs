@@ -1,6 +1,11 @@
-//! A local stand-in for API Gateway (HTTP API, payload format 2.0): each incoming request is
-//! turned into the event API Gateway would send, routed by method and path under `/api` and
-//! `/v1/api`, and handed to exactly the handler the route's Lambda function runs.
+//! A local stand-in for API Gateway (HTTP API, payload format 2.0) and for the Lambda Invoke
+//! API:
+//! - each request under `/api` and `/v1/api` is turned into the event API Gateway would
+//!   send, routed by method and path, and handed to exactly the handler the route's
+//!   function runs (`resolve-credential` has no route, as in production);
+//! - `POST /2015-03-31/functions/{function-name}/invocations` takes an event as its body and
+//!   answers what Lambda would: the function's JSON response (`statusCode`, `headers`,
+//!   `body`), for every function in `functions/`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -75,8 +80,116 @@ pub fn lambda_request(event: ApiGatewayV2httpRequest) -> Request {
     LambdaRequest::ApiGatewayV2(event).into()
 }
 
+/// The Lambda Invoke API's path: `/2015-03-31/functions/{function-name}/invocations`, the
+/// name percent-decoded (SDKs encode the `:` of an ARN).
+fn invoked_function(path: &str) -> Option<String> {
+    let raw = path
+        .strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/invocations")
+        .filter(|name| !name.is_empty() && !name.contains('/'))?;
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|name| name.into_owned())
+}
+
+/// The name in an Invoke call may be a bare name, a partial ARN or a full ARN, optionally
+/// with a qualifier: the function's own name is what is matched.
+fn function_name(name_or_arn: &str) -> &str {
+    let name = name_or_arn
+        .split_once(":function:")
+        .map_or(name_or_arn, |(_, rest)| rest);
+    name.split(':').next().unwrap_or(name)
+}
+
+/// Lambda's answer to an Invoke call: 200 with the function's result as the body, or the
+/// error Lambda gives for an unknown function or an event the function cannot read.
+fn invoke_answer(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::Binary(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn invoke_error(status: StatusCode, kind: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({"Type": "User", "message": message});
+    let mut response = invoke_answer(status, body.to_string().into_bytes());
+    if let Ok(value) = lambda_http::http::HeaderValue::from_str(kind) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+/// Runs one direct invocation: the event is handed to the function's handler exactly as the
+/// Lambda runtime would, and the handler's response comes back in the shape `lambda_http`
+/// gives Lambda (HTTP API payload 2.0).
+pub async fn invoke(state: &AppState, name: &str, event: &[u8]) -> Response<Body> {
+    let Some(route) = Route::by_name(function_name(name)) else {
+        return invoke_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            "Function not found",
+        );
+    };
+    let Ok(request) = std::str::from_utf8(event)
+        .map_err(|_| ())
+        .and_then(|text| lambda_http::request::from_str(text).map_err(|_| ()))
+    else {
+        // What the real function does with an event it cannot deserialize: the runtime
+        // reports an error, which Lambda returns with status 200 and a function error.
+        let mut response = invoke_answer(
+            StatusCode::OK,
+            serde_json::json!({
+                "errorType": "Runtime.UnmarshalError",
+                "errorMessage": "the event is not an API Gateway HTTP API (2.0) request",
+            })
+            .to_string()
+            .into_bytes(),
+        );
+        response.headers_mut().insert(
+            "x-amz-function-error",
+            lambda_http::http::HeaderValue::from_static("Unhandled"),
+        );
+        return response;
+    };
+    let answer = dispatch(state, route, request).await;
+    invoke_answer(StatusCode::OK, lambda_result(answer))
+}
+
+/// The JSON a `lambda_http` function returns for an HTTP API (2.0) event.
+fn lambda_result(response: Response<Body>) -> Vec<u8> {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+    let (parts, body) = response.into_parts();
+    let mut result = ApiGatewayV2httpResponse::default();
+    result.status_code = i64::from(parts.status.as_u16());
+    result.headers = parts.headers;
+    match body {
+        Body::Empty => {}
+        Body::Text(text) => result.body = Some(Body::Text(text)),
+        Body::Binary(bytes) => {
+            result.body = Some(Body::Text(STANDARD.encode(bytes)));
+            result.is_base64_encoded = true;
+        }
+        _ => {}
+    }
+    serde_json::to_vec(&result).expect("a response always serializes")
+}
+
 /// Routes one request and runs the matching handler.
 pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body> {
+    if let Some(name) = invoked_function(&request.path) {
+        if request.method != Method::POST {
+            return invoke_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "Invoke is POST",
+            );
+        }
+        return invoke(state, &name, &request.body).await;
+    }
     let (route, id) = match api::resolve(request.method.as_str(), &request.path) {
         Resolved::Found { route, id } => (route, id),
         Resolved::MethodNotAllowed => {
@@ -112,6 +225,7 @@ pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<
         Route::SoftDelete => api::delete_credential(state, req).await,
         Route::Restore => api::restore_credential(state, req).await,
         Route::Purge => api::purge_credential(state, req).await,
+        Route::Resolve => api::resolve_credential(state, req).await,
     };
     response
 }

@@ -39,3 +39,48 @@ fn the_slowest_request_ends_before_the_function_times_out() {
         assert!(calls <= WORST_CASE_CALLS, "{use_case}");
     }
 }
+
+/// The table `template.yaml` deploys has the indexes, keys and projections the code
+/// creates locally and queries (`shared::store`).
+#[test]
+fn the_deployed_table_matches_the_code() {
+    use shared::store::{
+        API_KEY_ATTRIBUTES, GSI_API_KEYS, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
+    };
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml");
+    let docs = YamlLoader::load_from_str(&text).expect("template parses");
+    let indexes = docs[0]["Resources"]["CredentialsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_vec()
+        .expect("GlobalSecondaryIndexes");
+    let expected = [
+        (GSI_BY_STATUS, "gsi1pk", "gsi1sk", LIST_ATTRIBUTES),
+        (GSI_BY_TYPE, "gsi2pk", "gsi2sk", LIST_ATTRIBUTES),
+        (GSI_API_KEYS, "gsi3pk", "gsi3sk", API_KEY_ATTRIBUTES),
+    ];
+    assert_eq!(indexes.len(), expected.len());
+    for (name, pk, sk, attributes) in expected {
+        let index = indexes
+            .iter()
+            .find(|i| i["IndexName"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("index {name} missing from template.yaml"));
+        let keys: Vec<_> = index["KeySchema"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|k| k["AttributeName"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, [pk, sk], "{name}");
+        assert_eq!(
+            index["Projection"]["ProjectionType"].as_str(),
+            Some("INCLUDE")
+        );
+        let projected: Vec<_> = index["Projection"]["NonKeyAttributes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(projected, attributes, "{name}");
+    }
+}

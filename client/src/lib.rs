@@ -1,0 +1,424 @@
+//! Resolve credentials from a pipeline Lambda function.
+//!
+//! The Credentials API hands a credential's secrets to one function only,
+//! `resolve-credential`, which API Gateway never routes: a pipeline invokes it by ARN with
+//! the AWS SDK, authenticated by an API key with the `credentials:resolve` scope (and by
+//! IAM: its role needs `lambda:InvokeFunction` on that ARN).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), credentials_client::ResolveError> {
+//! use credentials_client::Resolver;
+//! use secrecy::{ExposeSecret, SecretString};
+//!
+//! let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let resolver = Resolver::new(
+//!     aws_sdk_lambda::Client::new(&sdk),
+//!     "arn:aws:lambda:eu-west-1:123456789012:function:credentials-api-prod-resolve-credential",
+//!     SecretString::from(std::env::var("CREDENTIALS_API_KEY").unwrap()),
+//! );
+//! let db = resolver
+//!     .resolve("cred_01j9k2m4n5p6q7r8s9t0v1w2x3", "pipeline:orders-nightly/run-42")
+//!     .await?;
+//! let password = db.secret("password").map(|s| s.expose_secret());
+//! # Ok(()) }
+//! ```
+//!
+//! A soft-deleted credential fails with [`ResolveError::Deleted`]: the pipeline should stop
+//! (not retry) and report that the credential it references was deleted; restoring the
+//! credential makes it resolvable again.
+//!
+//! # Cache
+//!
+//! Off by default. [`Resolver::with_cache`] keeps each answer for a time-to-live, per
+//! container, keyed by credential id **and** purpose, with a bound on entries; concurrent
+//! callers of one key share one invocation. A cache hit makes no invocation, so the
+//! service records no audit event for it, and a change to the credential (an update, a
+//! soft delete) is seen only once the entry expires.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::operation::invoke::InvokeError;
+use aws_sdk_lambda::primitives::Blob;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Map, Value};
+use tokio::sync::{Mutex, OnceCell};
+
+/// Per-attempt bound of the Invoke call.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound of the Invoke call, the SDK's retries included (the function's own timeout is at
+/// most 29 s).
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a credential could not be resolved. Messages carry no secret and no server text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResolveError {
+    /// 404: no such credential in the key's workspace (or purged).
+    NotFound,
+    /// 409 `credential_deleted`: soft-deleted; restore it to use it again.
+    Deleted,
+    /// 401: the API key is missing, unknown or revoked.
+    Unauthorized,
+    /// 403: the API key lacks `credentials:resolve`.
+    Forbidden,
+    /// 400: the id or purpose was refused (the error code, e.g. `validation_failed`).
+    Invalid(String),
+    /// The service or AWS could not answer now (503, throttling, a timeout): retry later.
+    Unavailable,
+    /// Anything else: a 5xx, a function error, an answer that does not parse.
+    Failed(String),
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("no such credential"),
+            Self::Deleted => f.write_str("the credential is deleted; restore it to use it"),
+            Self::Unauthorized => f.write_str("the API key is missing, unknown or revoked"),
+            Self::Forbidden => f.write_str("the API key lacks the credentials:resolve scope"),
+            Self::Invalid(code) => write!(f, "the request was refused ({code})"),
+            Self::Unavailable => f.write_str("the credentials service is unavailable; retry"),
+            Self::Failed(why) => write!(f, "resolving failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+/// A credential with its secrets. `Debug` shows secret field names, never values.
+#[derive(Debug)]
+pub struct ResolvedCredential {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub version: u64,
+    pub updated_at: String,
+    /// The settings that are not secret.
+    pub visible: Map<String, Value>,
+    /// The secret settings, wiped from memory when dropped.
+    pub secrets: BTreeMap<String, SecretString>,
+}
+
+impl ResolvedCredential {
+    pub fn secret(&self, field: &str) -> Option<&SecretString> {
+        self.secrets.get(field)
+    }
+
+    /// Parses the function's answer body (`{"data": …}`), moving secret values into
+    /// `SecretString`s.
+    fn from_body(body: &[u8]) -> Result<Self, ResolveError> {
+        let malformed = || ResolveError::Failed("the answer does not parse".into());
+        let mut body: Value = serde_json::from_slice(body).map_err(|_| malformed())?;
+        let data = body.get_mut("data").ok_or_else(malformed)?;
+        let text = |data: &Value, key: &str| {
+            data.get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(malformed)
+        };
+        let secret_fields: Vec<String> = data
+            .get("secret_fields")
+            .and_then(Value::as_array)
+            .ok_or_else(malformed)?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let (id, name, kind, updated_at) = (
+            text(data, "id")?,
+            text(data, "name")?,
+            text(data, "type")?,
+            text(data, "updated_at")?,
+        );
+        let version = data
+            .get("version")
+            .and_then(Value::as_u64)
+            .ok_or_else(malformed)?;
+        let Some(Value::Object(mut visible)) = data.get_mut("config").map(Value::take) else {
+            return Err(malformed());
+        };
+        let mut secrets = BTreeMap::new();
+        for field in secret_fields {
+            if let Some(Value::String(value)) = visible.remove(&field) {
+                secrets.insert(field, SecretString::from(value));
+            }
+        }
+        Ok(Self {
+            id,
+            name,
+            kind,
+            version,
+            updated_at,
+            visible,
+            secrets,
+        })
+    }
+}
+
+/// Bounds of the optional per-container cache.
+#[derive(Clone, Copy, Debug)]
+pub struct CacheConfig {
+    pub ttl: Duration,
+    pub max_entries: usize,
+}
+
+type Slot = Arc<OnceCell<Result<Arc<ResolvedCredential>, ResolveError>>>;
+
+struct Cache {
+    config: CacheConfig,
+    entries: Mutex<HashMap<(String, String), (Instant, Slot)>>,
+}
+
+/// Invokes `resolve-credential` by ARN. Build once per container and share it.
+pub struct Resolver {
+    lambda: aws_sdk_lambda::Client,
+    function: String,
+    api_key: SecretString,
+    timeouts: aws_sdk_lambda::config::timeout::TimeoutConfig,
+    cache: Option<Cache>,
+}
+
+impl Resolver {
+    /// `function_arn` is the stack's `ResolveCredentialFunctionArn` output; `api_key` a key
+    /// with the `credentials:resolve` scope.
+    pub fn new(
+        lambda: aws_sdk_lambda::Client,
+        function_arn: impl Into<String>,
+        api_key: SecretString,
+    ) -> Self {
+        Self {
+            lambda,
+            function: function_arn.into(),
+            api_key,
+            timeouts: aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(DEFAULT_ATTEMPT_TIMEOUT)
+                .operation_timeout(DEFAULT_OPERATION_TIMEOUT)
+                .build(),
+            cache: None,
+        }
+    }
+
+    /// Replaces the Invoke call's timeouts.
+    pub fn with_timeouts(mut self, attempt: Duration, operation: Duration) -> Self {
+        self.timeouts = aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(operation)
+            .build();
+        self
+    }
+
+    /// Turns on the per-container cache (see the crate docs for what it trades away).
+    pub fn with_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(Cache {
+            config,
+            entries: Mutex::new(HashMap::new()),
+        });
+        self
+    }
+
+    /// The credential `id` with its secrets; `purpose` (1–200 printable characters) says
+    /// why, and is recorded by the service.
+    pub async fn resolve(
+        &self,
+        id: &str,
+        purpose: &str,
+    ) -> Result<Arc<ResolvedCredential>, ResolveError> {
+        let Some(cache) = &self.cache else {
+            return self.invoke(id, purpose).await.map(Arc::new);
+        };
+        let key = (id.to_owned(), purpose.to_owned());
+        let slot = {
+            let mut entries = cache.entries.lock().await;
+            let now = Instant::now();
+            entries.retain(|_, (at, _)| now.duration_since(*at) < cache.config.ttl);
+            match entries.get(&key) {
+                Some((_, slot)) => slot.clone(),
+                None => {
+                    if entries.len() >= cache.config.max_entries {
+                        // Full of live entries: drop the oldest.
+                        if let Some(oldest) = entries
+                            .iter()
+                            .min_by_key(|(_, (at, _))| *at)
+                            .map(|(k, _)| k.clone())
+                        {
+                            entries.remove(&oldest);
+                        }
+                    }
+                    let slot = Slot::default();
+                    if cache.config.max_entries > 0 {
+                        entries.insert(key.clone(), (now, slot.clone()));
+                    }
+                    slot
+                }
+            }
+        };
+        let result = slot
+            .get_or_init(|| async { self.invoke(id, purpose).await.map(Arc::new) })
+            .await
+            .clone();
+        if result.is_err() {
+            // Failures are not cached: the next caller tries again.
+            let mut entries = cache.entries.lock().await;
+            if entries
+                .get(&key)
+                .is_some_and(|(_, cached)| Arc::ptr_eq(cached, &slot))
+            {
+                entries.remove(&key);
+            }
+        }
+        result
+    }
+
+    /// The API Gateway HTTP API (2.0) event the function expects.
+    fn event(&self, id: &str, purpose: &str) -> Value {
+        let path = format!("/api/credentials/{id}/resolve");
+        json!({
+            "version": "2.0",
+            "routeKey": "POST /api/credentials/{id}/resolve",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {
+                "authorization": format!("Bearer {}", self.api_key.expose_secret()),
+                "content-type": "application/json",
+                "user-agent": concat!("credentials-client/", env!("CARGO_PKG_VERSION")),
+            },
+            "requestContext": {
+                "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "credentials-client"},
+                "routeKey": "POST /api/credentials/{id}/resolve",
+                "stage": "$default",
+            },
+            "pathParameters": {"id": id},
+            "body": json!({"purpose": purpose}).to_string(),
+            "isBase64Encoded": false,
+        })
+    }
+
+    async fn invoke(&self, id: &str, purpose: &str) -> Result<ResolvedCredential, ResolveError> {
+        // The event carries the API key: it is built, sent and dropped here, never logged.
+        let payload = serde_json::to_vec(&self.event(id, purpose))
+            .map_err(|_| ResolveError::Failed("the event does not serialize".into()))?;
+        let output = self
+            .lambda
+            .invoke()
+            .function_name(&self.function)
+            .payload(Blob::new(payload))
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Builder::default().timeout_config(self.timeouts.clone()),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.into_service_error();
+                tracing::warn!(
+                    aws_error_code = e.code().unwrap_or("none"),
+                    "lambda Invoke failed"
+                );
+                match e {
+                    InvokeError::TooManyRequestsException(_)
+                    | InvokeError::ServiceException(_)
+                    | InvokeError::ResourceNotReadyException(_) => ResolveError::Unavailable,
+                    InvokeError::ResourceNotFoundException(_) => {
+                        ResolveError::Failed("the resolve function does not exist".into())
+                    }
+                    other if other.code().is_none() => ResolveError::Unavailable,
+                    _ => ResolveError::Failed("Invoke was refused".into()),
+                }
+            })?;
+        if output.function_error().is_some() {
+            return Err(ResolveError::Failed("the function failed".into()));
+        }
+        let payload = output
+            .payload()
+            .ok_or_else(|| ResolveError::Failed("empty answer".into()))?;
+        answer(payload.as_ref())
+    }
+}
+
+/// Reads the function's result (`statusCode`, `headers`, `body`).
+fn answer(payload: &[u8]) -> Result<ResolvedCredential, ResolveError> {
+    let malformed = || ResolveError::Failed("the answer does not parse".into());
+    let result: Value = serde_json::from_slice(payload).map_err(|_| malformed())?;
+    let status = result
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .ok_or_else(malformed)?;
+    let raw = result.get("body").and_then(Value::as_str).unwrap_or("");
+    let body = if result.get("isBase64Encoded") == Some(&Value::Bool(true)) {
+        STANDARD.decode(raw).map_err(|_| malformed())?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    if status == 200 {
+        return ResolvedCredential::from_body(&body);
+    }
+    let code = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Err(match (status, code.as_str()) {
+        (404, _) => ResolveError::NotFound,
+        (409, "credential_deleted") => ResolveError::Deleted,
+        (401, _) => ResolveError::Unauthorized,
+        (403, _) => ResolveError::Forbidden,
+        (400..=499, _) => ResolveError::Invalid(code),
+        (503, _) => ResolveError::Unavailable,
+        _ => ResolveError::Failed(format!("status {status}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: u16, body: Value) -> Vec<u8> {
+        json!({"statusCode": status, "headers": {}, "body": body.to_string(), "isBase64Encoded": false})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_resolved_credential_keeps_secrets_apart_and_out_of_debug() {
+        let body = json!({"data": {
+            "id": "cred_1", "name": "db", "type": "database", "status": "active",
+            "version": 3, "updated_at": "2025-01-01T00:00:00Z",
+            "secret_fields": ["password"],
+            "config": {"host": "h", "password": "s3cr3t-value"}
+        }});
+        let resolved = answer(&result(200, body)).unwrap();
+        assert_eq!(
+            resolved.visible,
+            json!({"host": "h"}).as_object().unwrap().clone()
+        );
+        assert_eq!(
+            resolved.secret("password").unwrap().expose_secret(),
+            "s3cr3t-value"
+        );
+        assert!(!format!("{resolved:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let error = |status, code: &str| {
+            answer(&result(status, json!({"error": {"code": code}}))).unwrap_err()
+        };
+        assert_eq!(error(404, "not_found"), ResolveError::NotFound);
+        assert_eq!(error(409, "credential_deleted"), ResolveError::Deleted);
+        assert_eq!(error(401, "unauthorized"), ResolveError::Unauthorized);
+        assert_eq!(error(403, "forbidden"), ResolveError::Forbidden);
+        assert_eq!(
+            error(400, "validation_failed"),
+            ResolveError::Invalid("validation_failed".into())
+        );
+        assert_eq!(error(503, "service_unavailable"), ResolveError::Unavailable);
+        assert!(matches!(
+            error(500, "internal_error"),
+            ResolveError::Failed(_)
+        ));
+        assert!(matches!(answer(b"not json"), Err(ResolveError::Failed(_))));
+    }
+}

@@ -1,0 +1,16 @@
+//! Lambda function `resolve-credential`: `POST /api/credentials/{id}/resolve`, reached only
+//! by direct invocation (API Gateway has no route to it). All logic lives in the `shared`
+//! crate.
+
+use lambda_http::{service_fn, Error, Request};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    // Config and clients are built once per container, not per request.
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(service_fn(|req: Request| {
+        shared::api::resolve_credential(&state, req)
+    }))
+    .await
+}

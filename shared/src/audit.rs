@@ -1,0 +1,350 @@
+//! The audit trail: one event per change (create, update, soft delete, restore, purge), per
+//! resolve and per API-key mint or revoke. Events carry ids, the actor, where the request
+//! came from and the paths that changed, never a value (not even of a visible field). The
+//! store writes each in the same transaction as its change (a resolve's before any
+//! plaintext leaves); events outlive purge and expire by TTL.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::model::StoredCredential;
+
+/// Default of `AUDIT_RETENTION_DAYS`: how long events are kept before DynamoDB TTL removes
+/// them.
+pub const DEFAULT_RETENTION_DAYS: u64 = 400;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    CredentialCreated,
+    CredentialUpdated,
+    CredentialDeleted,
+    CredentialRestored,
+    CredentialPurged,
+    CredentialResolved,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Self::CredentialCreated,
+        Self::CredentialUpdated,
+        Self::CredentialDeleted,
+        Self::CredentialRestored,
+        Self::CredentialPurged,
+        Self::CredentialResolved,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CredentialCreated => "credential.created",
+            Self::CredentialUpdated => "credential.updated",
+            Self::CredentialDeleted => "credential.deleted",
+            Self::CredentialRestored => "credential.restored",
+            Self::CredentialPurged => "credential.purged",
+            Self::CredentialResolved => "credential.resolved",
+            Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Who did it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A request authenticated by this API key (`key_…`).
+    ApiKey(String),
+    /// The operator's admin tool.
+    Admin,
+}
+
+/// Where a request came from, as the event that carried it says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One audit event, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub workspace_id: String,
+    /// `evt_` + lowercase ULID: sorts by time.
+    pub id: String,
+    pub at: String,
+    pub action: Action,
+    pub credential_id: Option<String>,
+    /// The credential's name as it was when the event happened.
+    pub credential_name: Option<String>,
+    /// The API key an `api_key.*` event is about.
+    pub key_id: Option<String>,
+    /// The credential's version after the change (for a purge or resolve: the version it
+    /// had).
+    pub version: Option<u64>,
+    pub actor: Actor,
+    pub request: RequestInfo,
+    /// Why a resolve read the credential.
+    pub purpose: Option<String>,
+    /// The paths that changed (`name`, `config.port`, `config.password`), sorted.
+    pub changes: Vec<String>,
+    /// Epoch seconds after which DynamoDB TTL removes the event.
+    pub expires_at: u64,
+}
+
+impl AuditEvent {
+    /// An event about `credential` (its id, name and `version` as given).
+    pub fn for_credential(
+        action: Action,
+        credential: &StoredCredential,
+        actor: Actor,
+        request: &RequestInfo,
+        changes: Vec<String>,
+        retention: std::time::Duration,
+    ) -> Self {
+        let (at, expires_at) = timestamps(retention);
+        Self {
+            workspace_id: credential.workspace_id.clone(),
+            id: crate::ids::new_event_id(),
+            at,
+            action,
+            credential_id: Some(credential.id.clone()),
+            credential_name: Some(credential.name.clone()),
+            key_id: None,
+            version: Some(credential.version),
+            actor,
+            request: request.clone(),
+            purpose: None,
+            changes,
+            expires_at,
+        }
+    }
+
+    /// An event about an API key of `workspace_id`, by the admin tool.
+    pub fn for_api_key(
+        action: Action,
+        workspace_id: &str,
+        key_id: &str,
+        retention: std::time::Duration,
+    ) -> Self {
+        let (at, expires_at) = timestamps(retention);
+        Self {
+            workspace_id: workspace_id.to_owned(),
+            id: crate::ids::new_event_id(),
+            at,
+            action,
+            credential_id: None,
+            credential_name: None,
+            key_id: Some(key_id.to_owned()),
+            version: None,
+            actor: Actor::Admin,
+            request: RequestInfo::default(),
+            purpose: None,
+            changes: Vec::new(),
+            expires_at,
+        }
+    }
+
+    pub fn view(&self) -> AuditEventView<'_> {
+        AuditEventView {
+            id: &self.id,
+            at: &self.at,
+            action: self.action.as_str(),
+            credential_id: self.credential_id.as_deref(),
+            credential_name: self.credential_name.as_deref(),
+            key_id: self.key_id.as_deref(),
+            version: self.version,
+            actor: match &self.actor {
+                Actor::ApiKey(id) => ActorView {
+                    kind: "api_key",
+                    id: Some(id),
+                },
+                Actor::Admin => ActorView {
+                    kind: "admin",
+                    id: None,
+                },
+            },
+            request_id: self.request.request_id.as_deref(),
+            source_ip: self.request.source_ip.as_deref(),
+            user_agent: self.request.user_agent.as_deref(),
+            purpose: self.purpose.as_deref(),
+            changes: &self.changes,
+        }
+    }
+
+    /// The event as one structured log line (`"message":"audit"`), for log subscriptions
+    /// and SIEMs. Emitted once the event is stored.
+    pub fn log(&self) {
+        let view = self.view();
+        tracing::info!(
+            event_id = view.id,
+            at = view.at,
+            action = view.action,
+            workspace_id = self.workspace_id.as_str(),
+            credential_id = view.credential_id,
+            credential_name = view.credential_name,
+            key_id = view.key_id,
+            version = view.version,
+            actor_type = view.actor.kind,
+            actor_id = view.actor.id,
+            request_id = view.request_id,
+            source_ip = view.source_ip,
+            user_agent = view.user_agent,
+            purpose = view.purpose,
+            changes = self.changes.join(",").as_str(),
+            "audit"
+        );
+    }
+}
+
+fn timestamps(retention: std::time::Duration) -> (String, u64) {
+    let now = time::OffsetDateTime::now_utc();
+    let at = crate::model::rfc3339(now);
+    let expires_at = u64::try_from(now.unix_timestamp()).unwrap_or(0) + retention.as_secs();
+    (at, expires_at)
+}
+
+/// The public shape of an event.
+#[derive(Serialize, Debug)]
+pub struct AuditEventView<'a> {
+    pub id: &'a str,
+    pub at: &'a str,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    pub actor: ActorView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<&'a str>,
+    pub changes: &'a [String],
+}
+
+#[derive(Serialize, Debug)]
+pub struct ActorView<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+}
+
+/// The paths a create sets: `name`, `type` and every config field, secret or not.
+pub fn created_paths(credential: &StoredCredential) -> Vec<String> {
+    let mut paths: BTreeSet<String> = ["name".to_owned(), "type".to_owned()].into();
+    paths.extend(credential.config.keys().map(|k| format!("config.{k}")));
+    paths.extend(credential.secrets.keys().map(|k| format!("config.{k}")));
+    paths.into_iter().collect()
+}
+
+/// The paths an update changed: the name when it changed; a visible config field when it
+/// was added, removed or got another value; a secret field when it was set (a new value
+/// cannot be compared with a sealed one, so setting counts as a change) or removed.
+pub fn changed_paths(
+    before: &StoredCredential,
+    after: &StoredCredential,
+    set_secrets: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    let mut paths = BTreeSet::new();
+    if before.name != after.name {
+        paths.insert("name".to_owned());
+    }
+    let visible: BTreeSet<&String> = before.config.keys().chain(after.config.keys()).collect();
+    for key in visible {
+        if before.config.get(key) != after.config.get(key) {
+            paths.insert(format!("config.{key}"));
+        }
+    }
+    for key in before.secrets.keys() {
+        if !after.secrets.contains_key(key) {
+            paths.insert(format!("config.{key}"));
+        }
+    }
+    paths.extend(set_secrets.into_iter().map(|k| format!("config.{k}")));
+    paths.into_iter().collect()
+}
+
+/// The paths a soft delete or restore changes.
+pub fn lifecycle_paths() -> Vec<String> {
+    vec!["deleted_at".to_owned(), "status".to_owned()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SealedSecret;
+    use crate::validate;
+    use std::collections::BTreeMap;
+
+    fn credential() -> StoredCredential {
+        let input = validate::new_credential(serde_json::json!({
+            "name": "db", "type": "database",
+            "config": {"host": "h", "port": 5432, "password": "p-value"}
+        }))
+        .unwrap();
+        let sealed = BTreeMap::from([(
+            "password".to_owned(),
+            SealedSecret {
+                encrypted_data_key: vec![1],
+                nonce: vec![2; 12],
+                ciphertext: vec![3],
+            },
+        )]);
+        StoredCredential::new("ws", crate::ids::new_credential_id(), input, sealed, "key_1", "t")
+    }
+
+    #[test]
+    fn actions_round_trip() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("credential.read"), None);
+    }
+
+    #[test]
+    fn paths_name_fields_never_values() {
+        let before = credential();
+        assert_eq!(
+            created_paths(&before),
+            ["config.host", "config.password", "config.port", "name", "type"]
+        );
+        let mut after = before.clone();
+        after.name = "db2".into();
+        after.config.insert("port".into(), 6432.into());
+        after.config.shift_remove("host");
+        after.secrets.clear();
+        let paths = changed_paths(&before, &after, ["token".to_owned()]);
+        assert_eq!(
+            paths,
+            ["config.host", "config.password", "config.port", "config.token", "name"]
+        );
+        let event = AuditEvent::for_credential(
+            Action::CredentialUpdated,
+            &after,
+            Actor::ApiKey("key_1".into()),
+            &RequestInfo::default(),
+            paths,
+            std::time::Duration::from_secs(60),
+        );
+        let json = serde_json::to_string(&event.view()).unwrap();
+        assert!(!json.contains("6432") && !json.contains("p-value"), "{json}");
+        assert!(event.id.starts_with("evt_"));
+    }
+}

@@ -1,0 +1,2005 @@
+//! Which config fields and values are secrets.
+//!
+//! Two independent rules, both pure functions without I/O:
+//!
+//! * [`name_looks_secret`]: a field that its credential type does not declare is secret when
+//!   its *name* looks like one (`dbPassword`, `x-api-key`, `sas_token`, …).
+//! * [`value_rule`]: any string value (or list element) that *embeds* a credential
+//!   (`postgres://u:p@h`, `…;AccountKey=…`, a PEM private key, a JWT, `ghp_…`, …).
+//!
+//! [`is_mask_placeholder`] recognises the masking strings a UI may send back in place of a
+//! secret it never saw (`********`, `[REDACTED]`, …).
+//!
+//! Nothing here returns, formats or logs a value: the results are booleans, fieldless enums
+//! and fixed `&'static str` texts. Every list is a `pub const`, and the README's "Secret
+//! classification" section is checked against them (see the tests).
+
+// ---------------------------------------------------------------------------------------------
+// Field names
+// ---------------------------------------------------------------------------------------------
+
+/// Markers matched as substrings of the normalized name (see [`normalize_name`]).
+pub const NAME_MARKERS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "passcode",
+    "passwort",
+    "kennwort",
+    "contrasena",
+    "contraseña",
+    "motdepasse",
+    "wachtwoord",
+    "senha",
+    "secret",
+    "token",
+    "privatekey",
+    "privkey",
+    "apikey",
+    "accesskey",
+    "accountkey",
+    "sharedkey",
+    "signingkey",
+    "masterkey",
+    "encryptionkey",
+    "decryptionkey",
+    "clientkey",
+    "sslkey",
+    "tlskey",
+    "hmackey",
+    "licensekey",
+    "saskey",
+    "sessionkey",
+    "sessionid",
+    "credential",
+    "creds",
+    "connectionstring",
+    "connstr",
+    "authorization",
+    "bearer",
+    "cookie",
+    "serviceaccount",
+    "keyfile",
+    "signature",
+    "mnemonic",
+    "seedphrase",
+    "recoverycode",
+    "backupcode",
+    "pincode",
+];
+
+/// Markers that count only as a whole word of the name. Words come from splitting the
+/// original name on non-alphanumeric characters, on camelCase/PascalCase boundaries and
+/// between letters and digits: `dbPwd` → `db`, `pwd`; `APIKey` → `api`, `key`.
+pub const NAME_WORDS: &[&str] = &[
+    "pwd", "pw", "pswd", "psw", "pass", "dsn", "sas", "auth", "sig", "pin", "otp", "totp", "hotp",
+    "pat", "jwt", "key", "keys",
+];
+
+/// A word `key`/`keys` directly after one of these words does not count: `public_key`,
+/// `partition_key`, `primaryKey` name something that is not a secret.
+pub const PUBLIC_KEY_QUALIFIERS: &[&str] = &[
+    "public",
+    "pub",
+    "partition",
+    "sort",
+    "primary",
+    "foreign",
+    "routing",
+    "object",
+    "idempotency",
+    "cache",
+    "range",
+    "dedup",
+    "deduplication",
+];
+
+/// A name of two or more words whose last word is one of these names an attribute of a
+/// secret (its id, name, location, type, lifetime…), not the secret itself: `access_key_id`,
+/// `secret_name`, `token_url`, `private_key_path`, `auth_type`, `token_ttl` are visible. The
+/// value of such a field is still checked by [`value_rule`], so a URL or path that embeds a
+/// credential is caught there.
+pub const VISIBLE_SUFFIXES: &[&str] = &[
+    "id",
+    "ids",
+    "name",
+    "names",
+    "url",
+    "urls",
+    "uri",
+    "uris",
+    "endpoint",
+    "endpoints",
+    "path",
+    "paths",
+    "file",
+    "files",
+    "filename",
+    "dir",
+    "directory",
+    "arn",
+    "ref",
+    "type",
+    "kind",
+    "method",
+    "mode",
+    "scheme",
+    "version",
+    "format",
+    "algorithm",
+    "alg",
+    "hint",
+    "source",
+    "mechanism",
+    "plugin",
+    "protocol",
+    "provider",
+    "database",
+    "host",
+    "hostname",
+    "port",
+    "region",
+    "domain",
+    "realm",
+    "issuer",
+    "audience",
+    "scope",
+    "scopes",
+    "user",
+    "username",
+    "email",
+    "ttl",
+    "expiry",
+    "expires",
+    "expiration",
+    "lifetime",
+    "timeout",
+    "length",
+];
+
+/// Normalized name endings that stay secret even though the last word is in
+/// [`VISIBLE_SUFFIXES`]: a Vault AppRole `secret_id` and a web `session_id` are credentials.
+pub const SECRET_DESPITE_SUFFIX: &[&str] = &["secretid", "sessionid"];
+
+/// Lowercase, every non-alphanumeric character removed: `connectionString`,
+/// `connection-string`, `Connection_String` → `connectionstring`. Unicode-aware; non-ASCII
+/// alphanumerics are kept. Fullwidth ASCII forms (`ｐａｓｓ`) are read as ASCII.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().map(fold_width) {
+        push_lowercase_alnum(&mut out, c);
+    }
+    out
+}
+
+/// True when an undeclared field with this name must be treated as secret.
+///
+/// Secret when the normalized name contains a [`NAME_MARKERS`] entry or one of its words is
+/// a [`NAME_WORDS`] entry (`key`/`keys` not directly after a [`PUBLIC_KEY_QUALIFIERS`]
+/// word), unless the name has two or more words and ends in a [`VISIBLE_SUFFIXES`] word
+/// (and the normalized name does not end in a [`SECRET_DESPITE_SUFFIX`] entry).
+pub fn name_looks_secret(name: &str) -> bool {
+    let normalized = normalize_name(name);
+    if normalized.is_empty() {
+        return false;
+    }
+    let words = split_words(name);
+    let marked = NAME_MARKERS.iter().any(|m| normalized.contains(m)) || has_secret_word(&words);
+    marked && !has_visible_suffix(&words, &normalized)
+}
+
+fn has_secret_word(words: &[String]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        NAME_WORDS.contains(&w.as_str())
+            && !((w == "key" || w == "keys")
+                && i > 0
+                && PUBLIC_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))
+    })
+}
+
+fn has_visible_suffix(words: &[String], normalized: &str) -> bool {
+    words.len() >= 2
+        && words
+            .last()
+            .is_some_and(|w| VISIBLE_SUFFIXES.contains(&w.as_str()))
+        && !SECRET_DESPITE_SUFFIX
+            .iter()
+            .any(|s| normalized.ends_with(s))
+}
+
+/// Fullwidth ASCII (U+FF01–U+FF5E) to ASCII; everything else unchanged.
+fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+fn push_lowercase_alnum(out: &mut String, c: char) {
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        }
+    } else if c.is_alphanumeric() {
+        out.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+    }
+}
+
+/// Lowercased words of a name: split on non-alphanumerics, lower→upper (`dbPwd`), the end
+/// of an acronym (`APIKey` → `api`, `key`) and letter↔digit changes (`pass1` → `pass`, `1`).
+fn split_words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().map(fold_width).collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !current.is_empty() {
+            let prev = chars[i - 1];
+            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let boundary = (prev.is_lowercase() && c.is_uppercase())
+                || (prev.is_uppercase() && c.is_uppercase() && next_is_lower)
+                || (prev.is_numeric() != c.is_numeric());
+            if boundary {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        push_lowercase_alnum(&mut current, c);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+// ---------------------------------------------------------------------------------------------
+
+/// Why a value embeds a credential. Carries no part of the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueRule {
+    /// `scheme://user:password@host…`: a non-empty password in URL userinfo.
+    UrlUserinfo,
+    /// `password=…`, `AccountKey=…`, `sig=…`, `"token": "…"`: a parameter whose key looks
+    /// secret, with a non-empty value.
+    KeyValuePair,
+    /// `-----BEGIN … PRIVATE KEY-----` (PEM, OpenSSH, PGP, SSH2) or a PuTTY key file.
+    PrivateKeyBlock,
+    /// A pasted Google service-account key file (`"type": "service_account"`).
+    ServiceAccountJson,
+    /// A JSON Web Token (JWS or JWE compact form).
+    Jwt,
+    /// A token in a provider format of [`TOKEN_FORMATS`], a SendGrid key or an Azure AD
+    /// client secret.
+    KnownTokenFormat,
+    /// An `Authorization` header value: `Bearer …`, `Basic …`, `token …`.
+    AuthorizationHeader,
+    /// A webhook URL whose path is its credential ([`WEBHOOK_URLS`]).
+    WebhookUrl,
+    /// An AWS access key ID together with a 40-character secret access key.
+    AwsKeyPair,
+}
+
+impl ValueRule {
+    /// Every rule, in the order [`value_rule`] tries them.
+    pub const ALL: [ValueRule; 9] = [
+        ValueRule::PrivateKeyBlock,
+        ValueRule::ServiceAccountJson,
+        ValueRule::UrlUserinfo,
+        ValueRule::WebhookUrl,
+        ValueRule::Jwt,
+        ValueRule::AuthorizationHeader,
+        ValueRule::KeyValuePair,
+        ValueRule::KnownTokenFormat,
+        ValueRule::AwsKeyPair,
+    ];
+
+    /// Stable snake_case id, shown to API clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueRule::UrlUserinfo => "url_userinfo_password",
+            ValueRule::KeyValuePair => "secret_parameter",
+            ValueRule::PrivateKeyBlock => "private_key_block",
+            ValueRule::ServiceAccountJson => "service_account_key",
+            ValueRule::Jwt => "jwt",
+            ValueRule::KnownTokenFormat => "known_token_format",
+            ValueRule::AuthorizationHeader => "authorization_header",
+            ValueRule::WebhookUrl => "secret_webhook_url",
+            ValueRule::AwsKeyPair => "aws_key_pair",
+        }
+    }
+
+    /// Short fixed English text for an error's `issue`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ValueRule::UrlUserinfo => "must not embed a credential (URL userinfo with a password)",
+            ValueRule::KeyValuePair => "must not embed a credential (a secret key=value parameter)",
+            ValueRule::PrivateKeyBlock => "must not embed a credential (a private key)",
+            ValueRule::ServiceAccountJson => {
+                "must not embed a credential (a service-account key file)"
+            }
+            ValueRule::Jwt => "must not embed a credential (a JSON Web Token)",
+            ValueRule::KnownTokenFormat => {
+                "must not embed a credential (a token in a known provider format)"
+            }
+            ValueRule::AuthorizationHeader => {
+                "must not embed a credential (an Authorization header value)"
+            }
+            ValueRule::WebhookUrl => "must not embed a credential (a webhook URL with its token)",
+            ValueRule::AwsKeyPair => {
+                "must not embed a credential (an AWS access key ID with its secret access key)"
+            }
+        }
+    }
+}
+
+/// Why `value` embeds a credential, if it does. The first matching rule of
+/// [`ValueRule::ALL`] is returned. Runs in time linear in the value's length: each rule is
+/// one pass whose per-position work is bounded (runs are read only as far as a rule needs).
+/// It allocates only for candidate parameter keys and `Basic` credentials, never per
+/// character.
+pub fn value_rule(value: &str) -> Option<ValueRule> {
+    let b = value.as_bytes();
+    ValueRule::ALL.into_iter().find(|rule| match rule {
+        ValueRule::PrivateKeyBlock => has_private_key_block(b),
+        ValueRule::ServiceAccountJson => has_service_account_json(b),
+        ValueRule::UrlUserinfo => has_url_userinfo_password(b),
+        ValueRule::WebhookUrl => has_webhook_url(b),
+        ValueRule::Jwt => has_jwt(b),
+        ValueRule::AuthorizationHeader => has_authorization_header(b),
+        ValueRule::KeyValuePair => has_secret_parameter(b),
+        ValueRule::KnownTokenFormat => has_known_token(b),
+        ValueRule::AwsKeyPair => has_aws_key_pair(b),
+    })
+}
+
+/// Characters a token body may consist of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    /// `[A-Za-z0-9]`
+    Alnum,
+    /// `[A-Za-z0-9_]`
+    AlnumUnderscore,
+    /// `[A-Za-z0-9-]`
+    AlnumDash,
+    /// `[A-Z0-9]`
+    UpperAlnum,
+    /// `[A-Za-z]`
+    Letters,
+    /// `[0-9a-fA-F]`
+    Hex,
+    /// `[0-9a-f]`
+    LowerHex,
+    /// `[0-9a-fA-F-]`
+    HexDash,
+    /// `[A-Za-z0-9_-]`
+    Base64Url,
+    /// `[A-Za-z0-9_.-]`
+    Base64UrlDot,
+    /// `[A-Za-z0-9_=-]`
+    Base64UrlPad,
+    /// `[A-Za-z0-9+/=]`
+    Base64,
+    /// `[A-Za-z0-9+/=_-]`
+    Base64Any,
+}
+
+impl Charset {
+    pub fn contains(self, c: u8) -> bool {
+        let alnum = c.is_ascii_alphanumeric();
+        match self {
+            Charset::Alnum => alnum,
+            Charset::AlnumUnderscore => alnum || c == b'_',
+            Charset::AlnumDash => alnum || c == b'-',
+            Charset::UpperAlnum => c.is_ascii_uppercase() || c.is_ascii_digit(),
+            Charset::Letters => c.is_ascii_alphabetic(),
+            Charset::Hex => c.is_ascii_hexdigit(),
+            Charset::LowerHex => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+            Charset::HexDash => c.is_ascii_hexdigit() || c == b'-',
+            Charset::Base64Url => alnum || c == b'_' || c == b'-',
+            Charset::Base64UrlDot => alnum || matches!(c, b'_' | b'-' | b'.'),
+            Charset::Base64UrlPad => alnum || matches!(c, b'_' | b'-' | b'='),
+            Charset::Base64 => alnum || matches!(c, b'+' | b'/' | b'='),
+            Charset::Base64Any => alnum || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'),
+        }
+    }
+
+    /// The character class, as shown in the documentation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Charset::Alnum => "[A-Za-z0-9]",
+            Charset::AlnumUnderscore => "[A-Za-z0-9_]",
+            Charset::AlnumDash => "[A-Za-z0-9-]",
+            Charset::UpperAlnum => "[A-Z0-9]",
+            Charset::Letters => "[A-Za-z]",
+            Charset::Hex => "[0-9a-fA-F]",
+            Charset::LowerHex => "[0-9a-f]",
+            Charset::HexDash => "[0-9a-fA-F-]",
+            Charset::Base64Url => "[A-Za-z0-9_-]",
+            Charset::Base64UrlDot => "[A-Za-z0-9_.-]",
+            Charset::Base64UrlPad => "[A-Za-z0-9_=-]",
+            Charset::Base64 => "[A-Za-z0-9+/=]",
+            Charset::Base64Any => "[A-Za-z0-9+/=_-]",
+        }
+    }
+}
+
+/// An extra condition on a token body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyCheck {
+    None,
+    /// At least one uppercase letter, one lowercase letter and one digit (used for short,
+    /// generic prefixes such as `sk-`, so that `sk-prod-cluster-…` hostnames do not match).
+    MixedCaseAndDigit,
+    /// At least one letter and one digit.
+    LetterAndDigit,
+}
+
+/// A token recognised by its prefix: `prefix` then `min..=max` characters of `charset`,
+/// the whole bounded on both sides by start/end of the value or a character other than
+/// `[A-Za-z0-9_]`.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenFormat {
+    pub provider: &'static str,
+    pub prefix: &'static str,
+    pub charset: Charset,
+    pub min: usize,
+    pub max: usize,
+    pub check: BodyCheck,
+}
+
+const fn tf(
+    provider: &'static str,
+    prefix: &'static str,
+    charset: Charset,
+    min: usize,
+    max: usize,
+    check: BodyCheck,
+) -> TokenFormat {
+    TokenFormat {
+        provider,
+        prefix,
+        charset,
+        min,
+        max,
+        check,
+    }
+}
+
+use BodyCheck as Chk;
+use Charset as Cs;
+
+/// Provider token formats, after the public rule sets of gitleaks, GitHub secret scanning
+/// and trufflehog. Lengths are those of the body after the prefix.
+#[rustfmt::skip]
+pub const TOKEN_FORMATS: &[TokenFormat] = &[
+    tf("GitHub personal access token", "ghp_", Cs::Alnum, 36, 36, Chk::None),
+    tf("GitHub OAuth token", "gho_", Cs::Alnum, 36, 36, Chk::None),
+    tf("GitHub user-to-server token", "ghu_", Cs::Alnum, 36, 36, Chk::None),
+    tf("GitHub server-to-server token", "ghs_", Cs::Alnum, 36, 36, Chk::None),
+    tf("GitHub refresh token", "ghr_", Cs::Alnum, 36, 36, Chk::None),
+    tf("GitHub fine-grained token", "github_pat_", Cs::AlnumUnderscore, 82, 82, Chk::None),
+    tf("GitLab personal access token", "glpat-", Cs::Base64UrlDot, 20, 300, Chk::None),
+    tf("GitLab deploy token", "gldt-", Cs::Base64UrlDot, 20, 300, Chk::None),
+    tf("GitLab runner token", "glrt-", Cs::Base64UrlDot, 20, 300, Chk::None),
+    tf("GitLab feed token", "glft-", Cs::Base64UrlDot, 20, 300, Chk::None),
+    tf("GitLab pipeline trigger token", "glptt-", Cs::Hex, 40, 40, Chk::None),
+    tf("Slack bot token", "xoxb-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack user token", "xoxp-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack workspace token", "xoxa-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack refresh token", "xoxr-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack legacy token", "xoxs-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack configuration token", "xoxe-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Slack app-level token", "xapp-", Cs::AlnumDash, 20, 255, Chk::None),
+    tf("Stripe live secret key", "sk_live_", Cs::Alnum, 16, 255, Chk::None),
+    tf("Stripe test secret key", "sk_test_", Cs::Alnum, 16, 255, Chk::None),
+    tf("Stripe live restricted key", "rk_live_", Cs::Alnum, 16, 255, Chk::None),
+    tf("Stripe test restricted key", "rk_test_", Cs::Alnum, 16, 255, Chk::None),
+    tf("Stripe webhook secret", "whsec_", Cs::Alnum, 24, 255, Chk::None),
+    tf("Google API key", "AIza", Cs::Base64Url, 35, 35, Chk::None),
+    tf("Google OAuth client secret", "GOCSPX-", Cs::Base64Url, 28, 28, Chk::None),
+    tf("Google OAuth access token", "ya29.", Cs::Base64Url, 20, 2048, Chk::None),
+    tf("OpenAI API key", "sk-", Cs::Base64Url, 37, 255, Chk::MixedCaseAndDigit),
+    tf("OpenAI project key", "sk-proj-", Cs::Base64Url, 32, 255, Chk::MixedCaseAndDigit),
+    tf("Anthropic API key", "sk-ant-", Cs::Base64Url, 32, 255, Chk::MixedCaseAndDigit),
+    tf("Groq API key", "gsk_", Cs::Alnum, 52, 52, Chk::None),
+    tf("npm access token", "npm_", Cs::Alnum, 36, 36, Chk::None),
+    tf("PyPI upload token", "pypi-AgEIcHlwaS5vcmc", Cs::Base64Url, 50, 1024, Chk::None),
+    tf("Mailgun API key", "key-", Cs::LowerHex, 32, 32, Chk::LetterAndDigit),
+    tf("Shopify access token", "shpat_", Cs::Hex, 32, 32, Chk::None),
+    tf("Shopify shared secret", "shpss_", Cs::Hex, 32, 32, Chk::None),
+    tf("Shopify custom app token", "shpca_", Cs::Hex, 32, 32, Chk::None),
+    tf("Shopify private app token", "shppa_", Cs::Hex, 32, 32, Chk::None),
+    tf("DigitalOcean personal token", "dop_v1_", Cs::LowerHex, 64, 64, Chk::None),
+    tf("DigitalOcean OAuth token", "doo_v1_", Cs::LowerHex, 64, 64, Chk::None),
+    tf("DigitalOcean refresh token", "dor_v1_", Cs::LowerHex, 64, 64, Chk::None),
+    tf("HashiCorp Vault service token", "hvs.", Cs::Base64Url, 24, 512, Chk::None),
+    tf("HashiCorp Vault batch token", "hvb.", Cs::Base64Url, 24, 512, Chk::None),
+    tf("Databricks token", "dapi", Cs::LowerHex, 32, 32, Chk::None),
+    tf("Square access token", "sq0atp-", Cs::Base64Url, 22, 60, Chk::None),
+    tf("Square OAuth secret", "sq0csp-", Cs::Base64Url, 40, 60, Chk::None),
+    tf("Hugging Face token", "hf_", Cs::Letters, 34, 34, Chk::None),
+    tf("Hugging Face organization token", "api_org_", Cs::Letters, 34, 34, Chk::None),
+    tf("age secret key", "AGE-SECRET-KEY-1", Cs::UpperAlnum, 58, 58, Chk::None),
+    tf("Postman API key", "PMAK-", Cs::HexDash, 59, 59, Chk::None),
+    tf("Grafana Cloud token", "glc_", Cs::Base64, 32, 400, Chk::None),
+    tf("Grafana service account token", "glsa_", Cs::AlnumUnderscore, 41, 41, Chk::None),
+    tf("New Relic user API key", "NRAK-", Cs::Alnum, 27, 27, Chk::None),
+    tf("Twilio API key", "SK", Cs::Hex, 32, 32, Chk::None),
+    tf("Atlassian API token", "ATATT3", Cs::Base64UrlPad, 150, 400, Chk::None),
+    tf("Linear API key", "lin_api_", Cs::Alnum, 40, 40, Chk::None),
+    tf("Doppler personal token", "dp.pt.", Cs::Alnum, 40, 64, Chk::None),
+    tf("Doppler service token", "dp.st.", Cs::Base64UrlDot, 40, 128, Chk::None),
+    tf("Doppler CLI token", "dp.ct.", Cs::Alnum, 40, 64, Chk::None),
+    tf("Doppler service account token", "dp.sa.", Cs::Alnum, 40, 64, Chk::None),
+    tf("Dropbox access token", "sl.", Cs::Base64UrlPad, 130, 1400, Chk::None),
+    tf("Notion integration secret", "secret_", Cs::Alnum, 43, 43, Chk::None),
+    tf("Notion integration token", "ntn_", Cs::Alnum, 40, 50, Chk::None),
+    tf("Supabase access token", "sbp_", Cs::LowerHex, 40, 40, Chk::None),
+    tf("Pulumi access token", "pul-", Cs::LowerHex, 40, 40, Chk::None),
+    tf("Sentry organization token", "sntrys_", Cs::Base64Any, 60, 1000, Chk::None),
+    tf("Sentry user token", "sntryu_", Cs::LowerHex, 64, 64, Chk::None),
+    tf("AWS STS session token", "IQoJb3JpZ2luX2Vj", Cs::Base64, 100, 4096, Chk::None),
+    tf("AWS STS session token", "FwoGZXIvYXdzE", Cs::Base64, 100, 4096, Chk::None),
+];
+
+/// Webhook URLs whose path is the credential: (provider, case-insensitive marker, minimum
+/// length of the `[A-Za-z0-9/_@.-]` path after it).
+pub const WEBHOOK_URLS: &[(&str, &str, usize)] = &[
+    ("Slack", "hooks.slack.com/services/", 20),
+    ("Slack", "hooks.slack.com/workflows/", 20),
+    ("Slack", "hooks.slack.com/triggers/", 20),
+    ("Discord", "discord.com/api/webhooks/", 40),
+    ("Discord", "discordapp.com/api/webhooks/", 40),
+    ("Microsoft Teams", ".webhook.office.com/webhookb2/", 40),
+];
+
+/// AWS access key ID prefixes (then 16 `[A-Z0-9]`). An ID alone is an identifier; it counts
+/// only together with a secret access key in the same value ([`ValueRule::AwsKeyPair`]).
+pub const AWS_ACCESS_KEY_ID_PREFIXES: &[&str] = &["AKIA", "ASIA", "ABIA", "ACCA"];
+
+/// Parameter keys whose value is usually a file path (libpq `sslkey`, …): a path-looking
+/// value (`/…`, `~/…`, `./…`, `../…`, `C:\…`) under these keys is not a credential.
+pub const PATH_VALUED_KEYS: &[&str] = &["sslkey", "tlskey", "clientkey", "keyfile"];
+
+/// Normalized parameter keys that do not make a parameter secret although the same field
+/// name would: `{"Key": "env", "Value": "prod"}` (AWS tags) and `?key=` lookups are common
+/// in ordinary values. (A Google API key passed as `key=AIza…` is still caught by its
+/// [`TOKEN_FORMATS`] entry.)
+pub const PARAMETER_KEYS_NOT_SECRET: &[&str] = &["key", "keys"];
+
+/// Parameter values that are settings, not credentials (`auth=none`), compared
+/// case-insensitively.
+pub const NON_SECRET_PARAMETER_VALUES: &[&str] = &[
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "required",
+    "optional",
+    "enabled",
+    "disabled",
+];
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn is_b64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+/// Length of the run of bytes satisfying `f` starting at `start`.
+fn run_len(b: &[u8], start: usize, f: impl Fn(u8) -> bool) -> usize {
+    b.get(start..)
+        .map_or(0, |rest| rest.iter().take_while(|&&c| f(c)).count())
+}
+
+/// [`run_len`], counting at most `cap` bytes: scans that only need to know whether a run
+/// is longer than some bound stop there, which keeps every rule linear in the value length.
+fn run_len_upto(b: &[u8], start: usize, cap: usize, f: impl Fn(u8) -> bool) -> usize {
+    b.get(start..).map_or(0, |rest| {
+        rest.iter().take(cap).take_while(|&&c| f(c)).count()
+    })
+}
+
+/// Start of the run of bytes satisfying `f` that ends at `end` (exclusive).
+fn run_start(b: &[u8], end: usize, f: impl Fn(u8) -> bool) -> usize {
+    end - b[..end].iter().rev().take_while(|&&c| f(c)).count()
+}
+
+/// Positions where `needle` occurs, ASCII case-insensitively when `ci`.
+fn find_iter<'a>(b: &'a [u8], needle: &'a [u8], ci: bool) -> impl Iterator<Item = usize> + 'a {
+    b.windows(needle.len())
+        .enumerate()
+        .filter_map(move |(i, w)| {
+            let hit = if ci {
+                w.eq_ignore_ascii_case(needle)
+            } else {
+                w == needle
+            };
+            hit.then_some(i)
+        })
+}
+
+fn contains(b: &[u8], needle: &[u8]) -> bool {
+    find_iter(b, needle, false).next().is_some()
+}
+
+fn has_private_key_block(b: &[u8]) -> bool {
+    for i in find_iter(b, b"BEGIN ", false) {
+        // At least four dashes before (an optional space between: SSH2's `---- BEGIN`).
+        let mut j = i;
+        if j > 0 && b[j - 1] == b' ' {
+            j -= 1;
+        }
+        if j - run_start(b, j, |c| c == b'-') < 4 {
+            continue;
+        }
+        let label_start = i + 6;
+        let label_len = run_len_upto(b, label_start, 64, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+        });
+        let label = b[label_start..label_start + label_len].trim_ascii_end();
+        let dashes = run_len_upto(b, label_start + label_len, 4, |c| c == b'-');
+        if dashes >= 4 && (label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK"))
+        {
+            return true;
+        }
+    }
+    contains(b, b"PuTTY-User-Key-File-")
+}
+
+fn has_service_account_json(b: &[u8]) -> bool {
+    let quote_or_escape = |c: u8| c == b'"' || c == b'\\';
+    for i in find_iter(b, b"service_account", false) {
+        let after = i + "service_account".len();
+        let close = after + run_len(b, after, |c| c == b'\\');
+        if b.get(close) != Some(&b'"') {
+            continue;
+        }
+        let mut j = run_start(b, i, quote_or_escape);
+        if j == i {
+            continue;
+        }
+        j = run_start(b, j, |c| c.is_ascii_whitespace());
+        if j == 0 || b[j - 1] != b':' {
+            continue;
+        }
+        j = run_start(b, j - 1, |c| c.is_ascii_whitespace());
+        j = run_start(b, j, quote_or_escape);
+        if b[..j].ends_with(b"type") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Userinfo characters (RFC 3986 unreserved, sub-delims and `%`).
+fn is_userinfo_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&c) || c >= 0x80
+}
+
+fn ends_url(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`')
+}
+
+fn has_url_userinfo_password(b: &[u8]) -> bool {
+    for i in find_iter(b, b"://", false) {
+        let scheme = run_start(b, i, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')
+        });
+        if scheme == i || !b[scheme].is_ascii_alphabetic() {
+            continue;
+        }
+        let start = i + 3;
+        // RFC 3986: the authority ends at the first `/`, `?` or `#`; userinfo is what comes
+        // before its last `@`.
+        let auth_len = run_len(b, start, |c| {
+            !matches!(c, b'/' | b'?' | b'#') && !ends_url(c)
+        });
+        let authority = &b[start..start + auth_len];
+        if let Some(at) = authority.iter().rposition(|&c| c == b'@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.iter().position(|&c| c == b':') {
+                if password_counts(&userinfo[colon + 1..]) {
+                    return true;
+                }
+            }
+            continue;
+        }
+        // Lenient: an unencoded `/`, `?` or `#` in the password (`u:pa/ss@host`). The first
+        // `@` within 512 bytes; the user part must be plain userinfo and the "password" must
+        // not be a port followed by a path (`host:8443/x?mail=a@b.c`).
+        let window = &b[start..b.len().min(start + 512)];
+        let Some(at) = window
+            .iter()
+            .take_while(|&&c| !ends_url(c))
+            .position(|&c| c == b'@')
+        else {
+            continue;
+        };
+        let userinfo = &window[..at];
+        let Some(colon) = userinfo.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        let (user, password) = (&userinfo[..colon], &userinfo[colon + 1..]);
+        let host_follows = window
+            .get(at + 1)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'[');
+        if user.iter().all(|&c| is_userinfo_byte(c))
+            && !is_port_then_path(password)
+            && host_follows
+            && password_counts(password)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_port_then_path(p: &[u8]) -> bool {
+    let digits = run_len(p, 0, |c| c.is_ascii_digit());
+    (1..=5).contains(&digits)
+        && p.get(digits)
+            .is_none_or(|&c| matches!(c, b'/' | b'?' | b'#'))
+}
+
+fn password_counts(p: &[u8]) -> bool {
+    !p.is_empty() && !is_filler(p)
+}
+
+fn has_webhook_url(b: &[u8]) -> bool {
+    WEBHOOK_URLS.iter().any(|&(_, marker, min)| {
+        find_iter(b, marker.as_bytes(), true).any(|i| {
+            run_len_upto(b, i + marker.len(), min, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'@' | b'.' | b'-')
+            }) >= min
+        })
+    })
+}
+
+fn has_jwt(b: &[u8]) -> bool {
+    for i in find_iter(b, b"eyJ", false) {
+        if i > 0 && is_b64url(b[i - 1]) {
+            continue;
+        }
+        // Up to five dot-separated base64url segments.
+        let mut segments = [0usize; 5];
+        let mut starts = [0usize; 5];
+        let mut count = 0;
+        let mut pos = i;
+        while count < 5 {
+            starts[count] = pos;
+            segments[count] = run_len(b, pos, is_b64url);
+            pos += segments[count];
+            count += 1;
+            if b.get(pos) != Some(&b'.') {
+                break;
+            }
+            pos += 1;
+        }
+        if segments[0] < 10 || count < 3 {
+            continue;
+        }
+        // JWS: header.payload.signature with a JSON payload (signature may be empty).
+        let jws = segments[1] >= 10 && b[starts[1]..].starts_with(b"ey");
+        // JWE: header.key.iv.ciphertext.tag
+        let jwe = count == 5 && segments[3] >= 16;
+        if jws || jwe {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_token68(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// Not a plain word: has a digit, a symbol, or an uppercase letter after the first
+/// character.
+fn looks_random(t: &[u8]) -> bool {
+    t.iter()
+        .any(|&c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'='))
+        || t.iter().skip(1).any(|c| c.is_ascii_uppercase())
+}
+
+fn has_authorization_header(b: &[u8]) -> bool {
+    let lead = run_len(b, 0, |c| c.is_ascii_whitespace());
+    let trimmed = &b[lead..];
+    if trimmed.len() > 6 && trimmed[..5].eq_ignore_ascii_case(b"token") && is_blank(trimmed[5]) {
+        let s = 5 + run_len(trimmed, 5, is_blank);
+        let cred = &trimmed[s..s + run_len(trimmed, s, is_token68)];
+        if cred.len() >= 16 && looks_random(cred) && !is_filler(cred) {
+            return true;
+        }
+    }
+    let scheme_at = |scheme: &'static [u8]| {
+        find_iter(b, scheme, true).filter_map(move |i| {
+            let bounded = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+            let after = i + scheme.len();
+            let blanks = run_len(b, after, is_blank);
+            (bounded && blanks > 0).then_some(after + blanks)
+        })
+    };
+    for s in scheme_at(b"bearer") {
+        let cred = &b[s..s + run_len(b, s, is_token68)];
+        if cred.len() >= 8 && looks_random(cred) && !is_filler(cred) {
+            return true;
+        }
+    }
+    for s in scheme_at(b"basic") {
+        let cred = &b[s..s + run_len(b, s, |c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))];
+        if cred.len() >= 4 && base64_is_user_password(cred) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Standard base64 (padding optional) that decodes to UTF-8 text without control
+/// characters containing a `:` (`user:password`).
+fn base64_is_user_password(s: &[u8]) -> bool {
+    let s = &s[..s.len() - s.iter().rev().take_while(|&&c| c == b'=').count()];
+    if s.len() % 4 == 1 {
+        return false;
+    }
+    let mut decoded = Vec::with_capacity(s.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return false,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            let byte = (acc >> bits) as u8;
+            acc &= (1 << bits) - 1;
+            if byte < 0x20 || byte == 0x7f {
+                return false;
+            }
+            decoded.push(byte);
+        }
+    }
+    decoded.contains(&b':') && std::str::from_utf8(&decoded).is_ok()
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+}
+
+fn is_key_separator(c: u8) -> bool {
+    c.is_ascii_whitespace() || b";&?#,{([|\"'".contains(&c)
+}
+
+const MAX_KEY_LEN: usize = 64;
+const MAX_VALUE_SCAN: usize = 256;
+
+fn has_secret_parameter(b: &[u8]) -> bool {
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| (c == b'=' || c == b':') && parameter_at(b, i))
+}
+
+/// Is the `=` or `:` at `i` the separator of a secret parameter with a non-empty value?
+fn parameter_at(b: &[u8], i: usize) -> bool {
+    let sep = b[i];
+    let next = b.get(i + 1).copied();
+    let prev = i.checked_sub(1).map(|p| b[p]);
+    if sep == b'=' {
+        if next == Some(b'=') || matches!(prev, Some(b'=' | b'!' | b'<' | b'>')) {
+            return false;
+        }
+    } else if matches!(next, Some(b':' | b'/')) || prev == Some(b':') {
+        return false;
+    }
+
+    // The key: `key=`, `key =`, `"key":`, `'key' =`.
+    let mut key_end = i;
+    while key_end > 0 && i - key_end < 8 && is_blank(b[key_end - 1]) {
+        key_end -= 1;
+    }
+    let quote = match key_end.checked_sub(1).map(|p| b[p]) {
+        Some(q @ (b'"' | b'\'')) => {
+            key_end -= 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    let mut key_start = key_end;
+    while key_start > 0 && key_end - key_start <= MAX_KEY_LEN && is_key_byte(b[key_start - 1]) {
+        key_start -= 1;
+    }
+    if key_start == key_end || key_end - key_start > MAX_KEY_LEN {
+        return false;
+    }
+    let mut before = key_start;
+    if let Some(q) = quote {
+        if before == 0 || b[before - 1] != q {
+            return false;
+        }
+        before -= 1;
+    }
+    if before > 0 && !is_key_separator(b[before - 1]) {
+        return false;
+    }
+    // `host:8443`, `image:tag`, `arn:aws:…`: a colon counts only with a quoted key (JSON) or
+    // a blank after it (YAML, HTTP headers).
+    if sep == b':' && quote.is_none() && !next.is_some_and(is_blank) {
+        return false;
+    }
+
+    // The value.
+    let mut v = i + 1;
+    v += run_len(b, v, is_blank).min(8);
+    // Read at most MAX_VALUE_SCAN bytes of it: only its emptiness, whether it is filler
+    // (fillers are short) and, after a `:`, what follows it matter.
+    let (value, value_end, quoted) = match b.get(v) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let len = run_len_upto(b, v + 1, MAX_VALUE_SCAN, |c| c != q && c != b'\n');
+            (&b[v + 1..v + 1 + len], v + 2 + len, true)
+        }
+        _ => {
+            let len = run_len_upto(b, v, MAX_VALUE_SCAN, |c| {
+                !(c.is_ascii_whitespace() || b";&,\"'".contains(&c))
+            });
+            (&b[v..v + len], v + len, false)
+        }
+    };
+    let truncated = value.len() == MAX_VALUE_SCAN;
+    if value.is_empty() || (!truncated && is_filler(value)) {
+        return false;
+    }
+    if sep == b':' && !quoted {
+        // Prose guard: "Rotate password: every 90 days" is not a parameter. Either the key
+        // starts its line (YAML, headers) or the value stands alone up to the line's end.
+        let line_start = b[..before].iter().rev().take_while(|&&c| c != b'\n');
+        let key_starts_line = line_start
+            .clone()
+            .all(|&c| is_blank(c) || matches!(c, b'-' | b'{' | b',' | b'\r'));
+        let rest = value_end + run_len(b, value_end.min(b.len()), is_blank);
+        let value_alone = !truncated && b.get(rest).is_none_or(|&c| b"\r\n,;}]".contains(&c));
+        if !(key_starts_line || value_alone) {
+            return false;
+        }
+    }
+    let key = std::str::from_utf8(&b[key_start..key_end]).unwrap_or_default();
+    let normalized = normalize_name(key);
+    if PARAMETER_KEYS_NOT_SECRET.contains(&normalized.as_str()) || !name_looks_secret(key) {
+        return false;
+    }
+    !(PATH_VALUED_KEYS.contains(&normalized.as_str()) && looks_like_path(value))
+}
+
+fn looks_like_path(v: &[u8]) -> bool {
+    v.starts_with(b"/")
+        || v.starts_with(b"~/")
+        || v.starts_with(b"./")
+        || v.starts_with(b"../")
+        || (v.len() > 2
+            && v[0].is_ascii_alphabetic()
+            && v[1] == b':'
+            && matches!(v[2], b'\\' | b'/'))
+}
+
+/// Not a credential although in a credential's place: a masking placeholder, a reference
+/// to one (`${DB_PASSWORD}`, `{{ password }}`, `<password>`, `$DB_PASSWORD`, `%PASSWORD%`,
+/// `%(password)s`, `{password}`), one to three punctuation characters (`?`, `...`) or a
+/// [`NON_SECRET_PARAMETER_VALUES`] entry.
+fn is_filler(v: &[u8]) -> bool {
+    let ident =
+        |s: &[u8]| !s.is_empty() && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
+    let inner = |open: &[u8], close: &[u8]| {
+        v.len() > open.len() + close.len() && v.starts_with(open) && v.ends_with(close)
+    };
+    let reference = inner(b"${", b"}")
+        || inner(b"{{", b"}}")
+        || inner(b"$(", b")")
+        || (inner(b"%(", b")s") && ident(&v[2..v.len() - 2]))
+        || (inner(b"%", b"%") && ident(&v[1..v.len() - 1]))
+        || (inner(b"{", b"}") && ident(&v[1..v.len() - 1]))
+        || (inner(b"<", b">")
+            && v[1..v.len() - 1]
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b' ')))
+        || (v.len() > 1
+            && v[0] == b'$'
+            && v[1..]
+                .iter()
+                .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'));
+    reference
+        || (v.len() <= 3 && v.iter().all(|c| c.is_ascii_punctuation()))
+        || NON_SECRET_PARAMETER_VALUES
+            .iter()
+            .any(|w| v.eq_ignore_ascii_case(w.as_bytes()))
+        || std::str::from_utf8(v).is_ok_and(is_mask_placeholder)
+}
+
+fn has_known_token(b: &[u8]) -> bool {
+    for i in 0..b.len() {
+        if !b[i].is_ascii_alphanumeric() || (i > 0 && is_word_byte(b[i - 1])) {
+            continue;
+        }
+        for f in TOKEN_FORMATS {
+            if !b[i..].starts_with(f.prefix.as_bytes()) {
+                continue;
+            }
+            let body_start = i + f.prefix.len();
+            let len = run_len_upto(b, body_start, f.max + 1, |c| f.charset.contains(c));
+            let end = body_start + len;
+            if (f.min..=f.max).contains(&len)
+                && !b.get(end).is_some_and(|&c| is_word_byte(c))
+                && body_passes(&b[body_start..end], f.check)
+            {
+                return true;
+            }
+        }
+    }
+    has_sendgrid_key(b) || has_azure_client_secret(b)
+}
+
+fn body_passes(body: &[u8], check: BodyCheck) -> bool {
+    let has = |f: fn(&u8) -> bool| body.iter().any(f);
+    match check {
+        BodyCheck::None => true,
+        BodyCheck::MixedCaseAndDigit => {
+            has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit)
+        }
+        BodyCheck::LetterAndDigit => has(u8::is_ascii_alphabetic) && has(u8::is_ascii_digit),
+    }
+}
+
+/// SendGrid: `SG.` + 22 + `.` + 43 base64url characters.
+fn has_sendgrid_key(b: &[u8]) -> bool {
+    find_iter(b, b"SG.", false).any(|i| {
+        let a = i + 3;
+        let first = run_len(b, a, is_b64url);
+        let second_start = a + first + 1;
+        let second = run_len(b, second_start, is_b64url);
+        (i == 0 || !is_word_byte(b[i - 1]))
+            && first == 22
+            && b.get(a + first) == Some(&b'.')
+            && second == 43
+            && !b
+                .get(second_start + second)
+                .is_some_and(|&c| is_word_byte(c))
+    })
+}
+
+/// Azure AD (Entra ID) client secret: 3 `[A-Za-z0-9_~.]`, a digit, `Q~`, then 31–34
+/// `[A-Za-z0-9_~.-]`, bounded on both sides.
+fn has_azure_client_secret(b: &[u8]) -> bool {
+    let head = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'~' | b'.');
+    let tail = |c: u8| head(c) || c == b'-';
+    find_iter(b, b"Q~", false).any(|i| {
+        i >= 4
+            && b[i - 1].is_ascii_digit()
+            && b[i - 4..i - 1].iter().all(|&c| head(c))
+            && (i == 4 || !tail(b[i - 5]))
+            && (31..=34).contains(&run_len_upto(b, i + 2, 35, tail))
+    })
+}
+
+/// An AWS access key ID (whole token) and, in the same value, a whole 40-character
+/// `[A-Za-z0-9/+]` token with both upper- and lowercase letters.
+fn has_aws_key_pair(b: &[u8]) -> bool {
+    let is_secret_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'/' || c == b'+';
+    let (mut id, mut secret) = (false, false);
+    let mut i = 0;
+    while i < b.len() {
+        let len = run_len(b, i, is_secret_byte);
+        if len == 0 {
+            i += 1;
+            continue;
+        }
+        let token = &b[i..i + len];
+        let padded = b.get(i + len) == Some(&b'=');
+        if len == 20
+            && AWS_ACCESS_KEY_ID_PREFIXES
+                .iter()
+                .any(|p| token.starts_with(p.as_bytes()))
+            && token[4..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            id = true;
+        } else if len == 40
+            && !padded
+            && token.iter().any(u8::is_ascii_uppercase)
+            && token.iter().any(u8::is_ascii_lowercase)
+        {
+            secret = true;
+        }
+        if id && secret {
+            return true;
+        }
+        i += len;
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masking placeholders
+// ---------------------------------------------------------------------------------------------
+
+/// Characters UIs mask secrets with.
+pub const MASK_CHARS: &[char] = &['*', '＊', '•', '●', '∙', '·', '⋅', '◦', '■', '▪', '#'];
+
+/// Placeholder words accepted bare or wrapped (`REDACTED`, `[FILTERED]`, `***masked***`).
+pub const MASK_WORDS: &[&str] = &[
+    "redacted",
+    "masked",
+    "filtered",
+    "censored",
+    "obfuscated",
+    "concealed",
+];
+
+/// Placeholder words accepted only when wrapped in brackets, quotes or mask characters
+/// (`<hidden>`, `(hidden)`, `<secret>`, `[encrypted]`); bare, they may be real (if weak)
+/// secrets.
+pub const MASK_WRAPPED_WORDS: &[&str] = &[
+    "hidden",
+    "secret",
+    "password",
+    "passwd",
+    "sensitive",
+    "protected",
+    "private",
+    "encrypted",
+    "omitted",
+    "removed",
+    "not shown",
+    "token",
+    "api key",
+    "key",
+    "value",
+];
+
+/// Characters stripped from both ends to find a wrapped placeholder word.
+pub const MASK_WRAPPERS: &str = "<>[](){}*_-#%\"'`";
+
+/// Examples of values [`is_mask_placeholder`] refuses (each is checked by a test).
+pub const MASK_PLACEHOLDERS: &[&str] = &[
+    "***",
+    "********",
+    "•••",
+    "●●●●",
+    "****1234",
+    "xxxxxxxx",
+    "XXXX-XXXX-XXXX",
+    "<redacted>",
+    "[REDACTED]",
+    "[FILTERED]",
+    "REDACTED",
+    "***REDACTED***",
+    "<hidden>",
+    "(hidden)",
+    "<secret>",
+    "{{masked}}",
+    "__SECRET__",
+];
+
+/// Masking placeholders a UI may send back instead of the real secret (trimmed,
+/// case-insensitive). True for:
+/// * a run of three or more [`MASK_CHARS`] that, with the other mask characters, make up at
+///   least half of the non-whitespace characters (`***`, `••••`, `****1234`; not
+///   `p***word`);
+/// * three or more `x`/`X` and nothing else but `-` or spaces (`xxxxxxxx`, `XXXX-XXXX`);
+/// * a [`MASK_WORDS`] word, bare or wrapped, or a [`MASK_WRAPPED_WORDS`] word wrapped in
+///   [`MASK_WRAPPERS`] characters (`_`, `-` and runs of spaces inside the word read as one
+///   space).
+pub fn is_mask_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() {
+        return false;
+    }
+    // Mask characters.
+    let (mut total, mut masked, mut run, mut longest) = (0usize, 0usize, 0usize, 0usize);
+    for c in v.chars().filter(|c| !c.is_whitespace()) {
+        total += 1;
+        if MASK_CHARS.contains(&c) {
+            masked += 1;
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    if longest >= 3 && masked * 2 >= total {
+        return true;
+    }
+    // x-runs.
+    let xs = v.chars().filter(|c| matches!(c, 'x' | 'X')).count();
+    if xs >= 3 && v.chars().all(|c| matches!(c, 'x' | 'X' | '-' | ' ')) {
+        return true;
+    }
+    // Words.
+    let core = v.trim_matches(|c: char| c.is_whitespace() || MASK_WRAPPERS.contains(c));
+    if core.is_empty() || core.len() > 32 {
+        return false;
+    }
+    let wrapped = core.len() != v.len();
+    let mut word = String::with_capacity(core.len());
+    for part in core
+        .split(|c: char| c == '_' || c == '-' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+    {
+        if !word.is_empty() {
+            word.push(' ');
+        }
+        word.push_str(&part.to_lowercase());
+    }
+    MASK_WORDS.contains(&word.as_str()) || (wrapped && MASK_WRAPPED_WORDS.contains(&word.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET_NAMES: &[&str] = &[
+        "password",
+        "Password",
+        "PASSWORD",
+        "db_password",
+        "dbPassword",
+        "DbPassword",
+        "DB-PASSWORD",
+        "db.password",
+        "passwd",
+        "pwd",
+        "user_pwd",
+        "Pwd",
+        "DB_PWD",
+        "dbPwd",
+        "pw",
+        "pass",
+        "db_pass",
+        "pass1",
+        "passphrase",
+        "keyPassphrase",
+        "secret",
+        "clientSecret",
+        "client-secret",
+        "ClientSecret",
+        "webhook_secret",
+        "otp_secret",
+        "token",
+        "accessToken",
+        "refresh_token",
+        "id_token",
+        "IdToken",
+        "X-Auth-Token",
+        "privateKey",
+        "private_key",
+        "ssh-private-key",
+        "PrivateKey",
+        "apiKey",
+        "API_KEY",
+        "x-api-key",
+        "ApiKey",
+        "accessKey",
+        "secretAccessKey",
+        "aws_secret_access_key",
+        "accountKey",
+        "AccountKey",
+        "sharedKey",
+        "SharedAccessKey",
+        "sas",
+        "SAS",
+        "sasToken",
+        "sas_key",
+        "sastoken",
+        "signingKey",
+        "signing_key",
+        "masterKey",
+        "encryption_key",
+        "encryptionKey",
+        "clientKey",
+        "sslKey",
+        "ssl_key",
+        "tlsKey",
+        "hmacKey",
+        "hmac_key",
+        "credential",
+        "credentials",
+        "Credentials",
+        "aws_creds",
+        "connectionString",
+        "connection_string",
+        "Connection-String",
+        "conn_str",
+        "connStr",
+        "dsn",
+        "DSN",
+        "sentry_dsn",
+        "auth",
+        "Auth",
+        "x-auth",
+        "authHeader",
+        "basic_auth",
+        "authorization",
+        "Authorization",
+        "authorization_header",
+        "authToken",
+        "bearer",
+        "bearerToken",
+        "cookie",
+        "sessionCookie",
+        "session_key",
+        "session_id",
+        "sessionId",
+        "serviceAccountJson",
+        "service_account_json",
+        "serviceAccountKey",
+        "service_account",
+        "keyfile_json",
+        "keyfile",
+        "pin",
+        "PIN",
+        "pin_code",
+        "totpSeed",
+        "totp_seed",
+        "otp",
+        "sig",
+        "signature",
+        "key",
+        "Key",
+        "ssh_key",
+        "license_key",
+        "secret_id",
+        "vault_secret_id",
+        "github_pat",
+        "mnemonic",
+        "recovery_codes",
+        "ｐａｓｓｗｏｒｄ",
+        "Passwort",
+        "contraseña",
+        "auth_method_secret",
+        "jwt",
+    ];
+
+    const VISIBLE_NAMES: &[&str] = &[
+        "host",
+        "hostname",
+        "port",
+        "username",
+        "user",
+        "database",
+        "region",
+        "base_url",
+        "endpoint",
+        "author",
+        "authority",
+        "authority_url",
+        "tenant_id",
+        "account_name",
+        "warehouse",
+        "schema",
+        "role",
+        "pipeline",
+        "passenger",
+        "compass",
+        "bypass_proxy",
+        "timeout",
+        "description",
+        "tags",
+        "keyspace",
+        "monkey",
+        "keyId",
+        "key_id",
+        "access_key_id",
+        "AccessKeyId",
+        "private_key_id",
+        "SharedAccessKeyName",
+        "secret_name",
+        "token_url",
+        "tokenEndpoint",
+        "authorization_url",
+        "auth_uri",
+        "token_type",
+        "auth_type",
+        "authSource",
+        "authMechanism",
+        "private_key_path",
+        "ssl_key_file",
+        "password_file",
+        "credentials_path",
+        "public_key",
+        "publicKey",
+        "partition_key",
+        "primaryKey",
+        "sort_key",
+        "service_account_email",
+        "signature_version",
+        "oauth",
+        "oauth_client_id",
+        "passive",
+        "pinned",
+        "spinner",
+        "ping",
+        "sslmode",
+        "compression",
+        "kms_key_arn",
+        "token_ttl",
+        "jwt_issuer",
+        "",
+        "___",
+    ];
+
+    #[test]
+    fn secret_names() {
+        assert!(SECRET_NAMES.len() >= 60);
+        let missed: Vec<_> = SECRET_NAMES
+            .iter()
+            .filter(|n| !name_looks_secret(n))
+            .collect();
+        assert!(missed.is_empty(), "not secret: {missed:?}");
+    }
+
+    #[test]
+    fn visible_names() {
+        assert!(VISIBLE_NAMES.len() >= 25);
+        let wrong: Vec<_> = VISIBLE_NAMES
+            .iter()
+            .filter(|n| name_looks_secret(n))
+            .collect();
+        assert!(wrong.is_empty(), "secret: {wrong:?}");
+    }
+
+    #[test]
+    fn normalizes_names() {
+        for n in [
+            "connectionString",
+            "connection-string",
+            "Connection_String",
+            "CONNECTION STRING",
+        ] {
+            assert_eq!(normalize_name(n), "connectionstring");
+        }
+        assert_eq!(normalize_name("Zürich_Ключ"), "zürichключ");
+        assert_eq!(normalize_name("ＡＢｃ"), "abc");
+    }
+
+    #[test]
+    fn splits_words() {
+        let cases: &[(&str, &[&str])] = &[
+            ("dbPwd", &["db", "pwd"]),
+            ("DB_PWD", &["db", "pwd"]),
+            ("x-auth", &["x", "auth"]),
+            ("authHeader", &["auth", "header"]),
+            ("APIKey", &["api", "key"]),
+            ("oauth2Token", &["oauth", "2", "token"]),
+            ("XMLHttpRequest", &["xml", "http", "request"]),
+        ];
+        for (name, words) in cases {
+            assert_eq!(split_words(name), *words, "{name}");
+        }
+    }
+
+    const EXAMPLE_JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+
+    fn detected() -> Vec<(String, ValueRule)> {
+        use ValueRule::*;
+        let mut v: Vec<(String, ValueRule)> = [
+            // URL userinfo
+            ("postgres://etl:PASSWORD@db.example.com/prod", UrlUserinfo),
+            ("mongodb+srv://u:p@cluster0.example.net/?retryWrites=true", UrlUserinfo),
+            ("jdbc:mysql://u:p@h:3306/db", UrlUserinfo),
+            ("https://user:pw@host", UrlUserinfo),
+            ("redis://:password@host:6379/0", UrlUserinfo),
+            ("amqp://guest:guest@rabbit:5672/%2f", UrlUserinfo),
+            ("see postgres://a%40b.com:s3cr%2Ft@db/x for details", UrlUserinfo),
+            ("postgres://u:pa/ss@host/db", UrlUserinfo),
+            ("ftp://me@example.com:hunter2@ftp.example.com/", UrlUserinfo),
+            // key=value parameters
+            ("jdbc:postgresql://h:5432/db?user=etl&password=hunter2", KeyValuePair),
+            (
+                "Server=tcp:x.database.windows.net;Database=d;User ID=u;Password=p;",
+                KeyValuePair,
+            ),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc123==;EndpointSuffix=core.windows.net",
+                KeyValuePair,
+            ),
+            (
+                "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=abc=",
+                KeyValuePair,
+            ),
+            (
+                "https://acct.blob.core.windows.net/c?sv=2022-11-02&se=2025-01-01&sr=c&sp=r&sig=abc%2Bdef",
+                KeyValuePair,
+            ),
+            ("host=db user=etl password=x dbname=prod", KeyValuePair),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                KeyValuePair,
+            ),
+            ("Data Source=x;Initial Catalog=y;PWD=z", KeyValuePair),
+            ("pass=letmein", KeyValuePair),
+            ("client_secret=abc&grant_type=client_credentials", KeyValuePair),
+            ("https://api.example.com/v1?access_token=abc123", KeyValuePair),
+            ("https://example.com/cb#access_token=abc123&token_type=bearer", KeyValuePair),
+            ("https://maps.example.com/api?api_key=abc", KeyValuePair),
+            ("https://maps.example.com/api?apikey=abc", KeyValuePair),
+            (
+                "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abcd",
+                KeyValuePair,
+            ),
+            ("{\"password\": \"hunter2\"}", KeyValuePair),
+            ("{\"token\":\"t\"}", KeyValuePair),
+            ("user: etl\npassword: hunter2\n", KeyValuePair),
+            ("X-API-Key: abc123", KeyValuePair),
+            ("sasl.jaas.config=org.x.PlainLoginModule required username=\"u\" password=\"p\";", KeyValuePair),
+            ("--password=hunter2", KeyValuePair),
+            ("otpauth://totp/Acme:me?secret=JBSWY3DPEHPK3PXP&issuer=Acme", KeyValuePair),
+            ("sslkey=abcdef", KeyValuePair),
+            ("https://maps.example.com/api?key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", KnownTokenFormat),
+            ("{\"pin\": 1234}", KeyValuePair),
+            // private keys
+            ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----", PrivateKeyBlock),
+            ("-----BEGIN PRIVATE KEY-----\nMIIE", PrivateKeyBlock),
+            ("-----BEGIN EC PRIVATE KEY-----", PrivateKeyBlock),
+            ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn", PrivateKeyBlock),
+            ("-----BEGIN ENCRYPTED PRIVATE KEY-----", PrivateKeyBlock),
+            ("-----BEGIN DSA PRIVATE KEY-----", PrivateKeyBlock),
+            ("-----BEGIN PGP PRIVATE KEY BLOCK-----", PrivateKeyBlock),
+            ("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----", PrivateKeyBlock),
+            ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none", PrivateKeyBlock),
+            (
+                "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMII\"}",
+                PrivateKeyBlock,
+            ),
+            // service account JSON
+            ("{\"type\": \"service_account\", \"project_id\": \"p\"}", ServiceAccountJson),
+            ("{\\\"type\\\":\\\"service_account\\\"}", ServiceAccountJson),
+            // JWT
+            (EXAMPLE_JWT, Jwt),
+            // Authorization header values
+            ("Bearer abcdef0123456789", AuthorizationHeader),
+            ("Basic dXNlcjpwYXNzd29yZA==", AuthorizationHeader),
+            ("basic dTpw", AuthorizationHeader),
+            ("Authorization: Basic w6lsw6h2ZTpwYXNz", AuthorizationHeader),
+            ("token 0123456789abcdef0123", AuthorizationHeader),
+            ("curl -H 'Authorization: Bearer Zm9vYmFyYmF6cXV4'", AuthorizationHeader),
+            // webhooks
+            (
+                "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+                WebhookUrl,
+            ),
+            (
+                "https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
+                WebhookUrl,
+            ),
+            // AWS key pair
+            (
+                "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                AwsKeyPair,
+            ),
+            (
+                "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                AwsKeyPair,
+            ),
+        ]
+        .into_iter()
+        .map(|(v, r)| (v.to_owned(), r))
+        .collect();
+        v.push((format!("Bearer {EXAMPLE_JWT}"), Jwt));
+        v.push((format!("id_token {EXAMPLE_JWT} trailing"), Jwt));
+        // Known token formats, built so that no real-looking token is a literal here.
+        let tok = |prefix: &str, body: &str| (format!("{prefix}{body}"), KnownTokenFormat);
+        let a36 = "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+        let hex32 = "0123456789abcdef0123456789abcdef";
+        let hex64 = format!("{hex32}{hex32}");
+        v.extend([
+            tok("ghp_", a36),
+            tok("gho_", a36),
+            tok("ghs_", a36),
+            tok(
+                "github_pat_",
+                &"A1_b"
+                    .repeat(20)
+                    .chars()
+                    .chain("xy".chars())
+                    .collect::<String>(),
+            ),
+            tok("glpat-", "abcdefghij0123456789"),
+            tok(
+                "xoxb-",
+                "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+            ),
+            tok("xapp-", "1-A0123456789-1234567890123-abcdef0123456789"),
+            tok("sk_live_", "4eC39HqLyjWDarjtT1zdp7dc"),
+            tok("rk_test_", "4eC39HqLyjWDarjtT1zdp7dc"),
+            tok("AIza", "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"),
+            tok("sk-", "proj-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3"),
+            tok(
+                "sk-ant-",
+                "api03-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3-AA",
+            ),
+            tok("npm_", a36),
+            tok("pypi-AgEIcHlwaS5vcmc", &"Ab1_".repeat(15)),
+            tok("key-", hex32),
+            tok("shpat_", hex32),
+            tok("dop_v1_", &hex64),
+            tok("hvs.", "CAESIJlWh0Abc123def456ghi789jkl"),
+            tok("dapi", hex32),
+            tok("sq0atp-", "Ab1Cd2Ef3Gh4Ij5Kl6Mn7O"),
+            tok("hf_", "abcdefghijklmnopqrstuvwxyzABCDEFGH"),
+            tok(
+                "AGE-SECRET-KEY-1",
+                &"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2)[..58],
+            ),
+            tok(
+                "PMAK-",
+                "0123456789abcdef01234567-0123456789abcdef0123456789abcdef01",
+            ),
+            tok("glc_", "eyJvIjoiMTIzNDU2NyIsIm4iOiJ0ZXN0In0="),
+            tok("NRAK-", "ABCDEFGHIJKLMNOPQRSTUVWXYZ1"),
+            tok("SK", hex32),
+            tok("lin_api_", "abcdefghij0123456789abcdefghij0123456789"),
+            tok("dp.pt.", "abcdefghij0123456789abcdefghij0123456789abc"),
+            tok("ATATT3", &"xFfGF0T".repeat(25)),
+        ]);
+        v.push((format!("my token is ghp_{a36}."), KnownTokenFormat));
+        v.push((
+            format!("SG.{}.{}", "a".repeat(22), "B".repeat(43)),
+            KnownTokenFormat,
+        ));
+        v.push((
+            "abc8Q~abcdefghijklmnopqrstuvwxyz01234".to_owned(),
+            KnownTokenFormat,
+        ));
+        v
+    }
+
+    const ORDINARY_VALUES: &[&str] = &[
+        "db.internal.example.com",
+        "https://login.microsoftonline.com/tenant/oauth2/v2.0/token",
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/auth",
+        "us-east-1",
+        "arn:aws:iam::123456789012:role/etl",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+        "postgresql",
+        "require",
+        "etl@example.com",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "AKIAIOSFODNN7EXAMPLE",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "SELECT 1",
+        "/var/run/secrets/token",
+        "aGVsbG8=",
+        "https://user@host",
+        "https://host:8443/path",
+        "git@github.com:org/repo.git",
+        "https://example.com/a@b",
+        "https://host:8443/x?email=a@b.com",
+        "SharedAccessKeyName=RootManageSharedAccessKey",
+        "password=",
+        "password=;user=x",
+        "sslmode=require",
+        "https://example.com/search?q=token",
+        "https://example.com/authorize?client_id=abc&response_type=token&scope=openid",
+        "mongodb://h1,h2/?replicaSet=rs0&authSource=admin&authMechanism=SCRAM-SHA-256",
+        "auth-service:1.2.3",
+        "token.example.com:8443",
+        "Rotate password: every 90 days",
+        "Uses Bearer authentication",
+        "Basic auth is disabled",
+        "token expires daily",
+        "sk-SK",
+        "sk-prod-cluster-eu-west-1-database-primary.internal",
+        "pk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "postgres://user:${DB_PASSWORD}@db:5432/app",
+        "postgres://user:****@db:5432/app",
+        "password=<password>",
+        "sslkey=/etc/ssl/private/client.key",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+        "https://www.googleapis.com/auth/cloud-platform",
+        "api://00000000-0000-0000-0000-000000000000/.default",
+        "signature_version=s3v4",
+        "auth=none",
+        "monkey=banana",
+        "[{\"Key\": \"env\", \"Value\": \"prod\"}]",
+        "s3://bucket/prefix?key=reports",
+        "Basic plan",
+        "Basic authentication",
+        "keyspace=analytics",
+        "Zürich-数据库",
+        "",
+    ];
+
+    #[test]
+    fn detects_embedded_credentials() {
+        let cases = detected();
+        assert!(cases.len() >= 40, "{}", cases.len());
+        for (value, rule) in &cases {
+            assert_eq!(value_rule(value), Some(*rule), "{value}");
+        }
+    }
+
+    #[test]
+    fn ordinary_values_pass() {
+        assert!(ORDINARY_VALUES.len() >= 30);
+        for value in ORDINARY_VALUES {
+            assert_eq!(value_rule(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn token_boundaries() {
+        let a36 = "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+        assert!(value_rule(&format!("xghp_{a36}")).is_none());
+        assert!(value_rule(&format!("ghp_{a36}x")).is_none());
+        assert!(value_rule(&format!("ghp_{}", &a36[1..])).is_none());
+        assert!(value_rule(&format!("(ghp_{a36})")).is_some());
+        assert!(value_rule("SK0123456789abcdef0123456789abcdefg").is_none());
+        assert!(value_rule("NOTSK0123456789abcdef0123456789abcdef").is_none());
+        assert!(value_rule("hf_abc").is_none());
+        let azure_tail = "abcdefghijklmnopqrstuvwxyz01234";
+        assert!(value_rule(&format!("abc8Q~{azure_tail}")).is_some());
+        assert!(value_rule(&format!("xabc8Q~{azure_tail}")).is_none());
+        assert!(value_rule(&format!("abc8Q~{azure_tail}5678")).is_none());
+        assert!(value_rule(&format!("abcxQ~{azure_tail}")).is_none());
+    }
+
+    #[test]
+    fn every_token_format_is_reachable() {
+        for f in TOKEN_FORMATS {
+            let c = match f.charset {
+                Charset::Hex | Charset::LowerHex | Charset::HexDash => "a1",
+                Charset::UpperAlnum => "A1",
+                Charset::Letters => "aB",
+                _ => "aB3",
+            };
+            let body: String = c.chars().cycle().take(f.min).collect();
+            let value = format!("{}{}", f.prefix, body);
+            assert_eq!(
+                value_rule(&value),
+                Some(ValueRule::KnownTokenFormat),
+                "{}",
+                f.provider
+            );
+            if f.min > 1 {
+                let short = format!("{}{}", f.prefix, &body[..f.min - 1]);
+                assert_ne!(
+                    value_rule(&short),
+                    Some(ValueRule::KnownTokenFormat),
+                    "{} short",
+                    f.provider
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rule_ids_are_unique_and_snake_case() {
+        let mut ids: Vec<_> = ValueRule::ALL.iter().map(|r| r.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ValueRule::ALL.len());
+        for r in ValueRule::ALL {
+            assert!(r
+                .as_str()
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c == b'_'));
+            assert!(r.describe().starts_with("must not embed a credential ("));
+        }
+    }
+
+    #[test]
+    fn mask_placeholders() {
+        for v in MASK_PLACEHOLDERS {
+            assert!(is_mask_placeholder(v), "{v}");
+        }
+        for v in [
+            "  ********  ",
+            "*****",
+            "redacted",
+            "[redacted]",
+            "<Hidden>",
+            "( hidden )",
+            "[ENCRYPTED]",
+            "xxx",
+            "XXXXXXXXXXXXXXXX",
+            "＊＊＊",
+            "••••abcd",
+            "<not shown>",
+            "-- MASKED --",
+        ] {
+            assert!(is_mask_placeholder(v), "{v}");
+        }
+        for v in [
+            "hunter2",
+            "p***word",
+            "secret",
+            "password",
+            "hidden",
+            "x",
+            "xx",
+            "**",
+            "xylophone",
+            "correct horse battery staple",
+            "",
+            "   ",
+            "ab*cd*ef",
+            "xxx1",
+            "<mysecret>",
+        ] {
+            assert!(!is_mask_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn nothing_returned_carries_the_value() {
+        let mut values: Vec<String> = detected().into_iter().map(|(v, _)| v).collect();
+        values.extend(ORDINARY_VALUES.iter().map(|v| v.to_string()));
+        let mut fixed_debug: Vec<String> = ValueRule::ALL
+            .iter()
+            .map(|r| format!("{:?}", Some(*r)))
+            .collect();
+        fixed_debug.push("None".to_owned());
+        for value in &values {
+            let outputs = [
+                format!("{:?}", value_rule(value)),
+                format!("{:?}", value_rule(value).map(ValueRule::as_str)),
+                format!("{:?}", value_rule(value).map(ValueRule::describe)),
+                format!("{:?}", is_mask_placeholder(value)),
+                format!("{:?}", name_looks_secret(value)),
+            ];
+            for out in &outputs {
+                assert!(value.len() < 6 || !out.contains(value.as_str()), "{out}");
+            }
+            // The Debug form is one of a fixed set of strings, whatever the value.
+            assert!(fixed_debug.contains(&outputs[0]), "{}", outputs[0]);
+            assert!(["true", "false"].contains(&outputs[3].as_str()));
+            assert!(["true", "false"].contains(&outputs[4].as_str()));
+        }
+    }
+
+    /// 16 KiB inputs built to make a rescanning implementation quadratic (seconds instead
+    /// of milliseconds).
+    #[test]
+    fn long_values_stay_fast() {
+        for (pattern, count) in [
+            ("a=b;", 4096),
+            (":", 16384),
+            ("x://", 4096),
+            ("a://b:c", 2340),
+            ("?k=", 5461),
+            ("sk-", 5461),
+            ("ghp_", 4096),
+            ("\"k\": ", 3276),
+            ("eyJ.", 4096),
+            ("-----BEGIN ", 1489),
+            ("abc1Q~", 2730),
+        ] {
+            assert_eq!(value_rule(&pattern.repeat(count)), None, "{pattern}");
+        }
+        assert_eq!(
+            value_rule(&"hooks.slack.com/services/".repeat(655)),
+            Some(ValueRule::WebhookUrl)
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The README's "Secret classification" section lists every const; these render what it must contain.
+    // -----------------------------------------------------------------------------------------
+
+    const DOC: &str = include_str!("../../README.md");
+
+    fn code_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+        items
+            .into_iter()
+            .map(|s| match s.as_ref() {
+                "`" => "`` ` ``".to_owned(),
+                s => format!("`{s}`"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn token_rows() -> Vec<String> {
+        TOKEN_FORMATS
+            .iter()
+            .map(|f| {
+                let len = if f.min == f.max {
+                    f.min.to_string()
+                } else {
+                    format!("{}–{}", f.min, f.max)
+                };
+                let check = match f.check {
+                    BodyCheck::None => "",
+                    BodyCheck::MixedCaseAndDigit => " (upper, lower and digit)",
+                    BodyCheck::LetterAndDigit => " (letter and digit)",
+                };
+                format!(
+                    "| {} | `{}` | `{}` | {}{} |",
+                    f.provider,
+                    f.prefix,
+                    f.charset.as_str(),
+                    len,
+                    check
+                )
+            })
+            .collect()
+    }
+
+    fn doc_lists() -> Vec<String> {
+        let mut lists = vec![
+            code_list(NAME_MARKERS),
+            code_list(NAME_WORDS),
+            code_list(PUBLIC_KEY_QUALIFIERS),
+            code_list(VISIBLE_SUFFIXES),
+            code_list(SECRET_DESPITE_SUFFIX),
+            code_list(AWS_ACCESS_KEY_ID_PREFIXES),
+            code_list(PATH_VALUED_KEYS),
+            code_list(PARAMETER_KEYS_NOT_SECRET),
+            code_list(NON_SECRET_PARAMETER_VALUES),
+            code_list(MASK_CHARS.iter().map(|c| c.to_string())),
+            code_list(MASK_WORDS),
+            code_list(MASK_WRAPPED_WORDS),
+            code_list(MASK_WRAPPERS.chars().map(|c| c.to_string())),
+            code_list(MASK_PLACEHOLDERS),
+            code_list(ValueRule::ALL.iter().map(|r| r.as_str())),
+        ];
+        lists.extend(
+            WEBHOOK_URLS
+                .iter()
+                .map(|(p, m, n)| format!("| {p} | `{m}` | {n} |")),
+        );
+        lists.extend(
+            ValueRule::ALL
+                .iter()
+                .map(|r| format!("| `{}` | {} |", r.as_str(), r.describe())),
+        );
+        lists.extend(token_rows());
+        lists
+    }
+
+    #[test]
+    fn doc_matches_the_consts() {
+        let missing: Vec<_> = doc_lists()
+            .into_iter()
+            .filter(|l| !DOC.contains(l.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs out of date:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// `cargo test print_doc_lists -- --ignored --nocapture` prints the lists for the doc.
+    #[test]
+    #[ignore]
+    fn print_doc_lists() {
+        for l in doc_lists() {
+            println!("{l}\n");
+        }
+    }
+}

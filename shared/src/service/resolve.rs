@@ -1,0 +1,53 @@
+//! Resolve: a credential whole, secrets decrypted, for the pipeline runtime. Reached only by
+//! direct invocation of `resolve-credential` with the `credentials:resolve` scope.
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorCode};
+use crate::model::{Status, StoredCredential};
+use crate::AppState;
+
+/// Which credential, and why it is read (recorded; e.g. `pipeline:orders-nightly/run-42`).
+#[derive(Debug)]
+pub struct ResolveCommand {
+    pub id: String,
+    pub purpose: String,
+}
+
+/// The credential and its opened secrets. `Debug` shows field names, never values.
+#[derive(Debug)]
+pub struct ResolvedCredential {
+    pub credential: StoredCredential,
+    pub secrets: BTreeMap<String, SecretString>,
+}
+
+/// One strongly consistent read and one KMS `Decrypt` per data key (one for secrets set
+/// by one write). A soft-deleted credential answers 409 `credential_deleted`.
+pub async fn resolve(
+    app: &AppState,
+    caller: &Principal,
+    command: &ResolveCommand,
+) -> Result<ResolvedCredential, ApiError> {
+    let credential = app
+        .store
+        .get_credential(&caller.workspace_id, &command.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if credential.status == Status::Deleted {
+        return Err(ApiError::new(
+            ErrorCode::CredentialDeleted,
+            "The credential is deleted. Restore it to resolve it again.",
+        ));
+    }
+    let secrets = app
+        .encryptor
+        .open(&caller.workspace_id, &credential.id, &credential.secrets)
+        .await?;
+    Ok(ResolvedCredential {
+        credential,
+        secrets,
+    })
+}

@@ -1,0 +1,157 @@
+//! The raw SDK calls the routes make, timed against the same emulator: the floor each
+//! route's warm latency is compared with. Each call is shaped like the service's own (keys
+//! from the store's codec, the same expressions, attributes and encryption context), so the
+//! difference is the service's overhead, not a cheaper request.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_kms::types::DataKeySpec;
+use integration_tests::unique;
+use shared::api::Route;
+use shared::crypto::encryption_context;
+use shared::model::{now_rfc3339, Status};
+use shared::store::{credential_key, encode_credential, status_sk, workspace_pk, GSI_BY_STATUS};
+
+use crate::items::active_credential;
+use crate::stack::{Stack, WORKSPACE};
+use crate::stats::{stats, Stats};
+use crate::{Error, PAGE};
+
+/// The raw calls each route makes once its key is cached (its call budget).
+pub fn baseline(route: Route) -> &'static [&'static str] {
+    match route {
+        Route::List => &["Query"],
+        Route::Get => &["GetItem"],
+        Route::Create => &["GenerateDataKey", "TransactWriteItems"],
+        Route::Update => &["GetItem", "TransactWriteItems"],
+        Route::SoftDelete | Route::Restore => &["UpdateItem"],
+        Route::Purge => &["GetItem", "TransactWriteItems"],
+        Route::Resolve => &["GetItem", "Decrypt"],
+    }
+}
+
+/// Each raw call timed `requests` times, by operation name. The reads and the update act
+/// on `fixed_id`, a credential of the bench's workspace.
+pub async fn measure(
+    stack: &Stack,
+    fixed_id: &str,
+    requests: usize,
+) -> Result<BTreeMap<&'static str, Stats>, Error> {
+    let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let kms = aws_sdk_kms::Client::new(&stack.sdk);
+    let table = &stack.settings.table_name;
+    let s = AttributeValue::S;
+    let mut out = BTreeMap::new();
+
+    // As `Store::get_credential`.
+    let get = timed(requests, |_| {
+        dynamo
+            .get_item()
+            .table_name(table)
+            .set_key(Some(credential_key(WORKSPACE, fixed_id)))
+            .consistent_read(true)
+            .send()
+    });
+    out.insert("GetItem", get.await?);
+
+    // As `Store::list_credentials` for a first page of active credentials: the sort key
+    // bounds take in every `active#<id>`.
+    let query = timed(requests, |_| {
+        dynamo
+            .query()
+            .table_name(table)
+            .index_name(GSI_BY_STATUS)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", "gsi1pk")
+            .expression_attribute_names("#sk", "gsi1sk")
+            .expression_attribute_values(":pk", s(workspace_pk(WORKSPACE)))
+            .expression_attribute_values(":low", s(status_sk(Status::Active, "")))
+            .expression_attribute_values(":high", s(status_sk(Status::Active, "~")))
+            .scan_index_forward(false)
+            .limit((PAGE + 2) as i32)
+            .send()
+    });
+    out.insert("Query", query.await?);
+
+    // As `Store::set_status` restoring (conditional, index keys rewritten, item returned),
+    // but from active to active so that it can repeat on one item.
+    let active = Status::Active.as_str();
+    let update = timed(requests, |i| {
+        dynamo
+            .update_item()
+            .table_name(table)
+            .set_key(Some(credential_key(WORKSPACE, fixed_id)))
+            .condition_expression("attribute_exists(pk) AND #status = :from")
+            .update_expression(
+                "SET #status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, \
+                 version = version + :one REMOVE deleted_at",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", s(active.to_owned()))
+            .expression_attribute_values(":to", s(active.to_owned()))
+            .expression_attribute_values(":sk", s(status_sk(Status::Active, fixed_id)))
+            .expression_attribute_values(":now", s(format!("2025-01-01T00:00:{:02}Z", i % 60)))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+    });
+    out.insert("UpdateItem", update.await?);
+
+    // As create's transaction: two puts, each conditioned on its item not existing yet.
+    // The store's first item is the name reservation, whose codec is private to it, so both
+    // are credentials; they go to a workspace of their own, where nothing lists them.
+    let workspace = unique("raw");
+    let now = now_rfc3339();
+    let put = |name: String| {
+        let item = encode_credential(&active_credential(&workspace, name, &now));
+        let insert = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table, item and condition are set");
+        TransactWriteItem::builder().put(insert).build()
+    };
+    let transact = timed(requests, |i| {
+        dynamo
+            .transact_write_items()
+            .transact_items(put(format!("a-{i}")))
+            .transact_items(put(format!("b-{i}")))
+            .send()
+    });
+    out.insert("TransactWriteItems", transact.await?);
+
+    // As the encryptor sealing a credential's secrets.
+    let key_id = stack.settings.kms_key_id.as_deref().unwrap_or_default();
+    let data_key = timed(requests, |_| {
+        let mut request = kms
+            .generate_data_key()
+            .key_id(key_id)
+            .key_spec(DataKeySpec::Aes256);
+        for (k, v) in encryption_context(WORKSPACE, fixed_id) {
+            request = request.encryption_context(k, v);
+        }
+        request.send()
+    });
+    out.insert("GenerateDataKey", data_key.await?);
+    Ok(out)
+}
+
+/// Times `n` calls made by `call` (given the call's index), one after the other.
+async fn timed<F, Fut, T, E>(n: usize, mut call: F) -> Result<Stats, Error>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<Error>,
+{
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        call(i).await.map_err(Into::into)?;
+        samples.push(started.elapsed());
+    }
+    Ok(stats(samples))
+}

@@ -1,0 +1,226 @@
+//! The figures put side by side: ratios to the hello world and to the raw calls, printed as
+//! a table and written to `target/bench/summary.json`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use shared::api::Route;
+
+use crate::cold_start::{ColdStart, ColdStarts};
+use crate::list_scale::{ListScale, SCALE_SMALL};
+use crate::sizes::Sizes;
+use crate::stats::{round, Stats};
+use crate::{raw, Config, Error, PAGE};
+
+const MIB: f64 = 1048576.0;
+
+/// One function's size and cold start, next to the hello world's.
+struct Function {
+    name: &'static str,
+    size_bytes: u64,
+    links_kms: bool,
+    cold: ColdStart,
+    ratio: f64,
+    init_ratio: f64,
+}
+
+/// One route's warm latency, next to the raw calls it makes.
+struct Latency {
+    name: &'static str,
+    warm: Stats,
+    raw_calls: &'static [&'static str],
+    raw_p50: f64,
+    ratio: f64,
+}
+
+pub struct Report {
+    target: &'static str,
+    cold_runs: usize,
+    warm_requests: usize,
+    scale_large: usize,
+    hello: ColdStart,
+    hello_size_bytes: u64,
+    functions: Vec<Function>,
+    routes: Vec<Latency>,
+    raw: BTreeMap<&'static str, Stats>,
+    list: ListScale,
+}
+
+impl Report {
+    pub fn new(
+        config: &Config,
+        sizes: &Sizes,
+        cold: ColdStarts,
+        warm: &HashMap<Route, Stats>,
+        raw: BTreeMap<&'static str, Stats>,
+        list: ListScale,
+    ) -> Self {
+        let hello = cold.hello;
+        let functions = cold
+            .functions
+            .into_iter()
+            .map(|(route, cold)| Function {
+                name: route.name(),
+                size_bytes: sizes.bytes(route.name()),
+                links_kms: sizes.links_kms(route.name()),
+                ratio: round(cold.median / hello.median),
+                init_ratio: round(cold.init_median / hello.init_median),
+                cold,
+            })
+            .collect();
+        let routes = Route::ALL
+            .into_iter()
+            .map(|route| {
+                let warm = warm[&route];
+                let raw_calls = raw::baseline(route);
+                let raw_p50 = round(raw_calls.iter().map(|op| raw[op].p50).sum());
+                Latency {
+                    name: route.name(),
+                    warm,
+                    raw_calls,
+                    raw_p50,
+                    ratio: round(warm.p50 / raw_p50),
+                }
+            })
+            .collect();
+        Self {
+            target: sizes.target(),
+            cold_runs: config.cold_runs,
+            warm_requests: config.warm_requests,
+            scale_large: config.scale_large,
+            hello,
+            hello_size_bytes: sizes.bytes("hello-world"),
+            functions,
+            routes,
+            raw,
+            list,
+        }
+    }
+
+    /// Writes `root/target/bench/summary.json`; returns its path.
+    pub fn write(&self, root: &Path) -> Result<PathBuf, Error> {
+        let out = root.join("target/bench");
+        std::fs::create_dir_all(&out)?;
+        let path = out.join("summary.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&self.summary())?)?;
+        Ok(path)
+    }
+
+    fn summary(&self) -> Value {
+        let functions: serde_json::Map<String, Value> = self
+            .functions
+            .iter()
+            .map(|f| {
+                let figures = json!({
+                    "size_bytes": f.size_bytes,
+                    "links_kms": f.links_kms,
+                    "cold_start_ms_median": f.cold.median,
+                    "cold_start_ms_max": f.cold.max,
+                    "cold_start_ratio": f.ratio,
+                    "init_ms_median": f.cold.init_median,
+                    "init_ratio": f.init_ratio,
+                    "peak_rss_kb": f.cold.peak_rss_kb,
+                });
+                (f.name.to_owned(), figures)
+            })
+            .collect();
+        let routes: serde_json::Map<String, Value> = self
+            .routes
+            .iter()
+            .map(|r| {
+                let figures = json!({
+                    "p50_ms": r.warm.p50, "p99_ms": r.warm.p99, "raw_p50_ms": r.raw_p50,
+                    "raw_calls": r.raw_calls, "ratio_p50": r.ratio,
+                });
+                (r.name.to_owned(), figures)
+            })
+            .collect();
+        let raw: serde_json::Map<String, Value> = self
+            .raw
+            .iter()
+            .map(|(op, s)| (op.to_string(), json!({"p50_ms": s.p50, "p99_ms": s.p99})))
+            .collect();
+        let hello = &self.hello;
+        json!({
+            "target": self.target,
+            "cold_start_runs": self.cold_runs,
+            "warm_requests_per_route": self.warm_requests,
+            "functions": functions,
+            "hello_world": {"size_bytes": self.hello_size_bytes, "cold_start_ms_median": hello.median, "cold_start_ms_max": hello.max, "init_ms_median": hello.init_median, "peak_rss_kb": hello.peak_rss_kb},
+            "routes": routes,
+            "raw": raw,
+            "list_scale": {
+                "page_size": PAGE,
+                "page_ms_100": self.list.small.page_ms,
+                "page_ms_10000": self.list.large.page_ms,
+                "calls_per_page": self.list.large.calls_per_page,
+                "calls_per_page_100": self.list.small.calls_per_page,
+            },
+        })
+    }
+
+    pub fn print(&self) {
+        let (target, cold_runs) = (self.target, self.cold_runs);
+        println!("\nsizes ({target}) and cold starts ({cold_runs} runs; host binaries, loopback Runtime API)");
+        println!("(cold = process start to first answer, incl. the route's DynamoDB calls; init = process start to first poll)");
+        println!(
+            "{:<20} {:>13} {:>12} {:>12} {:>8} {:>12} {:>8} {:>11} {:>5}",
+            "function",
+            "bootstrap",
+            "cold p50",
+            "cold max",
+            "ratio",
+            "init p50",
+            "ratio",
+            "peak RSS",
+            "KMS"
+        );
+        println!(
+            "{:<20} {:>9.2} MiB {:>9.2} ms {:>9.2} ms {:>7}  {:>9.2} ms {:>7}  {:>8} kB {:>5}",
+            "hello-world",
+            self.hello_size_bytes as f64 / MIB,
+            self.hello.median,
+            self.hello.max,
+            "1.00x",
+            self.hello.init_median,
+            "1.00x",
+            self.hello.peak_rss_kb,
+            "no"
+        );
+        for f in &self.functions {
+            println!(
+                "{:<20} {:>9.2} MiB {:>9.2} ms {:>9.2} ms {:>7.2}x {:>9.2} ms {:>7.2}x {:>8} kB {:>5}",
+                f.name,
+                f.size_bytes as f64 / MIB,
+                f.cold.median,
+                f.cold.max,
+                f.ratio,
+                f.cold.init_median,
+                f.init_ratio,
+                f.cold.peak_rss_kb,
+                if f.links_kms { "yes" } else { "no" }
+            );
+        }
+        let warm_requests = self.warm_requests;
+        println!("\nwarm latency ({warm_requests} sequential requests, key cached) vs the raw calls the route makes");
+        println!(
+            "{:<20} {:>11} {:>11} {:>11} {:>7}",
+            "route", "p50", "p99", "raw p50", "ratio"
+        );
+        for r in &self.routes {
+            println!(
+                "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
+                r.name,
+                r.warm.p50,
+                r.warm.p99,
+                r.raw_p50,
+                r.ratio,
+                r.raw_calls.join(" + ")
+            );
+        }
+        let (page_small, page_large) = (self.list.small.page_ms, self.list.large.page_ms);
+        let (scale_large, calls_large) = (self.scale_large, self.list.large.calls_per_page);
+        println!("\nlist, {PAGE} per page: {page_small:.3} ms with {SCALE_SMALL} credentials, {page_large:.3} ms with {scale_large}; {calls_large} Query per page (Scan: never)");
+    }
+}

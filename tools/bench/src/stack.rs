@@ -1,0 +1,65 @@
+//! The stack every measurement runs against: a fresh table and KMS keys in the emulator
+//! (set up by `local_stack::ensure`, as the tests and the admin tool do), and an API key.
+
+use std::time::Duration;
+
+use integration_tests::{sdk_config, unique};
+use secrecy::ExposeSecret;
+use shared::auth::{create_key, Scope};
+use shared::{AppState, Settings};
+
+use crate::Error;
+
+/// The workspace of the bench's own API key: the credentials the warm routes and the raw
+/// calls act on live there.
+pub const WORKSPACE: &str = "bench";
+
+pub struct Stack {
+    pub sdk: aws_config::SdkConfig,
+    pub state: AppState,
+    pub settings: Settings,
+    pub endpoint: String,
+    /// An API key of [`WORKSPACE`] with every scope.
+    pub key: String,
+}
+
+impl Stack {
+    pub async fn start(endpoint: &str) -> Result<Self, Error> {
+        let sdk = sdk_config(endpoint).await;
+        let local = local_stack::ensure(&sdk, &unique("bench"), None).await?;
+        let mut settings = local.settings(Duration::from_secs(60));
+        settings.endpoint_url = Some(endpoint.to_owned());
+        let state = AppState::new(&sdk, &settings)?;
+        let key = create_key(&state.store, WORKSPACE, &Scope::ALL, "bench")
+            .await
+            .map_err(|e| format!("{e:?}"))?
+            .key
+            .expose_secret()
+            .to_owned();
+        Ok(Self {
+            sdk,
+            state,
+            settings,
+            endpoint: endpoint.to_owned(),
+            key,
+        })
+    }
+
+    /// The environment a function (or the local server) is configured by on this stack.
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TABLE_NAME", self.settings.table_name.clone()),
+            (
+                "KMS_KEY_ID",
+                self.settings.kms_key_id.clone().unwrap_or_default(),
+            ),
+            (
+                "IDEMPOTENCY_KEY_ID",
+                self.settings.idempotency_key_id.clone().unwrap_or_default(),
+            ),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("API_KEY_CACHE_SECONDS", "60".to_owned()),
+            ("LOG_LEVEL", "warn".to_owned()),
+        ]
+    }
+}

@@ -1,0 +1,73 @@
+//! Warm latency per route through the local server: sequential requests on one keep-alive
+//! connection, the API key cached.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use integration_tests::unique;
+use serde_json::json;
+use shared::api::Route;
+
+use crate::server::Client;
+use crate::stats::{stats, Stats};
+use crate::{Error, PAGE};
+
+/// Credentials alive at once in the lifecycle rounds.
+const ROUND: usize = 50;
+
+/// `requests` timed requests per route; list, get and update act on `fixed_id`.
+pub async fn measure(
+    client: &mut Client,
+    fixed_id: &str,
+    requests: usize,
+) -> Result<HashMap<Route, Stats>, Error> {
+    eprintln!("warm latency ({requests} requests per route)…");
+    let mut samples: HashMap<Route, Vec<Duration>> = Default::default();
+    // moto copies a whole table for every transaction, so its transactions slow down as the
+    // table grows: credentials are created, deleted, restored and purged in small rounds so
+    // that the table stays the same size throughout (as a real table's cost would).
+    let lifecycle = [
+        (Route::SoftDelete, "DELETE", ""),
+        (Route::Restore, "POST", "/restore"),
+        (Route::Purge, "DELETE", "/permanent"),
+    ];
+    let mut done = 0;
+    while done < requests {
+        let round = ROUND.min(requests - done);
+        let mut ids = Vec::with_capacity(round);
+        for _ in 0..round {
+            let (t, id) = client.create(&unique("warm")).await?;
+            samples.entry(Route::Create).or_default().push(t);
+            ids.push(id);
+        }
+        for (route, method, suffix) in lifecycle {
+            for id in &ids {
+                let path = format!("/api/credentials/{id}{suffix}");
+                let (t, _) = client.timed(method, &path, None, 200).await?;
+                samples.entry(route).or_default().push(t);
+            }
+        }
+        done += round;
+    }
+    let one = format!("/api/credentials/{fixed_id}");
+    let list = format!("/api/credentials?limit={PAGE}");
+    for i in 0..requests {
+        samples
+            .entry(Route::List)
+            .or_default()
+            .push(client.timed("GET", &list, None, 200).await?.0);
+        samples
+            .entry(Route::Get)
+            .or_default()
+            .push(client.timed("GET", &one, None, 200).await?.0);
+        let body = json!({"config": {"database": format!("db-{i}")}});
+        samples
+            .entry(Route::Update)
+            .or_default()
+            .push(client.timed("PUT", &one, Some(&body), 200).await?.0);
+    }
+    Ok(samples
+        .into_iter()
+        .map(|(route, s)| (route, stats(s)))
+        .collect())
+}
