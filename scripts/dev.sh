@@ -64,8 +64,11 @@ cat <<INFO
     (or: aws lambda invoke --endpoint-url $BASE --function-name resolve-credential
          --cli-binary-format raw-in-base64-out --payload file://event.json out.json)
 
+  The audit trail (a key with the audit scope):
+    curl -s $BASE/api/audit-events -H "Authorization: Bearer \$(make -s api-key SCOPES=audit | tail -n 1)"
+
   More keys: make api-key WORKSPACE=<id> SCOPES=read,write,purge   (EMULATOR_PORT=$EMULATOR_PORT;
-             add resolve to SCOPES for a key that may resolve)
+             add resolve to SCOPES for a key that may resolve, audit for the audit trail)
   Ctrl-C stops the server and the emulator.
 
 INFO

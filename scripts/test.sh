@@ -54,7 +54,7 @@ setup_output="$(target/debug/credentials-admin setup --alias "alias/schemathesis
 export KMS_KEY_ID IDEMPOTENCY_KEY_ID
 KMS_KEY_ID="$(sed -n 's/^KMS_KEY_ID=//p' <<<"$setup_output")"
 IDEMPOTENCY_KEY_ID="$(sed -n 's/^IDEMPOTENCY_KEY_ID=//p' <<<"$setup_output")"
-fuzz_key="$(target/debug/credentials-admin mint-key --workspace fuzz --scopes read,write,purge 2>/dev/null | tail -n 1)"
+fuzz_key="$(target/debug/credentials-admin mint-key --workspace fuzz --scopes read,write,purge,audit 2>/dev/null | tail -n 1)"
 server_port="$(free_port)"
 PORT="$server_port" LOG_LEVEL=warn target/debug/local-server >"$ROOT/target/schemathesis-server.log" 2>&1 &
 server_pid=$!

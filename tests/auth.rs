@@ -4,7 +4,6 @@
 use integration_tests::{database_body, unique, TestApp};
 use serde_json::json;
 use shared::auth::Scope;
-use shared::model::now_rfc3339;
 
 /// Every route, with a valid body where one is needed. `{id}` is replaced by a real id.
 fn all_routes() -> Vec<(&'static str, &'static str, Option<serde_json::Value>)> {
@@ -71,11 +70,14 @@ async fn missing_malformed_unknown_and_revoked_keys_get_401() {
 
     // Revoked keys stop working at once.
     let records = app.state.store.list_api_keys(&workspace).await.unwrap();
-    app.state
-        .store
-        .revoke_api_key(&workspace, &records[0].key_id, &now_rfc3339())
-        .await
-        .unwrap();
+    shared::auth::revoke_key(
+        &app.state.store,
+        &workspace,
+        &records[0].key_id,
+        shared::audit::default_retention(),
+    )
+    .await
+    .unwrap();
     app.request("GET", "/api/credentials")
         .key(&key)
         .send()

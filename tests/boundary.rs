@@ -502,23 +502,52 @@ async fn a_field_moves_between_visible_and_sealed_as_its_value_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_answer_that_would_show_a_secret_is_refused_and_nothing_is_stored() {
+async fn a_secret_repeated_in_a_visible_setting_is_refused_and_nothing_is_stored() {
     let app = TestApp::new().await;
     let key = app.admin_key().await;
     let password = secret("echoed");
     let before = app.scan().await;
-    // The same text sent as a secret and as a visible setting: the answer would show it.
-    let response = app
-        .request("POST", "/api/credentials")
-        .key(&key)
-        .json(&json!({"name": "echo", "type": "password", "config": {
-            "password": password, "comment": password
-        }}))
-        .send()
-        .await;
-    response.assert_error(500, "internal_error");
-    assert!(!response.text.contains(&password));
+    // The same text sent as a secret and inside a visible setting (or as the name): the
+    // answer would show it.
+    for body in [
+        json!({"name": "echo", "type": "password", "config": {
+            "password": password, "comment": format!("see {password}")
+        }}),
+        json!({"name": password, "type": "password", "config": {"password": password}}),
+        json!({"name": "short", "type": "password", "config": {"password": "abc", "tag": "abc"}}),
+    ] {
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .json(&body)
+            .send()
+            .await;
+        response.assert_error(400, "validation_failed");
+        assert_eq!(
+            response.body["error"]["details"][0]["field"],
+            "config.password"
+        );
+        assert!(!response.text.contains(&password));
+    }
     assert_eq!(app.scan().await, before, "something was written");
+    // On update too: a new secret equal to a visible setting it keeps.
+    let created = app
+        .create(
+            &key,
+            json!({"name": "kept", "type": "password", "config": {
+                "password": secret("p"), "region": "eu-west-1-zone-a"
+            }}),
+        )
+        .await;
+    app.request(
+        "PUT",
+        &format!("/api/credentials/{}", created["id"].as_str().unwrap()),
+    )
+    .key(&key)
+    .json(&json!({"config": {"password": "eu-west-1-zone-a"}}))
+    .send()
+    .await
+    .assert_error(400, "validation_failed");
     assert_not_logged(&password);
 }
 
@@ -668,4 +697,52 @@ async fn purge_forgets_the_idempotency_record() {
     assert_eq!(again.status, 201, "{}", again.text);
     assert!(again.header("idempotent-replayed").is_none());
     assert_ne!(again.body["data"]["id"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_and_keys_that_embed_a_credential_are_refused() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let token = format!("ghp_{}", alnum(36));
+    let url = format!("postgres://etl:Pw{}@db.example.com/prod", alnum(16));
+    for (body, field) in [
+        (
+            json!({"name": token, "type": "password", "config": {"password": secret("p")}}),
+            "name",
+        ),
+        (
+            json!({"name": url, "type": "password", "config": {"password": secret("p")}}),
+            "name",
+        ),
+        (
+            json!({"name": "k", "type": "password", "config": {"password": secret("p"), token.clone(): 1}}),
+            "config",
+        ),
+    ] {
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .json(&body)
+            .send()
+            .await;
+        response.assert_error(400, "validation_failed");
+        assert_eq!(response.body["error"]["details"][0]["field"], field);
+        assert!(!response.text.contains(&token) && !response.text.contains(&url));
+    }
+    // A rename too.
+    let created = app
+        .create(
+            &key,
+            json!({"name": "plain", "type": "password", "config": {"password": secret("p")}}),
+        )
+        .await;
+    app.request(
+        "PUT",
+        &format!("/api/credentials/{}", created["id"].as_str().unwrap()),
+    )
+    .key(&key)
+    .json(&json!({"name": url}))
+    .send()
+    .await
+    .assert_error(400, "validation_failed");
 }

@@ -32,12 +32,15 @@ async fn each_route_stays_within_its_call_budget() {
     app.request("GET", &path).key(&key).send().await;
     assert_eq!(calls.take(), ["DynamoDB.GetItem"]);
 
-    // resolve: one consistent read, one Decrypt of the data key (all secrets were set
-    // by one write, under one data key).
+    // resolve: one consistent read, the audit event's PutItem, one Decrypt of the data key
+    // (all secrets were set by one write, under one data key).
     let id = created["id"].as_str().unwrap();
     let resolved = app.resolve(&key, id, "budget").await;
     assert_eq!(resolved.status, 200, "{}", resolved.text);
-    assert_eq!(calls.take(), ["DynamoDB.GetItem", "KMS.Decrypt"]);
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.PutItem", "KMS.Decrypt"]
+    );
 
     // list: one Query per page.
     for i in 0..4 {
@@ -85,14 +88,21 @@ async fn each_route_stays_within_its_call_budget() {
         ]
     );
 
-    // soft delete, restore: one conditional write each; purge: read + one transaction.
+    // soft delete, restore, purge: a read, then one transaction (the change and its audit
+    // event).
     app.request("DELETE", &path).key(&key).send().await;
-    assert_eq!(calls.take(), ["DynamoDB.UpdateItem"]);
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
     app.request("POST", &format!("{path}/restore"))
         .key(&key)
         .send()
         .await;
-    assert_eq!(calls.take(), ["DynamoDB.UpdateItem"]);
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
     app.request("DELETE", &format!("{path}/permanent"))
         .key(&key)
         .send()
@@ -155,7 +165,6 @@ async fn faults_mid_request_answer_503_and_leave_nothing_half_written() {
         .await
         .assert_error(503, "service_unavailable");
 
-    app.calls.fail("DynamoDB.UpdateItem");
     app.request("DELETE", &path)
         .key(&key)
         .send()

@@ -256,3 +256,25 @@ async fn concurrent_retries_with_one_key_create_exactly_one_credential() {
     }
     assert_eq!(app.items("CRED#").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_that_is_not_ascii_is_refused_not_ignored() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (body, _) = integration_tests::database_body("non-ascii-key");
+    for raw in ["k\u{e9}y".as_bytes(), b"k\xe9y".as_slice()] {
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .raw_header("idempotency-key", raw)
+            .json(&body)
+            .send()
+            .await;
+        response.assert_error(400, "validation_failed");
+        assert_eq!(
+            response.body["error"]["details"][0]["field"],
+            "header.Idempotency-Key"
+        );
+    }
+    assert!(app.items("CRED#").await.is_empty());
+}

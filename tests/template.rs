@@ -45,7 +45,8 @@ fn the_slowest_request_ends_before_the_function_times_out() {
 #[test]
 fn the_deployed_table_matches_the_code() {
     use shared::store::{
-        API_KEY_ATTRIBUTES, GSI_API_KEYS, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
+        API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL, GSI_BY_STATUS,
+        GSI_BY_TYPE, LIST_ATTRIBUTES,
     };
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
         .expect("template.yaml");
@@ -57,6 +58,12 @@ fn the_deployed_table_matches_the_code() {
         (GSI_BY_STATUS, "gsi1pk", "gsi1sk", LIST_ATTRIBUTES),
         (GSI_BY_TYPE, "gsi2pk", "gsi2sk", LIST_ATTRIBUTES),
         (GSI_API_KEYS, "gsi3pk", "gsi3sk", API_KEY_ATTRIBUTES),
+        (
+            GSI_AUDIT_BY_CREDENTIAL,
+            "gsi4pk",
+            "gsi4sk",
+            AUDIT_ATTRIBUTES,
+        ),
     ];
     assert_eq!(indexes.len(), expected.len());
     for (name, pk, sk, attributes) in expected {

@@ -3,10 +3,17 @@
 use integration_tests::{database_body, secret, TestApp};
 use serde_json::json;
 
+/// Only the API key and its `api_key.created` audit event are in the table.
 async fn assert_nothing_written(app: &TestApp) {
     let all = app.scan().await.len();
     let keys = app.items("APIKEY").await.len();
-    assert_eq!(all, keys, "a refused request left items behind");
+    let key_events = app.items("EVT#").await.len();
+    assert_eq!(keys, key_events, "one api_key.created event per key");
+    assert_eq!(
+        all,
+        keys + key_events,
+        "a refused request left items behind"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,6 +14,11 @@ use crate::model::StoredCredential;
 /// them.
 pub const DEFAULT_RETENTION_DAYS: u64 = 400;
 
+/// `DEFAULT_RETENTION_DAYS` as a duration.
+pub fn default_retention() -> std::time::Duration {
+    std::time::Duration::from_secs(86_400 * DEFAULT_RETENTION_DAYS)
+}
+
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -307,7 +312,14 @@ mod tests {
                 ciphertext: vec![3],
             },
         )]);
-        StoredCredential::new("ws", crate::ids::new_credential_id(), input, sealed, "key_1", "t")
+        StoredCredential::new(
+            "ws",
+            crate::ids::new_credential_id(),
+            input,
+            sealed,
+            "key_1",
+            "t",
+        )
     }
 
     #[test]
@@ -323,7 +335,13 @@ mod tests {
         let before = credential();
         assert_eq!(
             created_paths(&before),
-            ["config.host", "config.password", "config.port", "name", "type"]
+            [
+                "config.host",
+                "config.password",
+                "config.port",
+                "name",
+                "type"
+            ]
         );
         let mut after = before.clone();
         after.name = "db2".into();
@@ -333,7 +351,13 @@ mod tests {
         let paths = changed_paths(&before, &after, ["token".to_owned()]);
         assert_eq!(
             paths,
-            ["config.host", "config.password", "config.port", "config.token", "name"]
+            [
+                "config.host",
+                "config.password",
+                "config.port",
+                "config.token",
+                "name"
+            ]
         );
         let event = AuditEvent::for_credential(
             Action::CredentialUpdated,
@@ -344,7 +368,10 @@ mod tests {
             std::time::Duration::from_secs(60),
         );
         let json = serde_json::to_string(&event.view()).unwrap();
-        assert!(!json.contains("6432") && !json.contains("p-value"), "{json}");
+        assert!(
+            !json.contains("6432") && !json.contains("p-value"),
+            "{json}"
+        );
         assert!(event.id.starts_with("evt_"));
     }
 }

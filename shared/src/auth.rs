@@ -14,6 +14,7 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{Action, AuditEvent};
 use crate::error::ApiError;
 use crate::model::now_rfc3339;
 use crate::store::{ApiKeyRecord, Store, StoreError};
@@ -31,10 +32,18 @@ pub enum Scope {
     /// Read a credential whole, secrets decrypted (`resolve-credential`, direct invocation
     /// only). Granted only when asked for.
     Resolve,
+    /// Read the workspace's audit trail.
+    Audit,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Purge, Scope::Resolve];
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::Write,
+        Scope::Purge,
+        Scope::Resolve,
+        Scope::Audit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +51,7 @@ impl Scope {
             Self::Write => "credentials:write",
             Self::Purge => "credentials:purge",
             Self::Resolve => "credentials:resolve",
+            Self::Audit => "credentials:audit",
         }
     }
 
@@ -122,16 +132,44 @@ pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str) -> Mint
     MintedKey { key, record }
 }
 
-/// Mints a key and stores its record.
+/// Mints a key and stores its record with its `api_key.created` audit event (by the admin
+/// tool, the only minter), in one transaction.
 pub async fn create_key(
     store: &Store,
     workspace_id: &str,
     scopes: &[Scope],
     description: &str,
+    audit_retention: std::time::Duration,
 ) -> Result<MintedKey, StoreError> {
     let minted = mint_key(workspace_id, scopes, description);
-    store.put_api_key(&minted.record).await?;
+    let event = AuditEvent::for_api_key(
+        Action::ApiKeyCreated,
+        workspace_id,
+        &minted.record.key_id,
+        audit_retention,
+    );
+    store.put_api_key(&minted.record, &event).await?;
+    event.log();
     Ok(minted)
+}
+
+/// Revokes a key of `workspace_id` and records `api_key.revoked` with it. Revoking an
+/// already revoked key changes nothing and records nothing.
+pub async fn revoke_key(
+    store: &Store,
+    workspace_id: &str,
+    key_id: &str,
+    audit_retention: std::time::Duration,
+) -> Result<(), StoreError> {
+    let event =
+        AuditEvent::for_api_key(Action::ApiKeyRevoked, workspace_id, key_id, audit_retention);
+    if store
+        .revoke_api_key(workspace_id, key_id, &now_rfc3339(), &event)
+        .await?
+    {
+        event.log();
+    }
+    Ok(())
 }
 
 /// Extracts the key from an `Authorization` header value, if it has the right shape.

@@ -10,7 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::audit::Action;
+use crate::ids::is_event_id;
 use crate::model::{is_credential_id, CredentialType, Status};
+use crate::store::EventFilter;
 
 const DIGEST_BYTES: usize = 16;
 const MAX_CURSOR_CHARS: usize = 512;
@@ -49,15 +52,30 @@ fn payload(filter: ListFilter, after_id: &str) -> String {
     )
 }
 
-pub fn encode(workspace_id: &str, filter: ListFilter, after_id: &str) -> String {
-    let mut bytes = payload(filter, after_id).into_bytes();
+fn event_payload(filter: &EventFilter, after_id: &str) -> String {
+    format!(
+        "audit1|{}|{}|{}",
+        filter.credential_id.as_deref().unwrap_or(""),
+        filter.action.map_or("", Action::as_str),
+        after_id
+    )
+}
+
+fn seal(workspace_id: &str, payload: String) -> String {
+    let mut bytes = payload.into_bytes();
     let tag = digest(workspace_id, &bytes);
     bytes.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Decodes a cursor for this workspace and filter; `None` for anything else.
-pub fn decode(workspace_id: &str, filter: ListFilter, cursor: &str) -> Option<Cursor> {
+/// The id a cursor continues after, if it was sealed for this workspace and its payload is
+/// exactly what `expected` makes of that id (same filter).
+fn open(
+    workspace_id: &str,
+    cursor: &str,
+    valid_id: fn(&str) -> bool,
+    expected: impl Fn(&str) -> String,
+) -> Option<Cursor> {
     if cursor.len() > MAX_CURSOR_CHARS {
         return None;
     }
@@ -69,8 +87,30 @@ pub fn decode(workspace_id: &str, filter: ListFilter, cursor: &str) -> Option<Cu
     }
     let body = std::str::from_utf8(body).ok()?;
     let after_id = body.rsplit('|').next()?;
-    (is_credential_id(after_id) && body == payload(filter, after_id)).then(|| Cursor {
+    (valid_id(after_id) && body == expected(after_id)).then(|| Cursor {
         after_id: after_id.to_owned(),
+    })
+}
+
+pub fn encode(workspace_id: &str, filter: ListFilter, after_id: &str) -> String {
+    seal(workspace_id, payload(filter, after_id))
+}
+
+/// Decodes a cursor for this workspace and filter; `None` for anything else.
+pub fn decode(workspace_id: &str, filter: ListFilter, cursor: &str) -> Option<Cursor> {
+    open(workspace_id, cursor, is_credential_id, |id| {
+        payload(filter, id)
+    })
+}
+
+/// A cursor of the audit list, bound to the workspace and the filter like the credentials'.
+pub fn encode_events(workspace_id: &str, filter: &EventFilter, after_id: &str) -> String {
+    seal(workspace_id, event_payload(filter, after_id))
+}
+
+pub fn decode_events(workspace_id: &str, filter: &EventFilter, cursor: &str) -> Option<Cursor> {
+    open(workspace_id, cursor, is_event_id, |id| {
+        event_payload(filter, id)
     })
 }
 

@@ -16,11 +16,16 @@ pub fn check_key(key: &str) -> Result<&str, ApiError> {
     if valid {
         Ok(key)
     } else {
-        Err(ApiError::validation(vec![FieldIssue::new(
-            "header.Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
-        )]))
+        Err(invalid_key())
     }
+}
+
+/// The answer to a key that is not 1–255 visible ASCII characters.
+pub fn invalid_key() -> ApiError {
+    ApiError::validation(vec![FieldIssue::new(
+        "header.Idempotency-Key",
+        "must be 1 to 255 visible ASCII characters",
+    )])
 }
 
 /// The table key of a client's key: its SHA-256, so no client text becomes a key.

@@ -16,6 +16,11 @@ pub fn new_key_id() -> String {
     mint("key")
 }
 
+/// An audit event id: `evt_…` (sorts by time).
+pub fn new_event_id() -> String {
+    mint("evt")
+}
+
 /// A request id for requests that arrive without one (local use): a bare lowercase ULID.
 pub fn new_request_id() -> String {
     ulid::Ulid::new().to_string().to_lowercase()
@@ -36,6 +41,10 @@ fn is_minted(prefix: &str, id: &str) -> bool {
 
 pub fn is_credential_id(id: &str) -> bool {
     is_minted("cred", id)
+}
+
+pub fn is_event_id(id: &str) -> bool {
+    is_minted("evt", id)
 }
 
 #[cfg(test)]

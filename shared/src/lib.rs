@@ -5,6 +5,7 @@
 //! `store`) → back to `api` as `model` views, which never carry secret values.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod classify;
 #[cfg(feature = "encryption")]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub store: Store,
     /// API keys this container has checked recently.
     pub keys: std::sync::Arc<auth::KeyCache>,
+    /// How long audit events are kept (their TTL).
+    pub audit_retention: std::time::Duration,
     #[cfg(feature = "encryption")]
     pub encryptor: crypto::Encryptor,
 }
@@ -77,6 +80,7 @@ impl AppState {
         Ok(Self {
             store: Store::new(clients.dynamodb, &settings.table_name),
             keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache)),
+            audit_retention: settings.audit_retention,
             #[cfg(feature = "encryption")]
             encryptor,
         })

@@ -81,10 +81,15 @@ pub use crate::ids::{is_credential_id, new_credential_id};
 
 /// Current time as RFC 3339 UTC with second precision, e.g. `2025-03-20T09:15:22Z`.
 pub fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc()
+    rfc3339(OffsetDateTime::now_utc())
+}
+
+/// `at` in UTC as RFC 3339 with second precision.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
-        .expect("zero nanoseconds is always valid");
-    now.format(&Rfc3339)
+        .expect("zero nanoseconds is always valid")
+        .format(&Rfc3339)
         .expect("a UTC timestamp always formats as RFC 3339")
 }
 
@@ -314,28 +319,43 @@ pub struct CredentialView<'a> {
 /// `prod`) occurs inside ordinary text by chance.
 const LEAK_SUBSTRING_MIN_CHARS: usize = 8;
 
+/// The client-supplied texts a credential's public view shows: its name, and every config
+/// string (and string in a config list).
+pub fn shown_texts<'a>(
+    name: &'a str,
+    config: &'a Map<String, Value>,
+) -> impl Iterator<Item = &'a str> + 'a {
+    std::iter::once(name).chain(config.values().flat_map(|v| {
+        let items: Box<dyn Iterator<Item = &str>> = match v {
+            Value::String(s) => Box::new(std::iter::once(s.as_str())),
+            Value::Array(items) => Box::new(items.iter().filter_map(Value::as_str)),
+            _ => Box::new(std::iter::empty()),
+        };
+        items
+    }))
+}
+
+/// True when `text` shows `secret`: it is the secret, or contains one of 8 characters or
+/// more. The one rule behind both the 400 for a secret repeated in a visible setting and
+/// the fail-closed check of every write's answer.
+pub fn shows_secret(text: &str, secret: &str) -> bool {
+    text == secret || (secret.chars().count() >= LEAK_SUBSTRING_MIN_CHARS && text.contains(secret))
+}
+
 impl CredentialView<'_> {
-    /// True when text this view shows (the name, a config string or a string in a config
-    /// list) equals one of `secrets`, or contains one of 8 characters or more. The write
-    /// paths check their answer against the values they were sent before anything is
-    /// stored: the last line of defence if classification ever let a secret through.
+    /// True when text this view shows (see [`shown_texts`]) shows one of `secrets`. The
+    /// write paths check their answer against the values they were sent before anything
+    /// is stored: validation refuses such input first (400), so this is the last line of
+    /// defence should a rendering path ever show what validation did not see.
     pub fn shows_any<'s, I>(&self, secrets: I) -> bool
     where
         I: IntoIterator<Item = &'s str> + Clone,
     {
-        let shown = std::iter::once(self.name).chain(self.config.values().flat_map(|v| {
-            let items: Box<dyn Iterator<Item = &str>> = match v {
-                Value::String(s) => Box::new(std::iter::once(s.as_str())),
-                Value::Array(items) => Box::new(items.iter().filter_map(Value::as_str)),
-                _ => Box::new(std::iter::empty()),
-            };
-            items
-        }));
-        shown.into_iter().any(|text| {
-            secrets.clone().into_iter().any(|secret| {
-                text == secret
-                    || (secret.chars().count() >= LEAK_SUBSTRING_MIN_CHARS && text.contains(secret))
-            })
+        shown_texts(self.name, self.config).any(|text| {
+            secrets
+                .clone()
+                .into_iter()
+                .any(|secret| shows_secret(text, secret))
         })
     }
 }

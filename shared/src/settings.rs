@@ -24,6 +24,8 @@ pub struct Settings {
     pub api_key_cache: Duration,
     /// Endpoint override for a local emulator, e.g. `http://127.0.0.1:4566`.
     pub endpoint_url: Option<String>,
+    /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, default 400).
+    pub audit_retention: Duration,
 }
 
 #[derive(Debug)]
@@ -53,6 +55,12 @@ impl Settings {
                     .unwrap_or(DEFAULT_API_KEY_CACHE_SECONDS),
             ),
             endpoint_url: non_empty("AWS_ENDPOINT_URL"),
+            audit_retention: Duration::from_secs(
+                86_400
+                    * non_empty("AUDIT_RETENTION_DAYS")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(crate::audit::DEFAULT_RETENTION_DAYS),
+            ),
         })
     }
 }

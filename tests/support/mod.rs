@@ -106,9 +106,15 @@ impl TestApp {
 
     /// Mints an API key for `workspace` with the given scopes.
     pub async fn key(&self, workspace: &str, scopes: &[Scope]) -> String {
-        let minted = create_key(&self.state.store, workspace, scopes, "test")
-            .await
-            .expect("mint key");
+        let minted = create_key(
+            &self.state.store,
+            workspace,
+            scopes,
+            "test",
+            shared::audit::default_retention(),
+        )
+        .await
+        .expect("mint key");
         minted.key.expose_secret().to_owned()
     }
 
@@ -207,6 +213,15 @@ impl TestRequest<'_> {
         self.headers.insert(
             HeaderName::from_bytes(name.as_bytes()).expect("header name"),
             HeaderValue::from_str(value).expect("header value"),
+        );
+        self
+    }
+
+    /// A header whose value is raw bytes (e.g. Latin-1 or UTF-8, which `header` refuses).
+    pub fn raw_header(mut self, name: &str, value: &[u8]) -> Self {
+        self.headers.insert(
+            HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_bytes(value).expect("header bytes"),
         );
         self
     }
@@ -357,7 +372,7 @@ pub mod events {
     use shared::api::Route;
 
     /// The order that gives each function's event something to act on.
-    pub const LIFECYCLE: [Route; 8] = [
+    pub const LIFECYCLE: [Route; 9] = [
         Route::Create,
         Route::List,
         Route::Get,
@@ -366,6 +381,7 @@ pub mod events {
         Route::Restore,
         Route::Resolve,
         Route::Purge,
+        Route::ListAuditEvents,
     ];
 
     /// The placeholders the example events carry.

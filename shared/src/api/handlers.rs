@@ -5,20 +5,27 @@
 use lambda_http::Request;
 use serde::Serialize;
 
-use super::request::{credential_id, expected_version, header, invalid_query, Query};
+use super::request::{credential_id, expected_version, header, invalid_query, request_info, Query};
 use super::{Reply, Route};
-use crate::auth::Principal;
+use crate::audit::{Action, AuditEvent};
 use crate::cursor::ListFilter;
 use crate::error::ApiError;
+use crate::model::is_credential_id;
 use crate::model::{CredentialType, ListedCredential, Status, StoredCredential};
-use crate::service::{self, ListQuery, Target};
+use crate::service::{self, AuditQuery, Caller, ListQuery, Target};
 use crate::AppState;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 100;
 
-async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Principal, ApiError> {
-    service::authorize(state, header(req, "authorization"), route.scope()).await
+async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Caller, ApiError> {
+    service::authorize(
+        state,
+        header(req, "authorization"),
+        route.scope(),
+        request_info(req),
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -32,16 +39,21 @@ struct PageInfo {
     cursor: Option<String>,
 }
 
-fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
-    let query = Query::parse(req, &["limit", "cursor", "type", "status"])?;
-    let limit = match query.get("limit") {
-        None => DEFAULT_PAGE_SIZE,
+/// `limit`: 1–100, default 50 (both lists).
+fn page_limit(query: &Query) -> Result<usize, ApiError> {
+    match query.get("limit") {
+        None => Ok(DEFAULT_PAGE_SIZE),
         Some(raw) => raw
             .parse()
             .ok()
             .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| invalid_query("limit", "must be an integer between 1 and 100"))?,
-    };
+            .ok_or_else(|| invalid_query("limit", "must be an integer between 1 and 100")),
+    }
+}
+
+fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
+    let query = Query::parse(req, &["limit", "cursor", "type", "status"])?;
+    let limit = page_limit(&query)?;
     let status = match query.get("status") {
         None => Status::Active,
         Some(raw) => Status::parse(raw)
@@ -67,6 +79,45 @@ pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let limit = query.limit;
     let page = service::list(state, &principal, query).await?;
     let data: Vec<_> = page.items.iter().map(ListedCredential::view).collect();
+    let meta = PageMeta {
+        page: PageInfo {
+            limit,
+            cursor: page.next_cursor,
+        },
+    };
+    Ok(Reply::with_meta(data, Some(meta)))
+}
+
+fn audit_query(req: &Request) -> Result<AuditQuery, ApiError> {
+    let query = Query::parse(req, &["limit", "cursor", "credential_id", "action"])?;
+    let credential_id = match query.get("credential_id") {
+        None => None,
+        Some(id) if is_credential_id(id) => Some(id.to_owned()),
+        Some(_) => return Err(invalid_query("credential_id", "must be a credential id")),
+    };
+    let action = match query.get("action") {
+        None => None,
+        Some(raw) => Some(Action::parse(raw).ok_or_else(|| {
+            invalid_query(
+                "action",
+                "must be one of credential.created, credential.updated, credential.deleted, credential.restored, credential.purged, credential.resolved, api_key.created, api_key.revoked",
+            )
+        })?),
+    };
+    Ok(AuditQuery {
+        limit: page_limit(&query)?,
+        credential_id,
+        action,
+        cursor: query.get("cursor").map(str::to_owned),
+    })
+}
+
+pub async fn list_audit_events(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let caller = caller(state, req, Route::ListAuditEvents).await?;
+    let query = audit_query(req)?;
+    let limit = query.limit;
+    let page = service::list_events(state, &caller, query).await?;
+    let data: Vec<_> = page.events.iter().map(AuditEvent::view).collect();
     let meta = PageMeta {
         page: PageInfo {
             limit,

@@ -195,6 +195,18 @@ pub async fn restore_credential(
     respond(Route::Restore, &req, handlers::restore(state, &req)).await
 }
 
+pub async fn list_audit_events(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    respond(
+        Route::ListAuditEvents,
+        &req,
+        handlers::list_audit_events(state, &req),
+    )
+    .await
+}
+
 /// `resolve-credential`: direct invocation only (no API Gateway route).
 #[cfg(feature = "encryption")]
 pub async fn resolve_credential(

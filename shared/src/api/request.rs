@@ -4,6 +4,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use super::routes::path_id;
+use crate::audit::RequestInfo;
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::model::is_credential_id;
 #[cfg(feature = "encryption")]
@@ -21,6 +22,41 @@ pub fn request_id(req: &Request) -> String {
         .filter(|id| !id.is_empty())
         .or_else(|| req.lambda_context_ref().map(|ctx| ctx.request_id.clone()))
         .unwrap_or_else(crate::ids::new_request_id)
+}
+
+/// Longest source address or user agent an audit event keeps.
+const MAX_ORIGIN_CHARS: usize = 256;
+
+/// Where the request came from, for the audit trail: its id, and the source address and
+/// user agent API Gateway (or the invoking event) reports, trimmed to printable text.
+pub fn request_info(req: &Request) -> RequestInfo {
+    let printable = |s: &str| -> Option<String> {
+        let clean: String = s
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_ORIGIN_CHARS)
+            .collect();
+        (!clean.is_empty()).then_some(clean)
+    };
+    #[allow(unreachable_patterns)]
+    let (source_ip, agent) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.http.source_ip.as_deref(),
+            ctx.http.user_agent.as_deref(),
+        ),
+        Some(RequestContext::ApiGatewayV1(ctx)) => (
+            ctx.identity.source_ip.as_deref(),
+            ctx.identity.user_agent.as_deref(),
+        ),
+        _ => (None, None),
+    };
+    RequestInfo {
+        request_id: Some(request_id(req)),
+        source_ip: source_ip.and_then(printable),
+        user_agent: agent
+            .or_else(|| header(req, "user-agent"))
+            .and_then(printable),
+    }
 }
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -67,9 +103,16 @@ pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
 /// The `Idempotency-Key` header, checked to be well-formed, if the request has one.
 #[cfg(feature = "encryption")]
 pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    header(req, "idempotency-key")
-        .map(|key| crate::idempotency::check_key(key).map(str::to_owned))
-        .transpose()
+    match req.headers().get("idempotency-key") {
+        None => Ok(None),
+        // A value that is not visible ASCII is refused, never taken as no key at all.
+        Some(raw) => {
+            let key = raw
+                .to_str()
+                .map_err(|_| crate::idempotency::invalid_key())?;
+            crate::idempotency::check_key(key).map(|k| Some(k.to_owned()))
+        }
+    }
 }
 
 /// Query parameters as single values; unknown or repeated parameters are refused so that a

@@ -12,6 +12,8 @@ pub enum Route {
     SoftDelete,
     Restore,
     Purge,
+    /// The workspace's audit trail.
+    ListAuditEvents,
     /// The credential with its secrets, for pipelines: reached by direct invocation only,
     /// never routed by API Gateway (nor by the local server's HTTP routes).
     Resolve,
@@ -22,7 +24,7 @@ pub const PREFIXES: [&str; 2] = ["", "/v1"];
 
 impl Route {
     /// The routes API Gateway serves.
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 8] = [
         Route::List,
         Route::Create,
         Route::Get,
@@ -30,10 +32,11 @@ impl Route {
         Route::SoftDelete,
         Route::Restore,
         Route::Purge,
+        Route::ListAuditEvents,
     ];
 
     /// Every function: the routed ones and `resolve-credential`.
-    pub const FUNCTIONS: [Route; 8] = [
+    pub const FUNCTIONS: [Route; 9] = [
         Route::List,
         Route::Create,
         Route::Get,
@@ -41,6 +44,7 @@ impl Route {
         Route::SoftDelete,
         Route::Restore,
         Route::Purge,
+        Route::ListAuditEvents,
         Route::Resolve,
     ];
 
@@ -59,13 +63,14 @@ impl Route {
             Self::SoftDelete => "delete-credential",
             Self::Restore => "restore-credential",
             Self::Purge => "purge-credential",
+            Self::ListAuditEvents => "list-audit-events",
             Self::Resolve => "resolve-credential",
         }
     }
 
     pub fn method(self) -> &'static str {
         match self {
-            Self::List | Self::Get => "GET",
+            Self::List | Self::Get | Self::ListAuditEvents => "GET",
             Self::Create | Self::Restore | Self::Resolve => "POST",
             Self::Update => "PUT",
             Self::SoftDelete | Self::Purge => "DELETE",
@@ -80,6 +85,7 @@ impl Route {
             Self::Restore => "/api/credentials/{id}/restore",
             Self::Purge => "/api/credentials/{id}/permanent",
             Self::Resolve => "/api/credentials/{id}/resolve",
+            Self::ListAuditEvents => "/api/audit-events",
         }
     }
 
@@ -89,6 +95,7 @@ impl Route {
             Self::Create | Self::Update | Self::SoftDelete | Self::Restore => Scope::Write,
             Self::Purge => Scope::Purge,
             Self::Resolve => Scope::Resolve,
+            Self::ListAuditEvents => Scope::Audit,
         }
     }
 }
@@ -109,6 +116,9 @@ pub enum Resolved {
 fn match_path(path: &str) -> Option<(&'static str, Option<&str>)> {
     let path = path.strip_prefix("/v1").unwrap_or(path);
     let path = path.strip_suffix('/').unwrap_or(path);
+    if path == "/api/audit-events" {
+        return Some(("/api/audit-events", None));
+    }
     let rest = path.strip_prefix("/api/credentials")?;
     if rest.is_empty() {
         return Some(("/api/credentials", None));

@@ -1,8 +1,8 @@
 //! Soft delete, restore and purge: conditional writes on one credential.
 
 use super::errors::invalid_state;
-use super::WRITE_ROUNDS;
-use crate::auth::Principal;
+use super::{Caller, WRITE_ROUNDS};
+use crate::audit::{self, Action};
 use crate::error::ApiError;
 use crate::model::{now_rfc3339, Lifecycle, StoredCredential};
 use crate::store::StoreError;
@@ -20,45 +20,47 @@ fn mismatch(expected: Option<u64>, current: &StoredCredential) -> bool {
     expected.is_some_and(|v| v != current.version)
 }
 
-/// Soft delete and restore: one conditional status change. When it does not apply, a read
-/// tells why: gone (404), another version than If-Match named (412), or already in the
-/// target state (deleting again is harmless; restoring an active credential is 409).
+/// Soft delete and restore: read, decide, then one transaction (the update conditioned on
+/// the version and status read, and the audit event). Gone is 404, another version than
+/// If-Match named is 412; already in the target state: deleting again answers the
+/// credential as it is (nothing written, no event), restoring an active one is 409.
 async fn move_status(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     target: &Target,
     move_: Lifecycle,
 ) -> Result<StoredCredential, ApiError> {
-    let workspace = &caller.workspace_id;
     for _ in 0..WRITE_ROUNDS {
-        let changed = app
+        let current = app
             .store
-            .set_status(
-                workspace,
-                &target.id,
-                move_,
-                target.if_match,
-                &now_rfc3339(),
-            )
-            .await?;
-        if let Some(changed) = changed {
-            return Ok(changed);
+            .get_credential(caller.workspace(), &target.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        if mismatch(target.if_match, &current) {
+            return Err(ApiError::precondition_failed());
         }
-        match app.store.get_credential(workspace, &target.id).await? {
-            None => return Err(ApiError::not_found()),
-            Some(current) if mismatch(target.if_match, &current) => {
-                return Err(ApiError::precondition_failed())
+        if current.status == move_.to() {
+            return match move_ {
+                Lifecycle::SoftDelete => Ok(current),
+                Lifecycle::Restore => {
+                    Err(invalid_state("Only a deleted credential can be restored."))
+                }
+            };
+        }
+        let next = current.transition(move_, &now_rfc3339());
+        let action = match move_ {
+            Lifecycle::SoftDelete => Action::CredentialDeleted,
+            Lifecycle::Restore => Action::CredentialRestored,
+        };
+        let event = caller.event(app, action, &next, audit::lifecycle_paths());
+        match app.store.move_status(&current, &next, &event).await {
+            Ok(()) => {
+                event.log();
+                return Ok(next);
             }
-            Some(current) if current.status == move_.to() => {
-                return match move_ {
-                    Lifecycle::SoftDelete => Ok(current),
-                    Lifecycle::Restore => {
-                        Err(invalid_state("Only a deleted credential can be restored."))
-                    }
-                };
-            }
-            // Changed between the write and the read: try again.
-            Some(_) => continue,
+            // Changed between the read and the write: read again and decide.
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
         }
     }
     Err(StoreError::Conflict.into())
@@ -68,7 +70,7 @@ async fn move_status(
 /// credential as it is.
 pub async fn soft_delete(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     target: &Target,
 ) -> Result<StoredCredential, ApiError> {
     move_status(app, caller, target, Lifecycle::SoftDelete).await
@@ -77,25 +79,29 @@ pub async fn soft_delete(
 /// Makes a deleted credential active again; 409 when it is not deleted.
 pub async fn restore(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     target: &Target,
 ) -> Result<StoredCredential, ApiError> {
     move_status(app, caller, target, Lifecycle::Restore).await
 }
 
 /// Deletes a credential, its sealed secrets and its name reservation for good.
-pub async fn purge(app: &AppState, caller: &Principal, target: &Target) -> Result<(), ApiError> {
+pub async fn purge(app: &AppState, caller: &Caller, target: &Target) -> Result<(), ApiError> {
     for _ in 0..WRITE_ROUNDS {
         let current = app
             .store
-            .get_credential(&caller.workspace_id, &target.id)
+            .get_credential(caller.workspace(), &target.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         if mismatch(target.if_match, &current) {
             return Err(ApiError::precondition_failed());
         }
-        match app.store.purge_credential(&current).await {
-            Ok(()) => return Ok(()),
+        let event = caller.event(app, Action::CredentialPurged, &current, Vec::new());
+        match app.store.purge_credential(&current, &event).await {
+            Ok(()) => {
+                event.log();
+                return Ok(());
+            }
             // Changed or gone since the read (rename, restore, a concurrent purge): read
             // again and decide.
             Err(StoreError::Conflict) => continue,

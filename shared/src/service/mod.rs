@@ -21,6 +21,7 @@
 //! a request ends within `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT`; `template.yaml`'s
 //! function timeout leaves a margin above that, and `tests/template.rs` checks it.
 
+mod audit;
 mod errors;
 mod lifecycle;
 mod read;
@@ -29,6 +30,7 @@ mod resolve;
 #[cfg(feature = "encryption")]
 mod write;
 
+pub use audit::{list_events, AuditPage, AuditQuery};
 pub use lifecycle::{purge, restore, soft_delete, Target};
 pub use read::{get, list, ListPage, ListQuery};
 #[cfg(feature = "encryption")]
@@ -36,8 +38,10 @@ pub use resolve::{resolve, ResolveCommand, ResolvedCredential};
 #[cfg(feature = "encryption")]
 pub use write::{create, update, CreateCommand, Rendered, UpdateCommand};
 
+use crate::audit::{Action, Actor, AuditEvent, RequestInfo};
 use crate::auth::{authenticate, Principal, Scope};
 use crate::error::ApiError;
+use crate::model::StoredCredential;
 use crate::store::MAX_QUERIES_PER_PAGE;
 use crate::AppState;
 
@@ -45,20 +49,22 @@ use crate::AppState;
 pub const WRITE_ROUNDS: usize = 2;
 
 /// The most AWS calls one request can make, per use case (see the module docs).
-pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 8] = [
+pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 9] = [
     ("list", 1 + MAX_QUERIES_PER_PAGE),
     ("get", 1 + 1),
+    ("list_events", 1 + MAX_QUERIES_PER_PAGE),
     // key, GenerateMac, idempotency GetItem, GenerateDataKey, rounds, winner's record
     ("create", 1 + 1 + 1 + 1 + WRITE_ROUNDS + 1),
     // key, rounds × (GetItem + transaction), GenerateDataKey once
     ("update", 1 + WRITE_ROUNDS * 2 + 1),
-    // key, rounds × (conditional UpdateItem + GetItem to tell why it failed)
+    // key, rounds × (GetItem + transaction with the event)
     ("soft_delete", 1 + WRITE_ROUNDS * 2),
     ("restore", 1 + WRITE_ROUNDS * 2),
     // key, rounds × (GetItem + transaction)
     ("purge", 1 + WRITE_ROUNDS * 2),
-    // key, GetItem, Decrypt (one per data key; one when the secrets were set together)
-    ("resolve", 1 + 1 + 1),
+    // key, GetItem, the event's PutItem, Decrypt (one per data key; one when the
+    // secrets were set together)
+    ("resolve", 1 + 1 + 1 + 1),
 ];
 
 /// The largest entry of [`WORST_CASE_CALLS_BY_USE_CASE`].
@@ -74,18 +80,50 @@ pub const WORST_CASE_CALLS: usize = {
     max
 };
 
+/// An authorized request: whose key, and where it came from (for the audit trail).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request: RequestInfo,
+}
+
+impl Caller {
+    pub fn workspace(&self) -> &str {
+        &self.principal.workspace_id
+    }
+
+    /// The audit event of `action` on `credential` by this caller.
+    fn event(
+        &self,
+        app: &AppState,
+        action: Action,
+        credential: &StoredCredential,
+        changes: Vec<String>,
+    ) -> AuditEvent {
+        AuditEvent::for_credential(
+            action,
+            credential,
+            Actor::ApiKey(self.principal.key_id.clone()),
+            &self.request,
+            changes,
+            app.audit_retention,
+        )
+    }
+}
+
 /// Authenticates the `Authorization` header and checks that the key has `scope`: 401
 /// before 403 before anything else a request could be told.
 pub async fn authorize(
     app: &AppState,
     authorization: Option<&str>,
     scope: Scope,
-) -> Result<Principal, ApiError> {
+    request: RequestInfo,
+) -> Result<Caller, ApiError> {
     let principal = authenticate(&app.store, &app.keys, authorization)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     principal.require(scope)?;
-    Ok(principal)
+    Ok(Caller { principal, request })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! List and get: reads only, never a KMS call.
 
-use crate::auth::Principal;
+use super::Caller;
 use crate::cursor::{self, ListFilter};
 use crate::error::{ApiError, ErrorCode};
 use crate::model::{ListedCredential, StoredCredential};
@@ -22,12 +22,8 @@ pub struct ListPage {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(
-    app: &AppState,
-    caller: &Principal,
-    query: ListQuery,
-) -> Result<ListPage, ApiError> {
-    let workspace = &caller.workspace_id;
+pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<ListPage, ApiError> {
+    let workspace = caller.workspace();
     let after = match &query.cursor {
         None => None,
         Some(raw) => Some(cursor::decode(workspace, query.filter, raw).ok_or_else(|| {
@@ -58,13 +54,9 @@ pub async fn list(
 }
 
 /// One credential of the caller's workspace (also when soft-deleted); 404 for any other.
-pub async fn get(
-    app: &AppState,
-    caller: &Principal,
-    id: &str,
-) -> Result<StoredCredential, ApiError> {
+pub async fn get(app: &AppState, caller: &Caller, id: &str) -> Result<StoredCredential, ApiError> {
     app.store
-        .get_credential(&caller.workspace_id, id)
+        .get_credential(caller.workspace(), id)
         .await?
         .ok_or_else(ApiError::not_found)
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 
-use crate::auth::Principal;
+use super::Caller;
+use crate::audit::Action;
 use crate::error::{ApiError, ErrorCode};
 use crate::model::{Status, StoredCredential};
 use crate::AppState;
@@ -24,16 +25,18 @@ pub struct ResolvedCredential {
     pub secrets: BTreeMap<String, SecretString>,
 }
 
-/// One strongly consistent read and one KMS `Decrypt` per data key (one for secrets set
-/// by one write). A soft-deleted credential answers 409 `credential_deleted`.
+/// One strongly consistent read, the audit event's `PutItem` (before anything is opened;
+/// if it fails the caller gets 503 and no secret), and one KMS `Decrypt` per data key (one
+/// for secrets set by one write). A soft-deleted credential answers 409
+/// `credential_deleted`.
 pub async fn resolve(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     command: &ResolveCommand,
 ) -> Result<ResolvedCredential, ApiError> {
     let credential = app
         .store
-        .get_credential(&caller.workspace_id, &command.id)
+        .get_credential(caller.workspace(), &command.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     if credential.status == Status::Deleted {
@@ -42,9 +45,14 @@ pub async fn resolve(
             "The credential is deleted. Restore it to resolve it again.",
         ));
     }
+    // The record comes first: if it cannot be written, no secret is opened (503).
+    let mut event = caller.event(app, Action::CredentialResolved, &credential, Vec::new());
+    event.purpose = Some(command.purpose.clone());
+    app.store.put_event(&event).await?;
+    event.log();
     let secrets = app
         .encryptor
-        .open(&caller.workspace_id, &credential.id, &credential.secrets)
+        .open(caller.workspace(), &credential.id, &credential.secrets)
         .await?;
     Ok(ResolvedCredential {
         credential,

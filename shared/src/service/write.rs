@@ -6,8 +6,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::errors::invalid_state;
-use super::WRITE_ROUNDS;
-use crate::auth::Principal;
+use super::{Caller, WRITE_ROUNDS};
+use crate::audit::{self, Action};
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency;
 use crate::ids::new_credential_id;
@@ -95,10 +95,10 @@ fn replay(record: IdempotencyRecord, fingerprint: &[u8]) -> Result<Rendered, Api
 /// (with the idempotency record, when the request carries a key).
 pub async fn create(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     command: CreateCommand,
 ) -> Result<Rendered, ApiError> {
-    let workspace = &caller.workspace_id;
+    let workspace = caller.workspace();
     // A retry is answered from the record before anything else happens: no data key, no
     // write.
     let mut pending = None;
@@ -118,12 +118,18 @@ pub async fn create(
     let id = new_credential_id();
     let sealed = app.encryptor.seal(workspace, &id, &input.secrets).await?;
     let submitted = std::mem::take(&mut input.secrets);
-    let mut credential =
-        StoredCredential::new(workspace, id, input, sealed, &caller.key_id, &now_rfc3339());
+    let mut credential = StoredCredential::new(
+        workspace,
+        id,
+        input,
+        sealed,
+        &caller.principal.key_id,
+        &now_rfc3339(),
+    );
     refuse_leak(&credential, &submitted)?;
     let answer = Rendered::of(&credential);
     let record = pending.map(|(key_hash, fingerprint)| IdempotencyRecord {
-        workspace_id: workspace.clone(),
+        workspace_id: workspace.to_owned(),
         key_hash,
         fingerprint,
         credential_id: credential.id.clone(),
@@ -134,11 +140,17 @@ pub async fn create(
         key_hash: r.key_hash.clone(),
         expires_at: r.expires_at,
     });
+    let event = caller.event(
+        app,
+        Action::CredentialCreated,
+        &credential,
+        audit::created_paths(&credential),
+    );
     let mut outcome = Err(StoreError::Conflict);
     for _ in 0..WRITE_ROUNDS {
         outcome = app
             .store
-            .insert_credential(&credential, record.as_ref())
+            .insert_credential(&credential, record.as_ref(), &event)
             .await;
         // Only a collision with another transaction is worth another round: the id is new.
         if outcome != Err(StoreError::Conflict) {
@@ -146,7 +158,10 @@ pub async fn create(
         }
     }
     match outcome {
-        Ok(()) => Ok(answer),
+        Ok(()) => {
+            event.log();
+            Ok(answer)
+        }
         // A concurrent retry with the same key won: answer as it did.
         Err(StoreError::IdempotencyKeyUsed) => {
             let record = record.ok_or_else(ApiError::internal)?;
@@ -167,10 +182,10 @@ pub async fn create(
 /// stay; a rename moves the name reservation in the same transaction.
 pub async fn update(
     app: &AppState,
-    caller: &Principal,
+    caller: &Caller,
     command: UpdateCommand,
 ) -> Result<Rendered, ApiError> {
-    let workspace = &caller.workspace_id;
+    let workspace = caller.workspace();
     // Secrets are sealed once; a round after a lost race reuses them (their sealing depends
     // on workspace, id and field only).
     let mut sealed: Option<BTreeMap<String, SealedSecret>> = None;
@@ -199,8 +214,13 @@ pub async fn update(
         };
         let next = current.apply(&change, new_secrets, &now_rfc3339());
         refuse_leak(&next, &change.set_secrets)?;
-        match app.store.replace_credential(&current, &next).await {
-            Ok(()) => return Ok(Rendered::of(&next)),
+        let changes = audit::changed_paths(&current, &next, change.set_secrets.keys().cloned());
+        let event = caller.event(app, Action::CredentialUpdated, &next, changes);
+        match app.store.replace_credential(&current, &next, &event).await {
+            Ok(()) => {
+                event.log();
+                return Ok(Rendered::of(&next));
+            }
             // With If-Match the client asked for exactly that version: no re-apply.
             Err(StoreError::Conflict) if command.if_match.is_some() => {
                 return Err(ApiError::precondition_failed())
@@ -210,4 +230,36 @@ pub async fn update(
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CredentialType;
+
+    /// The backstop, with validation bypassed: a record whose visible config holds a value
+    /// that was submitted as a secret is refused before anything is written.
+    #[test]
+    fn an_answer_showing_a_submitted_secret_is_refused() {
+        let input = validate::new_credential(serde_json::json!({
+            "name": "n", "type": "password", "config": {"password": "s3cr3t-value-1"}
+        }))
+        .unwrap();
+        let submitted = input.secrets.clone();
+        let mut credential = StoredCredential::new(
+            "ws",
+            new_credential_id(),
+            input,
+            BTreeMap::new(),
+            "key_1",
+            "t",
+        );
+        assert_eq!(credential.kind, CredentialType::Password);
+        assert!(refuse_leak(&credential, &submitted).is_ok());
+        credential
+            .config
+            .insert("note".into(), "held s3cr3t-value-1 here".into());
+        let refused = refuse_leak(&credential, &submitted).unwrap_err();
+        assert_eq!(refused.status(), 500);
+    }
 }

@@ -1,11 +1,12 @@
 //! API key records. Only the SHA-256 of a key is stored; the key itself is shown once.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::codec::{get_opt_s, get_s, s, Item};
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_API_KEYS};
+use crate::audit::AuditEvent;
 use crate::auth::Scope;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
@@ -62,7 +63,12 @@ fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
 }
 
 impl Store {
-    pub async fn put_api_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+    /// Stores a new key's record with its audit event, in one transaction.
+    pub async fn put_api_key(
+        &self,
+        record: &ApiKeyRecord,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut item = key_item(&record.key_hash);
         item.insert("gsi3pk".into(), s(workspace_pk(&record.workspace_id)));
         item.insert("gsi3sk".into(), s(&record.key_id));
@@ -81,18 +87,15 @@ impl Store {
         );
         item.insert("description".into(), s(&record.description));
         item.insert("created_at".into(), s(&record.created_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(|e| match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
-                other => unavailable("PutItem", &other),
-            })?;
-        Ok(())
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(self.put(item, "attribute_not_exists(pk)", None))
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        ];
+        self.transact_all(items).await
     }
 
     pub async fn get_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -132,13 +135,15 @@ impl Store {
         }
     }
 
-    /// Revokes a key of this workspace. Revoking twice is harmless.
+    /// Revokes a key of this workspace and appends `event`, in one transaction. Revoking
+    /// twice is harmless: `Ok(false)`, nothing written.
     pub async fn revoke_api_key(
         &self,
         workspace_id: &str,
         key_id: &str,
         now: &str,
-    ) -> Result<(), StoreError> {
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
         let output = self
             .client
             .query()
@@ -152,22 +157,23 @@ impl Store {
             .map_err(|e| unavailable("Query", &e.into_service_error()))?;
         let record = decode(output.items().first().ok_or(StoreError::NotFound)?)?;
         if !record.is_active() {
-            return Ok(());
+            return Ok(false);
         }
-        self.client
-            .update_item()
+        let revoke = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&record.key_hash)))
             .update_expression("SET revoked_at = :now")
             .condition_expression("attribute_exists(pk) AND workspace_id = :ws")
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":ws", s(workspace_id))
-            .send()
-            .await
-            .map_err(|e| match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => StoreError::NotFound,
-                other => unavailable("UpdateItem", &other),
-            })?;
-        Ok(())
+            .build()
+            .expect("table, key and expressions are set");
+        let items = vec![
+            TransactWriteItem::builder().update(revoke).build(),
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        ];
+        self.transact_all(items).await.map(|()| true)
     }
 }

@@ -1,8 +1,7 @@
 //! Credential reads and conditional writes.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
 
 use super::codec::{
     credential_key, decode_credential, decode_listed, encode_credential, n, name_key_item,
@@ -11,8 +10,9 @@ use super::codec::{
 use super::idempotency::{idempotency_key, now_epoch as idempotency_now_epoch};
 use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
+use crate::audit::AuditEvent;
 use crate::cursor::ListFilter;
-use crate::model::{Lifecycle, ListedCredential, StoredCredential};
+use crate::model::{ListedCredential, StoredCredential};
 
 /// Query calls one list page may make. A page needs more than one only when DynamoDB's
 /// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
@@ -77,6 +77,18 @@ impl Store {
         }
     }
 
+    /// A transaction whose every item must apply: any cancellation is `Conflict`.
+    pub(super) async fn transact_all(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Some(_)) => Err(StoreError::Conflict),
+            Err(None) => Err(StoreError::Unavailable),
+        }
+    }
+
     pub(super) fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Put {
         Put::builder()
             .table_name(&self.table)
@@ -87,13 +99,14 @@ impl Store {
             .expect("table, item and condition are set")
     }
 
-    /// Stores a new credential and reserves its name, atomically; with an idempotency
-    /// record, that too, first (so a concurrent retry fails on it, not on the name). One
-    /// attempt: a lost race is `Conflict`.
+    /// Stores a new credential, reserves its name and appends its audit event, atomically;
+    /// with an idempotency record, that too, first (so a concurrent retry fails on it, not
+    /// on the name). One attempt: a lost race is `Conflict`.
     pub async fn insert_credential(
         &self,
         credential: &StoredCredential,
         idempotency: Option<&IdempotencyRecord>,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let offset = usize::from(idempotency.is_some());
         let mut items = Vec::with_capacity(3);
@@ -120,6 +133,11 @@ impl Store {
         );
         items.push(TransactWriteItem::builder().put(reserve).build());
         items.push(TransactWriteItem::builder().put(insert).build());
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        );
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Some(Cancelled::Condition(0))) if offset == 1 => {
@@ -149,13 +167,14 @@ impl Store {
         output.item.as_ref().map(decode_credential).transpose()
     }
 
-    /// Replaces `current` by `next` if nobody changed it in between (same `version`). A
-    /// rename moves the name reservation in the same transaction. One attempt: a lost race
-    /// is `Conflict`.
+    /// Replaces `current` by `next` if nobody changed it in between (same `version`), and
+    /// appends `event`. A rename moves the name reservation in the same transaction. One
+    /// attempt: a lost race is `Conflict`.
     pub async fn replace_credential(
         &self,
         current: &StoredCredential,
         next: &StoredCredential,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let guarded = self.put(
             encode_credential(next),
@@ -186,6 +205,11 @@ impl Store {
             items.push(TransactWriteItem::builder().delete(release).build());
         }
         items.push(TransactWriteItem::builder().put(guarded).build());
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        );
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Some(Cancelled::Condition(0))) if renamed => Err(StoreError::NameTaken),
@@ -195,66 +219,57 @@ impl Store {
         }
     }
 
-    /// Applies `move_` (soft delete or restore) with one conditional update: the item must
-    /// be in the move's starting status (and at `expected_version`, when given). The update
-    /// writes what [`StoredCredential::transition`] computes. Returns the item after the
-    /// change, or `Ok(None)` when the condition failed (the caller reads to tell why).
-    pub async fn set_status(
+    /// Writes a soft delete or restore (`next`, as [`StoredCredential::transition`]
+    /// computed it from `current`) with its audit event, in one transaction: an update
+    /// conditioned on the version and status that were read. One attempt: a lost race is
+    /// `Conflict`.
+    pub async fn move_status(
         &self,
-        workspace_id: &str,
-        id: &str,
-        move_: Lifecycle,
-        expected_version: Option<u64>,
-        now: &str,
-    ) -> Result<Option<StoredCredential>, StoreError> {
-        let (from, to) = (move_.from(), move_.to());
-        let condition = match expected_version {
-            Some(_) => "attribute_exists(pk) AND #status = :from AND version = :expected",
-            None => "attribute_exists(pk) AND #status = :from",
+        current: &StoredCredential,
+        next: &StoredCredential,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = :next";
+        let expression = match &next.deleted_at {
+            Some(_) => format!("SET {set}, deleted_at = :now"),
+            None => format!("SET {set} REMOVE deleted_at"),
         };
-        let mut update = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(credential_key(workspace_id, id)))
-            .condition_expression(condition)
-            .set_expression_attribute_values(
-                expected_version.map(|v| [(":expected".to_owned(), n(v))].into()),
-            )
+            .set_key(Some(credential_key(&current.workspace_id, &current.id)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk) AND #status = :from AND version = :version")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":sk", s(status_sk(to, id)))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew);
-        let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = version + :one";
-        update = match move_ {
-            Lifecycle::SoftDelete => {
-                update.update_expression(format!("SET {set}, deleted_at = :now"))
-            }
-            Lifecycle::Restore => update.update_expression(format!("SET {set} REMOVE deleted_at")),
-        };
-        match update.send().await {
-            Ok(output) => output
-                .attributes
-                .as_ref()
-                .map(decode_credential)
-                .transpose()?
-                .ok_or(StoreError::Corrupt)
-                .map(Some),
-            Err(err) => match err.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
-                other => Err(unavailable("UpdateItem", &other)),
-            },
+            .expression_attribute_values(":from", s(current.status.as_str()))
+            .expression_attribute_values(":to", s(next.status.as_str()))
+            .expression_attribute_values(":sk", s(status_sk(next.status, &next.id)))
+            .expression_attribute_values(":now", s(&next.updated_at))
+            .expression_attribute_values(":version", n(current.version))
+            .expression_attribute_values(":next", n(next.version))
+            .build()
+            .expect("table, key and expressions are set");
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(Some(_)) => Err(StoreError::Conflict),
+            Err(None) => Err(StoreError::Unavailable),
         }
     }
 
     /// Deletes `current`, its name reservation (under its stored key) and, while it is
-    /// live, the idempotency record its create wrote, in one transaction conditioned on the
-    /// version that was read. One attempt: a changed or vanished item is `Conflict` (the
+    /// live, the idempotency record its create wrote, and appends `event`, in one
+    /// transaction conditioned on the version that was read. One attempt: a changed or vanished item is `Conflict` (the
     /// caller reads again to tell which).
-    pub async fn purge_credential(&self, current: &StoredCredential) -> Result<(), StoreError> {
+    pub async fn purge_credential(
+        &self,
+        current: &StoredCredential,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let remove = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(credential_key(&current.workspace_id, &current.id)))
@@ -295,6 +310,11 @@ impl Store {
                 .expect("table, key and condition are set");
             items.push(TransactWriteItem::builder().delete(forget).build());
         }
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.event_put(event))
+                .build(),
+        );
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Some(_)) => Err(StoreError::Conflict),

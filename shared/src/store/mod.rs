@@ -6,6 +6,10 @@
 //! | name reservation | `WS#<ws>` | `NAME#<folded name>` | – | – | – |
 //! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | – | – | `WS#<ws>` / `<key id>` |
 //! | idempotency record | `WS#<ws>` | `IDEM#<sha256 of Idempotency-Key>` | – | – | – |
+//! | audit event | `AUDIT#<ws>` | `EVT#<event id>` | – | – | – |
+//!
+//! Audit events of a credential are also in `gsi4-audit-by-credential`
+//! (`AUDIT#<ws>#<credential id>` / `EVT#<event id>`).
 //!
 //! The indexes project only what their readers show (`INCLUDE`): sealed secrets live in
 //! the base table alone.
@@ -17,19 +21,22 @@
 //! what to do after a lost race is the use case's decision (`service`).
 
 mod api_keys;
+mod audit;
 mod codec;
 mod credentials;
 mod idempotency;
 mod table;
 
 pub use api_keys::ApiKeyRecord;
+pub use audit::{audit_pk, EventFilter, EventPage};
 /// The item a credential is stored as, and its keys (benchmarks make the same raw calls
 /// the store makes, and bulk-load items directly).
 pub use codec::{credential_key, encode_credential, status_sk};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
 pub use table::{
-    create_table, API_KEY_ATTRIBUTES, GSI_API_KEYS, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
+    create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
+    GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
 };
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;

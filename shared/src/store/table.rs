@@ -14,6 +14,29 @@ pub const GSI_BY_TYPE: &str = "gsi2-by-type";
 /// A workspace's API keys, by key id (their own index: never mixed with credentials).
 pub const GSI_API_KEYS: &str = "gsi3-api-keys";
 
+/// A credential's audit events, newest first (events outlive the credential).
+pub const GSI_AUDIT_BY_CREDENTIAL: &str = "gsi4-audit-by-credential";
+
+/// What the audit index carries: the whole event (events never hold a value).
+pub const AUDIT_ATTRIBUTES: &[&str] = &[
+    "id",
+    "workspace_id",
+    "at",
+    "action",
+    "credential_id",
+    "credential_name",
+    "key_id",
+    "version",
+    "actor_type",
+    "actor_id",
+    "request_id",
+    "source_ip",
+    "user_agent",
+    "purpose",
+    "changes",
+    "expires_at",
+];
+
 /// What the credential indexes carry besides their keys: exactly what a list entry shows.
 /// Sealed secrets, the name key and the idempotency reference stay in the base table.
 pub const LIST_ATTRIBUTES: &[&str] = &[
@@ -74,7 +97,7 @@ fn index(name: &str, pk: &str, sk: &str, attributes: &[&str]) -> GlobalSecondary
         .expect("name, keys and projection are set")
 }
 
-/// Creates the table (on-demand) with its three indexes and TTL enabled.
+/// Creates the table (on-demand) with its four indexes and TTL enabled.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -84,9 +107,15 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(index(GSI_BY_STATUS, "gsi1pk", "gsi1sk", LIST_ATTRIBUTES))
         .global_secondary_indexes(index(GSI_BY_TYPE, "gsi2pk", "gsi2sk", LIST_ATTRIBUTES))
-        .global_secondary_indexes(index(GSI_API_KEYS, "gsi3pk", "gsi3sk", API_KEY_ATTRIBUTES));
+        .global_secondary_indexes(index(GSI_API_KEYS, "gsi3pk", "gsi3sk", API_KEY_ATTRIBUTES))
+        .global_secondary_indexes(index(
+            GSI_AUDIT_BY_CREDENTIAL,
+            "gsi4pk",
+            "gsi4sk",
+            AUDIT_ATTRIBUTES,
+        ));
     for name in [
-        "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+        "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
     ] {
         request = request.attribute_definitions(string_attribute(name));
     }

@@ -95,9 +95,15 @@ async fn walk(
     workspace: &str,
     pages: usize,
 ) -> Result<Scale, Error> {
-    let key = create_key(&stack.state.store, workspace, &[Scope::Read], "bench")
-        .await
-        .map_err(|e| format!("{e:?}"))?;
+    let key = create_key(
+        &stack.state.store,
+        workspace,
+        &[Scope::Read],
+        "bench",
+        shared::audit::default_retention(),
+    )
+    .await
+    .map_err(|e| format!("{e:?}"))?;
     let mut client = Client::connect(server, key.key.expose_secret()).await?;
     let mut samples = Vec::new();
     for _ in 0..3 {

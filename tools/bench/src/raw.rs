@@ -29,7 +29,8 @@ pub fn baseline(route: Route) -> &'static [&'static str] {
         Route::Update => &["GetItem", "TransactWriteItems"],
         Route::SoftDelete | Route::Restore => &["UpdateItem"],
         Route::Purge => &["GetItem", "TransactWriteItems"],
-        Route::Resolve => &["GetItem", "Decrypt"],
+        Route::ListAuditEvents => &["Query"],
+        Route::Resolve => &["GetItem", "PutItem", "Decrypt"],
     }
 }
 

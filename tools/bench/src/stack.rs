@@ -30,12 +30,18 @@ impl Stack {
         let mut settings = local.settings(Duration::from_secs(60));
         settings.endpoint_url = Some(endpoint.to_owned());
         let state = AppState::new(&sdk, &settings)?;
-        let key = create_key(&state.store, WORKSPACE, &Scope::ALL, "bench")
-            .await
-            .map_err(|e| format!("{e:?}"))?
-            .key
-            .expose_secret()
-            .to_owned();
+        let key = create_key(
+            &state.store,
+            WORKSPACE,
+            &Scope::ALL,
+            "bench",
+            shared::audit::default_retention(),
+        )
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .key
+        .expose_secret()
+        .to_owned();
         Ok(Self {
             sdk,
             state,

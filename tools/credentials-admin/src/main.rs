@@ -6,7 +6,6 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use shared::auth::{self, is_workspace_id, Scope};
-use shared::model::now_rfc3339;
 use shared::settings::{self, Settings};
 use shared::store::Store;
 
@@ -109,9 +108,15 @@ async fn main() -> Result<(), Error> {
         } => {
             check_workspace(&workspace)?;
             let scopes = parse_scopes(&scopes)?;
-            let minted = auth::create_key(&store, &workspace, &scopes, &description)
-                .await
-                .map_err(|e| format!("storing the key failed: {e:?}"))?;
+            let minted = auth::create_key(
+                &store,
+                &workspace,
+                &scopes,
+                &description,
+                settings.audit_retention,
+            )
+            .await
+            .map_err(|e| format!("storing the key failed: {e:?}"))?;
             eprintln!(
                 "minted {} for workspace {} with scopes {}",
                 minted.record.key_id,
@@ -141,8 +146,7 @@ async fn main() -> Result<(), Error> {
         }
         Command::RevokeKey { workspace, key_id } => {
             check_workspace(&workspace)?;
-            store
-                .revoke_api_key(&workspace, &key_id, &now_rfc3339())
+            auth::revoke_key(&store, &workspace, &key_id, settings.audit_retention)
                 .await
                 .map_err(|e| format!("revoking failed: {e:?}"))?;
             println!("revoked {key_id}");

@@ -225,6 +225,7 @@ pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<
         Route::SoftDelete => api::delete_credential(state, req).await,
         Route::Restore => api::restore_credential(state, req).await,
         Route::Purge => api::purge_credential(state, req).await,
+        Route::ListAuditEvents => api::list_audit_events(state, req).await,
         Route::Resolve => api::resolve_credential(state, req).await,
     };
     response

@@ -33,6 +33,9 @@ impl LocalStack {
             idempotency_key_id: Some(self.mac_key_arn.clone()),
             api_key_cache,
             endpoint_url: None,
+            audit_retention: std::time::Duration::from_secs(
+                86_400 * shared::audit::DEFAULT_RETENTION_DAYS,
+            ),
         }
     }
 }
