@@ -19,6 +19,11 @@ log() { printf '==> %s\n' "$*" >&2; }
 # ensure_venv [REQUIREMENTS...]: installs pinned Python tools into the project's .venv,
 # once per requirements file (default: the test tools, i.e. the moto server and cfn-lint).
 ensure_venv() {
+  # The pinned tools (moto 5, schemathesis 4, cfn-lint 1) need Python 3.11 or newer.
+  if ! python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+    log "python3 3.11 or newer is required (found: $(python3 --version 2>&1 || echo none))"
+    exit 1
+  fi
   local files=("$@")
   [[ ${#files[@]} -gt 0 ]] || files=(requirements.txt)
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"

@@ -65,13 +65,21 @@ async fn etags_follow_versions_and_if_match_guards_every_write() {
     assert_eq!(updated.status, 200, "{}", updated.text);
     assert_eq!(updated.header("etag"), Some("\"2\""));
     assert_eq!(updated.body["data"]["version"], 2);
-    let deleted = app
-        .request("DELETE", &path)
+    // Strong comparison: a weak tag never matches, even the current version's.
+    app.request("DELETE", &path)
         .key(&key)
         .header("if-match", "W/\"2\"")
         .send()
+        .await
+        .assert_error(412, "precondition_failed");
+    // A list matches when it names the current version.
+    let deleted = app
+        .request("DELETE", &path)
+        .key(&key)
+        .header("if-match", "\"7\", \"2\"")
+        .send()
         .await;
-    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
     assert_eq!(deleted.header("etag"), Some("\"3\""));
     // Restore with a stale tag: 412 before the state check.
     app.request("POST", &format!("{path}/restore"))

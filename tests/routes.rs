@@ -378,3 +378,27 @@ async fn every_type_can_be_created_with_its_schema() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_request_line_names_key_workspace_and_credential() {
+    let app = TestApp::new().await;
+    let workspace = integration_tests::unique("ws");
+    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let created = app.create(&key, database_body("logged").0).await;
+    let id = created["id"].as_str().unwrap();
+    app.request("GET", &format!("/api/credentials/{id}"))
+        .key(&key)
+        .send()
+        .await;
+    let logs = integration_tests::logs::captured();
+    let line = logs
+        .lines()
+        .find(|l| {
+            l.contains("\"message\":\"request\"") && l.contains(id) && l.contains("get-credential")
+        })
+        .expect("the get's request line");
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["span"]["credential_id"], id);
+    assert_eq!(line["span"]["workspace_id"], workspace.as_str());
+    assert!(line["span"]["key_id"].as_str().unwrap().starts_with("key_"));
+}

@@ -328,3 +328,75 @@ async fn junk_ids_are_404_and_unknown_routes_are_refused() {
         .await
         .assert_error(404, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_that_would_outgrow_the_item_limit_is_413_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let created = app
+        .create(
+            &key,
+            json!({"name": "big", "type": "password", "config": {"password": secret("p")}}),
+        )
+        .await;
+    let path = format!("/api/credentials/{}", created["id"].as_str().unwrap());
+    // Each update stays under the body limit; together they would pass 400 KB.
+    let mut last = None;
+    let mut applied = 0;
+    for round in 0..3 {
+        let config: serde_json::Map<String, serde_json::Value> = (0..15)
+            .map(|i| {
+                let value = format!("{}{}", secret("big"), "x".repeat(16 * 1024 - 64));
+                (format!("blob_secret_{round}_{i}"), json!(value))
+            })
+            .collect();
+        let response = app
+            .request("PUT", &path)
+            .key(&key)
+            .json(&json!({ "config": config }))
+            .send()
+            .await;
+        let ok = response.status == 200;
+        last = Some(response);
+        if !ok {
+            break;
+        }
+        applied += 1;
+    }
+    let response = last.unwrap();
+    response.assert_error(413, "payload_too_large");
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert!(applied >= 1, "the first round alone is under the limit");
+    assert_eq!(
+        got.body["data"]["version"],
+        1 + applied,
+        "the refused update changed something"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_body_that_claims_base64_and_is_not_is_400_not_a_crash() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "POST /api/credentials",
+        "rawPath": "/api/credentials",
+        "rawQueryString": "",
+        "headers": {"authorization": format!("Bearer {key}"), "content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST", "path": "/api/credentials"}, "requestId": "r-1"},
+        "body": "%%% this is not base64 %%%",
+        "isBase64Encoded": true
+    });
+    let response = app.invoke("create-credential", &event).await;
+    response.assert_error(400, "invalid_json");
+    assert!(app.items("CRED#").await.is_empty());
+    // A caller-chosen request id that is not plain text is replaced, never echoed.
+    let mut odd = event.clone();
+    odd["requestContext"]["requestId"] = json!("evil\nid\u{1b}[31m");
+    odd["body"] = json!("e30=");
+    let response = app.invoke("create-credential", &odd).await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    let id = response.header("x-request-id").unwrap();
+    assert!(!id.contains("evil") && id.len() == 26, "{id}");
+}

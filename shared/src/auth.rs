@@ -6,8 +6,8 @@
 //! never pass through API Gateway.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -186,35 +186,70 @@ fn bearer_key(header: Option<&str>) -> Option<&str> {
     well_formed.then_some(key)
 }
 
+/// The time a cache entry's age is measured on. The wall clock, not a monotonic one: a
+/// Lambda container frozen between invocations does not see monotonic time advance, so a
+/// 30-second entry could otherwise outlive a revocation by hours.
+pub trait Clock: std::fmt::Debug + Send + Sync {
+    fn now(&self) -> SystemTime;
+}
+
+#[derive(Debug)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// How long an unknown or revoked key is remembered as such (at most the cache's TTL): a
+/// flood of requests with one bad key then costs one lookup per this time, and a key
+/// minted right after being tried works within it.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
 /// Keys already checked by this container, for a short time: a warm request then makes no
-/// key lookup. The price is that a revoked key keeps working here for up to the TTL.
+/// key lookup. The price is that a revoked key keeps working on a container that checked it
+/// for up to the TTL (measured on the wall clock); unknown and revoked keys are remembered
+/// for [`NEGATIVE_TTL`].
 #[derive(Debug)]
 pub struct KeyCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    clock: Arc<dyn Clock>,
+    entries: Mutex<HashMap<String, (Option<Principal>, SystemTime)>>,
 }
 
 /// Bound on cached keys per container; when full, the cache starts over.
 const KEY_CACHE_CAPACITY: usize = 1024;
 
 impl KeyCache {
-    /// A cache keeping each key for `ttl` (zero: no caching).
+    /// A cache keeping each key for `ttl` (zero: no caching at all).
     pub fn new(ttl: Duration) -> Self {
+        Self::with_clock(ttl, Arc::new(WallClock))
+    }
+
+    pub fn with_clock(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             ttl,
+            clock,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, key_hash: &str) -> Option<Principal> {
+    /// `Some(answer)` while a check of this key is fresh: the principal, or `None` for a
+    /// key known not to work. An entry from the future (the clock went back) is stale.
+    fn get(&self, key_hash: &str) -> Option<Option<Principal>> {
+        let now = self.clock.now();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key_hash)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(principal, _)| principal.clone())
+        let (principal, at) = entries.get(key_hash)?;
+        let ttl = match principal {
+            Some(_) => self.ttl,
+            None => self.ttl.min(NEGATIVE_TTL),
+        };
+        let age = now.duration_since(*at).ok()?;
+        (age < ttl).then(|| principal.clone())
     }
 
-    fn put(&self, key_hash: String, principal: &Principal) {
+    fn put(&self, key_hash: String, principal: Option<&Principal>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -222,7 +257,7 @@ impl KeyCache {
         if entries.len() >= KEY_CACHE_CAPACITY {
             entries.clear();
         }
-        entries.insert(key_hash, (principal.clone(), Instant::now()));
+        entries.insert(key_hash, (principal.cloned(), self.clock.now()));
     }
 }
 
@@ -237,20 +272,86 @@ pub async fn authenticate(
         return Ok(None);
     };
     let key_hash = hash_key(key);
-    if let Some(principal) = cache.get(&key_hash) {
-        return Ok(Some(principal));
+    if let Some(answer) = cache.get(&key_hash) {
+        return Ok(answer);
     }
-    let Some(record) = store.get_api_key(&key_hash).await? else {
-        return Ok(None);
-    };
-    if !record.is_active() {
-        return Ok(None);
+    let principal = store
+        .get_api_key(&key_hash)
+        .await?
+        .filter(ApiKeyRecord::is_active)
+        .map(|record| Principal {
+            workspace_id: record.workspace_id,
+            key_id: record.key_id,
+            scopes: record.scopes,
+        });
+    cache.put(key_hash, principal.as_ref());
+    Ok(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A clock the test moves by hand.
+    #[derive(Debug)]
+    struct Manual(Mutex<SystemTime>);
+
+    impl Clock for Manual {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().unwrap()
+        }
     }
-    let principal = Principal {
-        workspace_id: record.workspace_id,
-        key_id: record.key_id,
-        scopes: record.scopes,
-    };
-    cache.put(key_hash, &principal);
-    Ok(Some(principal))
+
+    impl Manual {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap() += by;
+        }
+
+        fn rewind(&self, by: Duration) {
+            *self.0.lock().unwrap() -= by;
+        }
+    }
+
+    fn principal() -> Principal {
+        Principal {
+            workspace_id: "ws".into(),
+            key_id: "key_1".into(),
+            scopes: vec![Scope::Read],
+        }
+    }
+
+    #[test]
+    fn entries_age_on_the_wall_clock() {
+        let clock = Arc::new(Manual(Mutex::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        )));
+        let cache = KeyCache::with_clock(Duration::from_secs(30), clock.clone());
+        cache.put("k".into(), Some(&principal()));
+        clock.advance(Duration::from_secs(29));
+        assert_eq!(cache.get("k"), Some(Some(principal())));
+        // A container frozen for hours: the wall clock moved, the entry is stale.
+        clock.advance(Duration::from_secs(3 * 3600));
+        assert_eq!(cache.get("k"), None);
+        // A clock that went back makes an entry stale, never older than it is.
+        cache.put("k".into(), Some(&principal()));
+        clock.rewind(Duration::from_secs(1));
+        assert_eq!(cache.get("k"), None);
+    }
+
+    #[test]
+    fn unknown_keys_are_remembered_briefly() {
+        let clock = Arc::new(Manual(Mutex::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        )));
+        let cache = KeyCache::with_clock(Duration::from_secs(30), clock.clone());
+        cache.put("bad".into(), None);
+        assert_eq!(cache.get("bad"), Some(None));
+        clock.advance(NEGATIVE_TTL);
+        assert_eq!(cache.get("bad"), None);
+        // With caching off, nothing is remembered, not even bad keys.
+        let off = KeyCache::with_clock(Duration::ZERO, clock.clone());
+        off.put("bad".into(), None);
+        off.put("k".into(), Some(&principal()));
+        assert_eq!((off.get("bad"), off.get("k")), (None, None));
+    }
 }

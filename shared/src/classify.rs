@@ -66,14 +66,102 @@ pub const NAME_MARKERS: &[&str] = &[
     "recoverycode",
     "backupcode",
     "pincode",
+    // Misspellings and other languages.
+    "passwrd",
+    "pasword",
+    "paswd",
+    "pswrd",
+    "pwrd",
+    "pword",
+    "passord",
+    "parola",
+    "parool",
+    "sifre",
+    "şifre",
+    "hasło",
+    "salasana",
+    "losenord",
+    "lösenord",
+    "jelszo",
+    "jelszó",
+    "lozinka",
+    "adgangskode",
+    "contrasenya",
+    "katasandi",
+    "katalaluan",
+    "пароль",
+    "密码",
+    "密碼",
+    "パスワード",
+    "비밀번호",
+    // Key files, verifiers, payment data.
+    "idrsa",
+    "iddsa",
+    "idecdsa",
+    "ided25519",
+    "oauthverifier",
+    "codeverifier",
+    "cardnumber",
+    "creditcard",
 ];
 
 /// Markers that count only as a whole word of the name. Words come from splitting the
 /// original name on non-alphanumeric characters, on camelCase/PascalCase boundaries and
 /// between letters and digits: `dbPwd` → `db`, `pwd`; `APIKey` → `api`, `key`.
 pub const NAME_WORDS: &[&str] = &[
-    "pwd", "pw", "pswd", "psw", "pass", "dsn", "sas", "auth", "sig", "pin", "otp", "totp", "hotp",
-    "pat", "jwt", "key", "keys",
+    "pwd", "pw", "pswd", "psw", "pass", "passw", "dsn", "sas", "auth", "sig", "pin", "otp", "totp",
+    "hotp", "pat", "jwt", "key", "keys", "xprv", "cvv", "cvc", "ssn", "parol", "haslo", "heslo",
+    "mima",
+];
+
+/// Words that make a field *name* secret but not a parameter key inside a value: as field
+/// names they are short for secrets (`pk`, `sk`, `seed`, `refresh`, `tok`), while in a value
+/// `?pk=42`, `seed=7` or `refresh=30` are ordinary settings.
+pub const NAME_ONLY_WORDS: &[&str] = &[
+    "pk", "sk", "hmac", "refresh", "cred", "tok", "tkn", "priv", "authn", "authz", "pem", "pfx",
+    "wif", "seed", "twofa",
+];
+
+/// A word that *ends* in one of these (`dbpass`, `storepass`, `rootpw`, `sshkey`, `authkey`,
+/// `passkey`) counts like the ending alone, unless the part before it is a
+/// [`PUBLIC_KEY_QUALIFIERS`] word (`sortkey`, `publickey`) or the word is an
+/// [`ENDING_EXCEPTIONS`] entry. A name whose normalized form is a [`NAME_WORDS`] entry
+/// (`p_w_d`, `P.W.`) is secret too.
+pub const SECRET_WORD_ENDINGS: &[&str] = &["pass", "pwd", "pw", "key", "keys"];
+
+/// Ordinary words that end in a [`SECRET_WORD_ENDINGS`] entry (also with a plural `s`).
+pub const ENDING_EXCEPTIONS: &[&str] = &[
+    "compass",
+    "encompass",
+    "bypass",
+    "overpass",
+    "underpass",
+    "trespass",
+    "surpass",
+    "multipass",
+    "monkey",
+    "donkey",
+    "turkey",
+    "hockey",
+    "jockey",
+    "whiskey",
+    "lackey",
+    "flunkey",
+    "malarkey",
+    "hotkey",
+    "turnkey",
+];
+
+/// Digits read as letters before the [`NAME_MARKERS`] are looked for a second time
+/// (`pa55word`, `p4ssw0rd`, `s3cr3t`): `0`→`o`, `1`→`i`, `3`→`e`, `4`→`a`, `5`→`s`,
+/// `7`→`t`.
+pub const LEET_DIGITS: &[(char, char)] = &[
+    ('0', 'o'),
+    ('1', 'i'),
+    ('3', 'e'),
+    ('4', 'a'),
+    ('5', 's'),
+    ('7', 't'),
 ];
 
 /// A word `key`/`keys` directly after one of these words does not count: `public_key`,
@@ -155,6 +243,13 @@ pub const VISIBLE_SUFFIXES: &[&str] = &[
     "lifetime",
     "timeout",
     "length",
+    "interval",
+    "enabled",
+    "required",
+    "size",
+    "count",
+    "policy",
+    "rotation",
 ];
 
 /// Normalized name endings that stay secret even though the last word is in
@@ -174,26 +269,72 @@ pub fn normalize_name(name: &str) -> String {
 
 /// True when an undeclared field with this name must be treated as secret.
 ///
-/// Secret when the normalized name contains a [`NAME_MARKERS`] entry or one of its words is
-/// a [`NAME_WORDS`] entry (`key`/`keys` not directly after a [`PUBLIC_KEY_QUALIFIERS`]
-/// word), unless the name has two or more words and ends in a [`VISIBLE_SUFFIXES`] word
-/// (and the normalized name does not end in a [`SECRET_DESPITE_SUFFIX`] entry).
+/// Secret when the normalized name (or its [`LEET_DIGITS`] reading) contains a
+/// [`NAME_MARKERS`] entry, the normalized name is a [`NAME_WORDS`] entry, or one of its
+/// words is a [`NAME_WORDS`] or [`NAME_ONLY_WORDS`] entry or ends in a
+/// [`SECRET_WORD_ENDINGS`] entry (`key`/`keys` not directly after a
+/// [`PUBLIC_KEY_QUALIFIERS`] word), unless the name has two or more words and ends in a
+/// [`VISIBLE_SUFFIXES`] word (and the normalized name does not end in a
+/// [`SECRET_DESPITE_SUFFIX`] entry).
 pub fn name_looks_secret(name: &str) -> bool {
+    name_is_secret(name, true)
+}
+
+/// [`name_looks_secret`] for a parameter key inside a value: [`NAME_ONLY_WORDS`] do not
+/// count.
+fn key_looks_secret(key: &str) -> bool {
+    name_is_secret(key, false)
+}
+
+fn name_is_secret(name: &str, field_name: bool) -> bool {
     let normalized = normalize_name(name);
     if normalized.is_empty() {
         return false;
     }
     let words = split_words(name);
-    let marked = NAME_MARKERS.iter().any(|m| normalized.contains(m)) || has_secret_word(&words);
+    let marked = NAME_MARKERS.iter().any(|m| normalized.contains(m))
+        || leet_marked(&normalized)
+        || NAME_WORDS.contains(&normalized.as_str())
+        || has_secret_word(&words, field_name);
     marked && !has_visible_suffix(&words, &normalized)
 }
 
-fn has_secret_word(words: &[String]) -> bool {
+fn leet_marked(normalized: &str) -> bool {
+    if !normalized.bytes().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let read: String = normalized
+        .chars()
+        .map(|c| {
+            LEET_DIGITS
+                .iter()
+                .find(|(d, _)| *d == c)
+                .map_or(c, |(_, l)| *l)
+        })
+        .collect();
+    NAME_MARKERS.iter().any(|m| read.contains(m))
+}
+
+fn has_secret_word(words: &[String], field_name: bool) -> bool {
     words.iter().enumerate().any(|(i, w)| {
-        NAME_WORDS.contains(&w.as_str())
-            && !((w == "key" || w == "keys")
-                && i > 0
-                && PUBLIC_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))
+        let after_qualifier = |prefix: &str| {
+            PUBLIC_KEY_QUALIFIERS.contains(&prefix)
+                || (prefix.is_empty()
+                    && i > 0
+                    && PUBLIC_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))
+        };
+        if NAME_WORDS.contains(&w.as_str()) || (field_name && NAME_ONLY_WORDS.contains(&w.as_str()))
+        {
+            return !((w == "key" || w == "keys") && after_qualifier(""));
+        }
+        let exception = ENDING_EXCEPTIONS
+            .iter()
+            .any(|e| w == e || w.strip_suffix('s') == Some(e));
+        !exception
+            && SECRET_WORD_ENDINGS.iter().any(|end| {
+                w.strip_suffix(end)
+                    .is_some_and(|prefix| !prefix.is_empty() && !after_qualifier(prefix))
+            })
     })
 }
 
@@ -283,11 +424,14 @@ pub enum ValueRule {
     WebhookUrl,
     /// An AWS access key ID together with a 40-character secret access key.
     AwsKeyPair,
+    /// A password on a command line ([`COMMAND_LINE_PASSWORDS`]): `mysql -pX`,
+    /// `sshpass -p X`, `curl -u user:X`.
+    CommandLinePassword,
 }
 
 impl ValueRule {
     /// Every rule, in the order [`value_rule`] tries them.
-    pub const ALL: [ValueRule; 9] = [
+    pub const ALL: [ValueRule; 10] = [
         ValueRule::PrivateKeyBlock,
         ValueRule::ServiceAccountJson,
         ValueRule::UrlUserinfo,
@@ -295,6 +439,7 @@ impl ValueRule {
         ValueRule::Jwt,
         ValueRule::AuthorizationHeader,
         ValueRule::KeyValuePair,
+        ValueRule::CommandLinePassword,
         ValueRule::KnownTokenFormat,
         ValueRule::AwsKeyPair,
     ];
@@ -311,6 +456,7 @@ impl ValueRule {
             ValueRule::AuthorizationHeader => "authorization_header",
             ValueRule::WebhookUrl => "secret_webhook_url",
             ValueRule::AwsKeyPair => "aws_key_pair",
+            ValueRule::CommandLinePassword => "command_line_password",
         }
     }
 
@@ -334,6 +480,9 @@ impl ValueRule {
             ValueRule::AwsKeyPair => {
                 "must not embed a credential (an AWS access key ID with its secret access key)"
             }
+            ValueRule::CommandLinePassword => {
+                "must not embed a credential (a password on a command line)"
+            }
         }
     }
 }
@@ -355,6 +504,7 @@ pub fn value_rule(value: &str) -> Option<ValueRule> {
         ValueRule::KeyValuePair => has_secret_parameter(b),
         ValueRule::KnownTokenFormat => has_known_token(b),
         ValueRule::AwsKeyPair => has_aws_key_pair(b),
+        ValueRule::CommandLinePassword => has_command_line_password(b),
     })
 }
 
@@ -387,6 +537,10 @@ pub enum Charset {
     Base64,
     /// `[A-Za-z0-9+/=_-]`
     Base64Any,
+    /// `[A-Za-z0-9$]`
+    AlnumDollar,
+    /// `[a-z0-9]`
+    LowerAlnum,
 }
 
 impl Charset {
@@ -406,6 +560,8 @@ impl Charset {
             Charset::Base64UrlPad => alnum || matches!(c, b'_' | b'-' | b'='),
             Charset::Base64 => alnum || matches!(c, b'+' | b'/' | b'='),
             Charset::Base64Any => alnum || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-'),
+            Charset::AlnumDollar => alnum || c == b'$',
+            Charset::LowerAlnum => c.is_ascii_lowercase() || c.is_ascii_digit(),
         }
     }
 
@@ -425,6 +581,8 @@ impl Charset {
             Charset::Base64UrlPad => "[A-Za-z0-9_=-]",
             Charset::Base64 => "[A-Za-z0-9+/=]",
             Charset::Base64Any => "[A-Za-z0-9+/=_-]",
+            Charset::AlnumDollar => "[A-Za-z0-9$]",
+            Charset::LowerAlnum => "[a-z0-9]",
         }
     }
 }
@@ -489,6 +647,8 @@ pub const TOKEN_FORMATS: &[TokenFormat] = &[
     tf("GitLab runner token", "glrt-", Cs::Base64UrlDot, 20, 300, Chk::None),
     tf("GitLab feed token", "glft-", Cs::Base64UrlDot, 20, 300, Chk::None),
     tf("GitLab pipeline trigger token", "glptt-", Cs::Hex, 40, 40, Chk::None),
+    tf("GitLab CI/CD job token", "glcbt-", Cs::Base64UrlDot, 20, 300, Chk::None),
+    tf("GitLab OAuth application secret", "gloas-", Cs::Base64Url, 64, 64, Chk::None),
     tf("Slack bot token", "xoxb-", Cs::AlnumDash, 20, 255, Chk::None),
     tf("Slack user token", "xoxp-", Cs::AlnumDash, 20, 255, Chk::None),
     tf("Slack workspace token", "xoxa-", Cs::AlnumDash, 20, 255, Chk::None),
@@ -505,6 +665,7 @@ pub const TOKEN_FORMATS: &[TokenFormat] = &[
     tf("Google OAuth client secret", "GOCSPX-", Cs::Base64Url, 28, 28, Chk::None),
     tf("Google OAuth access token", "ya29.", Cs::Base64Url, 20, 2048, Chk::None),
     tf("OpenAI API key", "sk-", Cs::Base64Url, 37, 255, Chk::MixedCaseAndDigit),
+    tf("DeepSeek / OpenAI-style API key", "sk-", Cs::LowerAlnum, 32, 255, Chk::LetterAndDigit),
     tf("OpenAI project key", "sk-proj-", Cs::Base64Url, 32, 255, Chk::MixedCaseAndDigit),
     tf("Anthropic API key", "sk-ant-", Cs::Base64Url, 32, 255, Chk::MixedCaseAndDigit),
     tf("Groq API key", "gsk_", Cs::Alnum, 52, 52, Chk::None),
@@ -520,6 +681,7 @@ pub const TOKEN_FORMATS: &[TokenFormat] = &[
     tf("DigitalOcean refresh token", "dor_v1_", Cs::LowerHex, 64, 64, Chk::None),
     tf("HashiCorp Vault service token", "hvs.", Cs::Base64Url, 24, 512, Chk::None),
     tf("HashiCorp Vault batch token", "hvb.", Cs::Base64Url, 24, 512, Chk::None),
+    tf("HashiCorp Vault legacy service token", "s.", Cs::Alnum, 24, 24, Chk::MixedCaseAndDigit),
     tf("Databricks token", "dapi", Cs::LowerHex, 32, 32, Chk::None),
     tf("Square access token", "sq0atp-", Cs::Base64Url, 22, 60, Chk::None),
     tf("Square OAuth secret", "sq0csp-", Cs::Base64Url, 40, 60, Chk::None),
@@ -546,6 +708,17 @@ pub const TOKEN_FORMATS: &[TokenFormat] = &[
     tf("Sentry user token", "sntryu_", Cs::LowerHex, 64, 64, Chk::None),
     tf("AWS STS session token", "IQoJb3JpZ2luX2Vj", Cs::Base64, 100, 4096, Chk::None),
     tf("AWS STS session token", "FwoGZXIvYXdzE", Cs::Base64, 100, 4096, Chk::None),
+    tf("Heroku API key", "HRKU-AA", Cs::Base64Url, 58, 58, Chk::None),
+    tf("Mapbox secret token", "sk.eyJ", Cs::Base64UrlDot, 60, 400, Chk::None),
+    tf("Braintree access token", "access_token$production$", Cs::AlnumDollar, 49, 49, Chk::None),
+    tf("Braintree sandbox access token", "access_token$sandbox$", Cs::AlnumDollar, 49, 49, Chk::None),
+    tf("PlanetScale password", "pscale_pw_", Cs::Base64UrlDot, 32, 64, Chk::None),
+    tf("PlanetScale service token", "pscale_tkn_", Cs::Base64UrlDot, 32, 64, Chk::None),
+    tf("PlanetScale OAuth token", "pscale_oauth_", Cs::Base64UrlDot, 32, 64, Chk::None),
+    tf("Google OAuth refresh token", "1//0", Cs::Base64Url, 40, 512, Chk::MixedCaseAndDigit),
+    tf("Perplexity API key", "pplx-", Cs::Alnum, 40, 64, Chk::None),
+    tf("xAI API key", "xai-", Cs::AlnumUnderscore, 60, 100, Chk::None),
+    tf("Replicate API token", "r8_", Cs::Base64Url, 37, 37, Chk::None),
 ];
 
 /// Webhook URLs whose path is the credential: (provider, case-insensitive marker, minimum
@@ -642,7 +815,7 @@ fn contains(b: &[u8], needle: &[u8]) -> bool {
 }
 
 fn has_private_key_block(b: &[u8]) -> bool {
-    for i in find_iter(b, b"BEGIN ", false) {
+    for i in find_iter(b, b"BEGIN ", true) {
         // At least four dashes before (an optional space between: SSH2's `---- BEGIN`).
         let mut j = i;
         if j > 0 && b[j - 1] == b' ' {
@@ -653,16 +826,48 @@ fn has_private_key_block(b: &[u8]) -> bool {
         }
         let label_start = i + 6;
         let label_len = run_len_upto(b, label_start, 64, |c| {
-            c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+            c.is_ascii_alphanumeric() || c == b' '
         });
         let label = b[label_start..label_start + label_len].trim_ascii_end();
+        let ends_with = |suffix: &[u8]| {
+            label.len() >= suffix.len()
+                && label[label.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        };
         let dashes = run_len_upto(b, label_start + label_len, 4, |c| c == b'-');
-        if dashes >= 4 && (label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK"))
-        {
+        if dashes >= 4 && (ends_with(b"PRIVATE KEY") || ends_with(b"PRIVATE KEY BLOCK")) {
             return true;
         }
     }
-    contains(b, b"PuTTY-User-Key-File-")
+    contains(b, b"PuTTY-User-Key-File-") || has_private_jwk(b)
+}
+
+/// A JSON Web Key with private material: the value has a `"kty"` member and a `"d"` member
+/// (RSA/EC/OKP private key) — or, with `"oct"`, a `"k"` member (symmetric key) — holding at
+/// least 16 base64url characters. Quotes may be backslash-escaped.
+fn has_private_jwk(b: &[u8]) -> bool {
+    if !contains(b, b"kty") {
+        return false;
+    }
+    let oct = contains(b, b"\"oct");
+    (1..b.len().saturating_sub(1)).any(|j| {
+        let member = b[j] == b'd' || (oct && b[j] == b'k');
+        if !member || b[j - 1] != b'"' {
+            return false;
+        }
+        let mut k = j + 1 + usize::from(b[j + 1] == b'\\');
+        if b.get(k) != Some(&b'"') {
+            return false;
+        }
+        k += 1;
+        k += run_len_upto(b, k, 8, |c| c.is_ascii_whitespace());
+        if b.get(k) != Some(&b':') {
+            return false;
+        }
+        k += 1;
+        k += run_len_upto(b, k, 8, |c| c.is_ascii_whitespace());
+        k += run_len_upto(b, k, 2, |c| c == b'\\');
+        b.get(k) == Some(&b'"') && run_len_upto(b, k + 1, 16, is_b64url) >= 16
+    })
 }
 
 fn has_service_account_json(b: &[u8]) -> bool {
@@ -700,6 +905,20 @@ fn ends_url(c: u8) -> bool {
 }
 
 fn has_url_userinfo_password(b: &[u8]) -> bool {
+    // Protocol-relative `//user:password@host` (no scheme): only the strict RFC 3986 reading.
+    for i in find_iter(b, b"//", false) {
+        let starts = i == 0 || b[i - 1].is_ascii_whitespace() || b"\"'`=(,;".contains(&b[i - 1]);
+        let start = i + 2;
+        if !starts || b.get(start).is_none_or(|&c| c == b'/') {
+            continue;
+        }
+        let auth_len = run_len_upto(b, start, 512, |c| {
+            !matches!(c, b'/' | b'?' | b'#') && !ends_url(c)
+        });
+        if userinfo_has_credential(&b[start..start + auth_len]) {
+            return true;
+        }
+    }
     for i in find_iter(b, b"://", false) {
         let scheme = run_start(b, i, |c| {
             c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')
@@ -714,12 +933,9 @@ fn has_url_userinfo_password(b: &[u8]) -> bool {
             !matches!(c, b'/' | b'?' | b'#') && !ends_url(c)
         });
         let authority = &b[start..start + auth_len];
-        if let Some(at) = authority.iter().rposition(|&c| c == b'@') {
-            let userinfo = &authority[..at];
-            if let Some(colon) = userinfo.iter().position(|&c| c == b':') {
-                if password_counts(&userinfo[colon + 1..]) {
-                    return true;
-                }
+        if authority.contains(&b'@') {
+            if userinfo_has_credential(authority) {
+                return true;
             }
             continue;
         }
@@ -751,6 +967,27 @@ fn has_url_userinfo_password(b: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// The userinfo of an authority (what precedes its last `@`) holds a non-filler password
+/// after a `:`, or is itself a token: a [`TOKEN_FORMATS`] token, a GitHub classic token (40
+/// hex characters with letters and digits) or 32 or more base64url characters with upper-
+/// and lowercase letters and digits (`https://TOKEN@github.com/org/repo.git`).
+fn userinfo_has_credential(authority: &[u8]) -> bool {
+    let Some(at) = authority.iter().rposition(|&c| c == b'@') else {
+        return false;
+    };
+    let userinfo = &authority[..at];
+    if let Some(colon) = userinfo.iter().position(|&c| c == b':') {
+        return password_counts(&userinfo[colon + 1..]);
+    }
+    let hex40 = userinfo.len() == 40
+        && userinfo.iter().all(u8::is_ascii_hexdigit)
+        && body_passes(userinfo, BodyCheck::LetterAndDigit);
+    let random = userinfo.len() >= 32
+        && userinfo.iter().all(|&c| is_b64url(c))
+        && body_passes(userinfo, BodyCheck::MixedCaseAndDigit);
+    hex40 || random || token_end(userinfo, 0) == Some(userinfo.len())
 }
 
 fn is_port_then_path(p: &[u8]) -> bool {
@@ -840,17 +1077,37 @@ fn has_authorization_header(b: &[u8]) -> bool {
     };
     for s in scheme_at(b"bearer") {
         let cred = &b[s..s + run_len(b, s, is_token68)];
-        if cred.len() >= 8 && looks_random(cred) && !is_filler(cred) {
+        let long_letters = cred.len() >= 20 && cred.iter().all(u8::is_ascii_alphabetic);
+        if cred.len() >= 8 && (looks_random(cred) || long_letters) && !is_filler(cred) {
             return true;
         }
     }
     for s in scheme_at(b"basic") {
         let cred = &b[s..s + run_len(b, s, |c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))];
-        if cred.len() >= 4 && base64_is_user_password(cred) {
+        let opaque = cred.len() >= 16 && looks_random(cred) && base64_decodes(cred);
+        if cred.len() >= 4 && (opaque || base64_is_user_password(cred)) {
+            return true;
+        }
+    }
+    // `token <40 hex>` anywhere (a GitHub classic token after `Authorization: token`).
+    for s in scheme_at(b"token") {
+        let cred = &b[s..s + run_len_upto(b, s, 41, |c| c.is_ascii_alphanumeric())];
+        if cred.len() == 40
+            && cred.iter().all(u8::is_ascii_hexdigit)
+            && body_passes(cred, BodyCheck::LetterAndDigit)
+        {
             return true;
         }
     }
     false
+}
+
+/// Standard base64 whose unpadded length is possible (not 1 modulo 4) and whose padding, if
+/// any, is at the end.
+fn base64_decodes(s: &[u8]) -> bool {
+    let pad = s.iter().rev().take_while(|&&c| c == b'=').count();
+    let body = &s[..s.len() - pad];
+    pad <= 2 && body.len() % 4 != 1 && !body.contains(&b'=')
 }
 
 /// Standard base64 (padding optional) that decodes to UTF-8 text without control
@@ -891,34 +1148,44 @@ fn is_key_byte(c: u8) -> bool {
 }
 
 fn is_key_separator(c: u8) -> bool {
-    c.is_ascii_whitespace() || b";&?#,{([|\"'".contains(&c)
+    c.is_ascii_whitespace() || b";&?#,{([|\"'$@:".contains(&c)
 }
 
 const MAX_KEY_LEN: usize = 64;
 const MAX_VALUE_SCAN: usize = 256;
 
+/// Normalized query parameter keys that carry a credential in a URL (`?code=` OAuth
+/// authorization code, `?sid=`/`?session=` session ids, `?ticket=` CAS tickets). They count
+/// only right after `?`, `&` or `#`, with a value of at least 8 characters that looks random.
+pub const URL_QUERY_SECRET_KEYS: &[&str] = &["code", "sid", "session", "ticket"];
+
+/// Normalized keys whose value is named by a sibling `key`/`name` field or attribute:
+/// `<add key="DbPassword" value="…"/>`, `<property name="password" value="…"/>`,
+/// `{"Key": "DB_PASSWORD", "Value": "…"}`.
+pub const PAIRED_VALUE_KEYS: &[&str] = &["value"];
+
+/// Normalized keys that name the value of a [`PAIRED_VALUE_KEYS`] sibling.
+pub const PAIRED_NAME_KEYS: &[&str] = &["key", "name"];
+
 fn has_secret_parameter(b: &[u8]) -> bool {
-    b.iter()
-        .enumerate()
-        .any(|(i, &c)| (c == b'=' || c == b':') && parameter_at(b, i))
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'=' | b':' => parameter_at(b, i),
+        b'<' => xml_element_at(b, i),
+        _ => false,
+    })
 }
 
-/// Is the `=` or `:` at `i` the separator of a secret parameter with a non-empty value?
-fn parameter_at(b: &[u8], i: usize) -> bool {
-    let sep = b[i];
-    let next = b.get(i + 1).copied();
-    let prev = i.checked_sub(1).map(|p| b[p]);
-    if sep == b'=' {
-        if next == Some(b'=') || matches!(prev, Some(b'=' | b'!' | b'<' | b'>')) {
-            return false;
-        }
-    } else if matches!(next, Some(b':' | b'/')) || prev == Some(b':') {
-        return false;
+/// The key before a separator at `i` (blanks, `=` or `:` already stepped over by the
+/// caller): `key`, `"key"`, `'key'`, `['key']`. Returns (key start, key end, quoted, the
+/// position before the key and its quotes).
+fn key_before(b: &[u8], sep_at: usize) -> Option<(usize, usize, bool, usize)> {
+    let mut key_end = sep_at;
+    while key_end > 0 && sep_at - key_end < 8 && is_blank(b[key_end - 1]) {
+        key_end -= 1;
     }
-
-    // The key: `key=`, `key =`, `"key":`, `'key' =`.
-    let mut key_end = i;
-    while key_end > 0 && i - key_end < 8 && is_blank(b[key_end - 1]) {
+    // `ENV['PASSWORD']`, `config["password"]`
+    let bracketed = key_end > 0 && b[key_end - 1] == b']';
+    if bracketed {
         key_end -= 1;
     }
     let quote = match key_end.checked_sub(1).map(|p| b[p]) {
@@ -928,32 +1195,93 @@ fn parameter_at(b: &[u8], i: usize) -> bool {
         }
         _ => None,
     };
+    if bracketed && quote.is_none() {
+        return None;
+    }
     let mut key_start = key_end;
     while key_start > 0 && key_end - key_start <= MAX_KEY_LEN && is_key_byte(b[key_start - 1]) {
         key_start -= 1;
     }
     if key_start == key_end || key_end - key_start > MAX_KEY_LEN {
-        return false;
+        return None;
     }
     let mut before = key_start;
     if let Some(q) = quote {
         if before == 0 || b[before - 1] != q {
-            return false;
+            return None;
         }
         before -= 1;
     }
-    if before > 0 && !is_key_separator(b[before - 1]) {
-        return false;
+    if bracketed {
+        if before == 0 || b[before - 1] != b'[' {
+            return None;
+        }
+    } else if before > 0 && !is_key_separator(b[before - 1]) {
+        return None;
     }
-    // `host:8443`, `image:tag`, `arn:aws:…`: a colon counts only with a quoted key (JSON) or
-    // a blank after it (YAML, HTTP headers).
-    if sep == b':' && quote.is_none() && !next.is_some_and(is_blank) {
+    Some((key_start, key_end, quote.is_some(), before))
+}
+
+/// An ODBC brace-quoted value starting at `v` (`{…}`, `}}` escapes a brace): its content and
+/// the position after the closing brace, if it closes within [`MAX_VALUE_SCAN`] bytes.
+fn odbc_braced(b: &[u8], v: usize) -> Option<(&[u8], usize)> {
+    let mut j = v + 1;
+    while j < b.len() && j - v <= MAX_VALUE_SCAN {
+        if b[j] == b'}' {
+            if b.get(j + 1) == Some(&b'}') {
+                j += 2;
+                continue;
+            }
+            return Some((&b[v + 1..j], j + 1));
+        }
+        j += 1;
+    }
+    None
+}
+
+/// Is the `=` or `:` at `i` the separator of a secret parameter with a non-empty value?
+fn parameter_at(b: &[u8], i: usize) -> bool {
+    let sep = b[i];
+    let next = b.get(i + 1).copied();
+    let prev = i.checked_sub(1).map(|p| b[p]);
+    // Two-character assignments: `=>` (Perl, PHP, Ruby) and `:=` (Go, Makefiles).
+    let arrow = sep == b'=' && next == Some(b'>');
+    let walrus = sep == b':' && next == Some(b'=');
+    if sep == b'=' {
+        if next == Some(b'=') || matches!(prev, Some(b'=' | b'!' | b'<' | b'>' | b':')) {
+            return false;
+        }
+    } else if !walrus && (matches!(next, Some(b':' | b'/')) || prev == Some(b':')) {
         return false;
     }
 
+    // The key: `key=`, `key =`, `"key":`, `'key' =>`, `$key =`, `@key=`, `ENV['key']=`.
+    let Some((key_start, key_end, quoted_key, before)) = key_before(b, i) else {
+        return false;
+    };
+    // `host:8443`, `image:tag`, `arn:aws:…`: a colon counts only with a quoted key (JSON) or
+    // a blank after it (YAML, HTTP headers).
+    if sep == b':' && !walrus && !quoted_key && !next.is_some_and(is_blank) {
+        return false;
+    }
+    let key = std::str::from_utf8(&b[key_start..key_end]).unwrap_or_default();
+    let normalized = normalize_name(key);
+
     // The value.
-    let mut v = i + 1;
+    let mut v = i + 1 + usize::from(arrow || walrus);
     v += run_len(b, v, is_blank).min(8);
+    // ODBC: `PWD={p;ss};` — in a `;`-separated string a single-brace value is quoted, not a
+    // `{template}` reference.
+    if sep == b'=' && b.get(v) == Some(&b'{') && b.get(v + 1) != Some(&b'{') {
+        if let Some((content, end)) = odbc_braced(b, v) {
+            let in_list = (before > 0 && b[before - 1] == b';') || b.get(end) == Some(&b';');
+            if in_list {
+                return !content.is_empty()
+                    && !is_filler(content)
+                    && key_counts(key, &normalized, content);
+            }
+        }
+    }
     // Read at most MAX_VALUE_SCAN bytes of it: only its emptiness, whether it is filler
     // (fillers are short) and, after a `:`, what follows it matter.
     let (value, value_end, quoted) = match b.get(v) {
@@ -972,7 +1300,7 @@ fn parameter_at(b: &[u8], i: usize) -> bool {
     if value.is_empty() || (!truncated && is_filler(value)) {
         return false;
     }
-    if sep == b':' && !quoted {
+    if sep == b':' && !quoted && !walrus {
         // Prose guard: "Rotate password: every 90 days" is not a parameter. Either the key
         // starts its line (YAML, headers) or the value stands alone up to the line's end.
         let line_start = b[..before].iter().rev().take_while(|&&c| c != b'\n');
@@ -985,12 +1313,89 @@ fn parameter_at(b: &[u8], i: usize) -> bool {
             return false;
         }
     }
-    let key = std::str::from_utf8(&b[key_start..key_end]).unwrap_or_default();
-    let normalized = normalize_name(key);
-    if PARAMETER_KEYS_NOT_SECRET.contains(&normalized.as_str()) || !name_looks_secret(key) {
+    if before > 0
+        && matches!(b[before - 1], b'?' | b'&' | b'#')
+        && URL_QUERY_SECRET_KEYS.contains(&normalized.as_str())
+    {
+        return value.len() >= 8 && looks_random(value);
+    }
+    if PAIRED_VALUE_KEYS.contains(&normalized.as_str()) {
+        return paired_name_is_secret(b, before);
+    }
+    key_counts(key, &normalized, value)
+}
+
+/// The key makes its (non-empty, non-filler) value a credential.
+fn key_counts(key: &str, normalized: &str, value: &[u8]) -> bool {
+    if PARAMETER_KEYS_NOT_SECRET.contains(&normalized) || !key_looks_secret(key) {
         return false;
     }
-    !(PATH_VALUED_KEYS.contains(&normalized.as_str()) && looks_like_path(value))
+    !(PATH_VALUED_KEYS.contains(&normalized) && looks_like_path(value))
+}
+
+/// Before a `value` key ending at `end`: a `key`/`name` sibling in the same element or
+/// object (at most [`MAX_VALUE_SCAN`] bytes back, not across `<`, `>`, `{`, `}`) whose quoted
+/// value is a secret-looking name.
+fn paired_name_is_secret(b: &[u8], end: usize) -> bool {
+    let lo = end.saturating_sub(MAX_VALUE_SCAN);
+    let start = b[lo..end]
+        .iter()
+        .rposition(|&c| matches!(c, b'<' | b'>' | b'{' | b'}'))
+        .map_or(lo, |p| lo + p + 1);
+    (start..end).any(|j| {
+        if !matches!(b[j], b'=' | b':') {
+            return false;
+        }
+        let Some((ks, ke, _, before)) = key_before(b, j) else {
+            return false;
+        };
+        if before < start || !PAIRED_NAME_KEYS.contains(&normalize_name_bytes(&b[ks..ke]).as_str())
+        {
+            return false;
+        }
+        let v = j + 1 + run_len(b, j + 1, is_blank).min(8);
+        let Some(&q @ (b'"' | b'\'')) = b.get(v) else {
+            return false;
+        };
+        let len = run_len_upto(b, v + 1, MAX_KEY_LEN + 1, |c| c != q && c != b'\n');
+        let name = &b[v + 1..v + 1 + len];
+        len <= MAX_KEY_LEN
+            && b.get(v + 1 + len) == Some(&q)
+            && std::str::from_utf8(name).is_ok_and(|n| {
+                let norm = normalize_name(n);
+                !PARAMETER_KEYS_NOT_SECRET.contains(&norm.as_str()) && key_looks_secret(n)
+            })
+    })
+}
+
+fn normalize_name_bytes(b: &[u8]) -> String {
+    normalize_name(std::str::from_utf8(b).unwrap_or_default())
+}
+
+/// `<password>hunter2</password>`: an XML element at `i` whose name looks secret, with
+/// non-empty, non-filler text content (at most [`MAX_VALUE_SCAN`] bytes) and its end tag.
+fn xml_element_at(b: &[u8], i: usize) -> bool {
+    let name_start = i + 1;
+    let name_len = run_len_upto(b, name_start, MAX_KEY_LEN + 1, |c| {
+        is_key_byte(c) || c == b':'
+    });
+    if name_len == 0 || name_len > MAX_KEY_LEN || b.get(name_start + name_len) != Some(&b'>') {
+        return false;
+    }
+    let name = &b[name_start..name_start + name_len];
+    let content_start = name_start + name_len + 1;
+    let content_len = run_len_upto(b, content_start, MAX_VALUE_SCAN, |c| c != b'<');
+    let close = content_start + content_len;
+    let closes = b[close..].starts_with(b"</")
+        && b[close + 2..].starts_with(name)
+        && b.get(close + 2 + name_len) == Some(&b'>');
+    let content = b[content_start..close].trim_ascii();
+    let local = name.rsplit(|&c| c == b':').next().unwrap_or(name);
+    let key = std::str::from_utf8(local).unwrap_or_default();
+    closes
+        && !content.is_empty()
+        && !is_filler(content)
+        && key_counts(key, &normalize_name(key), content)
 }
 
 fn looks_like_path(v: &[u8]) -> bool {
@@ -1038,26 +1443,118 @@ fn is_filler(v: &[u8]) -> bool {
 }
 
 fn has_known_token(b: &[u8]) -> bool {
-    for i in 0..b.len() {
-        if !b[i].is_ascii_alphanumeric() || (i > 0 && is_word_byte(b[i - 1])) {
-            continue;
+    (0..b.len()).any(|i| {
+        b[i].is_ascii_alphanumeric()
+            && (i == 0 || !is_word_byte(b[i - 1]))
+            && token_end(b, i).is_some()
+    }) || has_sendgrid_key(b)
+        || has_azure_client_secret(b)
+        || has_telegram_bot_token(b)
+        || has_terraform_token(b)
+        || has_airtable_token(b)
+        || has_firebase_server_key(b)
+        || has_discord_bot_token(b)
+}
+
+/// The end of a [`TOKEN_FORMATS`] token starting at `i` (the caller checks the start
+/// boundary).
+fn token_end(b: &[u8], i: usize) -> Option<usize> {
+    TOKEN_FORMATS.iter().find_map(|f| {
+        if !b[i..].starts_with(f.prefix.as_bytes()) {
+            return None;
         }
-        for f in TOKEN_FORMATS {
-            if !b[i..].starts_with(f.prefix.as_bytes()) {
-                continue;
-            }
-            let body_start = i + f.prefix.len();
-            let len = run_len_upto(b, body_start, f.max + 1, |c| f.charset.contains(c));
-            let end = body_start + len;
-            if (f.min..=f.max).contains(&len)
-                && !b.get(end).is_some_and(|&c| is_word_byte(c))
-                && body_passes(&b[body_start..end], f.check)
-            {
-                return true;
-            }
+        let body_start = i + f.prefix.len();
+        let len = run_len_upto(b, body_start, f.max + 1, |c| f.charset.contains(c));
+        let end = body_start + len;
+        ((f.min..=f.max).contains(&len)
+            && !b.get(end).is_some_and(|&c| is_word_byte(c))
+            && body_passes(&b[body_start..end], f.check))
+        .then_some(end)
+    })
+}
+
+/// Whole run of `f` bytes of exactly `len..=max` bytes ending at `end` (exclusive) and
+/// starting at a boundary (start of value or a byte not satisfying `f`).
+fn run_before(b: &[u8], end: usize, min: usize, max: usize, f: impl Fn(u8) -> bool) -> bool {
+    let n = b[..end]
+        .iter()
+        .rev()
+        .take(max + 1)
+        .take_while(|&&c| f(c))
+        .count();
+    (min..=max).contains(&n)
+}
+
+/// Telegram bot token: 8–10 digits, `:`, `A`, then 34 base64url characters, bounded.
+fn has_telegram_bot_token(b: &[u8]) -> bool {
+    find_iter(b, b":A", false).any(|i| {
+        let digits = b[..i]
+            .iter()
+            .rev()
+            .take(11)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (8..=10).contains(&digits)
+            && (i == digits || !is_word_byte(b[i - digits - 1]))
+            && run_len_upto(b, i + 2, 35, is_b64url) == 34
+    })
+}
+
+/// Terraform Cloud / Enterprise token: 14 alphanumerics, `.atlasv1.`, then 60–70
+/// `[A-Za-z0-9_=-]`.
+fn has_terraform_token(b: &[u8]) -> bool {
+    find_iter(b, b".atlasv1.", false).any(|i| {
+        run_before(b, i, 14, 14, |c| c.is_ascii_alphanumeric())
+            && (60..=70).contains(&run_len_upto(b, i + 9, 71, |c| is_b64url(c) || c == b'='))
+    })
+}
+
+/// Airtable personal access token: `pat`, 14 alphanumerics, `.`, 64 hex characters,
+/// bounded.
+fn has_airtable_token(b: &[u8]) -> bool {
+    find_iter(b, b"pat", false).any(|i| {
+        (i == 0 || !is_word_byte(b[i - 1]))
+            && run_len_upto(b, i + 3, 15, |c| c.is_ascii_alphanumeric()) == 14
+            && b.get(i + 17) == Some(&b'.')
+            && run_len_upto(b, i + 18, 65, |c| c.is_ascii_hexdigit()) == 64
+            && !b.get(i + 82).is_some_and(|&c| is_word_byte(c))
+    })
+}
+
+/// Firebase Cloud Messaging server key: `AAAA` + 7 base64url characters, `:APA91b`, then at
+/// least 100 base64url characters.
+fn has_firebase_server_key(b: &[u8]) -> bool {
+    find_iter(b, b":APA91b", false).any(|i| {
+        i >= 11
+            && b[i - 11..i].starts_with(b"AAAA")
+            && run_before(b, i, 11, 11, is_b64url)
+            && run_len_upto(b, i + 7, 100, is_b64url) >= 100
+    })
+}
+
+/// Discord bot token: `M`, `N` or `O` + 23–25 base64url characters, `.`, 6 base64url
+/// characters, `.`, 27–38 base64url characters, bounded, with upper- and lowercase letters
+/// and digits in the first part.
+fn has_discord_bot_token(b: &[u8]) -> bool {
+    (0..b.len()).any(|i| {
+        if !matches!(b[i], b'M' | b'N' | b'O') || (i > 0 && is_b64url(b[i - 1])) {
+            return false;
         }
-    }
-    has_sendgrid_key(b) || has_azure_client_secret(b)
+        let first = run_len_upto(b, i, 27, is_b64url);
+        if !(24..=26).contains(&first) || b.get(i + first) != Some(&b'.') {
+            return false;
+        }
+        let second_start = i + first + 1;
+        let second = run_len_upto(b, second_start, 7, is_b64url);
+        if second != 6 || b.get(second_start + 6) != Some(&b'.') {
+            return false;
+        }
+        let third_start = second_start + 7;
+        let third = run_len_upto(b, third_start, 39, is_b64url);
+        (27..=38).contains(&third)
+            && !b.get(third_start + third).is_some_and(|&c| is_b64url(c))
+            && body_passes(&b[i..i + first], BodyCheck::MixedCaseAndDigit)
+    })
 }
 
 fn body_passes(body: &[u8], check: BodyCheck) -> bool {
@@ -1138,6 +1635,99 @@ fn has_aws_key_pair(b: &[u8]) -> bool {
         i += len;
     }
     false
+}
+
+/// How a command passes a password: the command (a whole word), the option, and whether the
+/// password is glued to the option (`-pX`) or follows after blanks (`-p X`). For `curl` the
+/// argument is `user:password` and only the part after the first `:` counts.
+pub const COMMAND_LINE_PASSWORDS: &[(&str, &str, CommandArg)] = &[
+    ("mysql", "-p", CommandArg::Glued),
+    ("mysqldump", "-p", CommandArg::Glued),
+    ("mysqladmin", "-p", CommandArg::Glued),
+    ("mysqlimport", "-p", CommandArg::Glued),
+    ("mariadb", "-p", CommandArg::Glued),
+    ("mariadb-dump", "-p", CommandArg::Glued),
+    ("sshpass", "-p", CommandArg::GluedOrNext),
+    ("redis-cli", "-a", CommandArg::Next),
+    ("curl", "-u", CommandArg::UserPassword),
+    ("curl", "--user", CommandArg::UserPassword),
+];
+
+/// How far after a [`COMMAND_LINE_PASSWORDS`] command its password option is looked for.
+const MAX_COMMAND_SCAN: usize = 256;
+
+/// Where a [`COMMAND_LINE_PASSWORDS`] option's password is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandArg {
+    /// Directly after the option (`-pX`); `-p` alone prompts.
+    Glued,
+    /// After blanks (`-a X`).
+    Next,
+    /// Either (`-pX`, `-p X`).
+    GluedOrNext,
+    /// `user:password` glued or after blanks or `=`; the part after the first `:`.
+    UserPassword,
+}
+
+impl CommandArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandArg::Glued => "glued",
+            CommandArg::Next => "next argument",
+            CommandArg::GluedOrNext => "glued or next argument",
+            CommandArg::UserPassword => "user:password, glued or next argument",
+        }
+    }
+}
+
+/// A [`COMMAND_LINE_PASSWORDS`] command followed, on the same line and within
+/// [`MAX_COMMAND_SCAN`] bytes,
+/// by its password option with a non-empty, non-filler password.
+fn has_command_line_password(b: &[u8]) -> bool {
+    let is_cmd_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+    COMMAND_LINE_PASSWORDS.iter().any(|&(cmd, opt, arg)| {
+        find_iter(b, cmd.as_bytes(), false).any(|i| {
+            let end = i + cmd.len();
+            let bounded =
+                (i == 0 || !is_cmd_byte(b[i - 1])) && b.get(end).is_some_and(|&c| is_blank(c));
+            if !bounded {
+                return false;
+            }
+            let line = &b[end..b.len().min(end + MAX_COMMAND_SCAN)];
+            let line = &line[..line.iter().position(|&c| c == b'\n').unwrap_or(line.len())];
+            find_iter(line, opt.as_bytes(), false)
+                .any(|o| is_blank(line[o - 1]) && option_password(line, o + opt.len(), arg))
+        })
+    })
+}
+
+fn option_password(line: &[u8], at: usize, arg: CommandArg) -> bool {
+    let arg_at = |s: usize| {
+        let s = s.min(line.len());
+        let quote = line.get(s).filter(|&&c| c == b'"' || c == b'\'').copied();
+        let start = s + usize::from(quote.is_some());
+        let len = run_len_upto(line, start, MAX_VALUE_SCAN, |c| match quote {
+            Some(q) => c != q,
+            None => !c.is_ascii_whitespace() && !matches!(c, b';' | b'|' | b'&'),
+        });
+        &line[start..start + len]
+    };
+    let glued = line.get(at).is_some_and(|&c| !is_blank(c));
+    let blanks = run_len_upto(line, at, 8, is_blank);
+    let candidate = match arg {
+        CommandArg::Glued => glued.then(|| arg_at(at)),
+        CommandArg::Next => (!glued && blanks > 0).then(|| arg_at(at + blanks)),
+        CommandArg::GluedOrNext => Some(arg_at(at + blanks)),
+        CommandArg::UserPassword => {
+            let eq = usize::from(line.get(at) == Some(&b'='));
+            let user_pass = arg_at(at + eq + if eq == 1 { 0 } else { blanks });
+            user_pass
+                .iter()
+                .position(|&c| c == b':')
+                .map(|colon| &user_pass[colon + 1..])
+        }
+    };
+    candidate.is_some_and(|p| !p.is_empty() && !p.starts_with(b"-") && !is_filler(p))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1771,7 +2361,7 @@ mod tests {
     fn every_token_format_is_reachable() {
         for f in TOKEN_FORMATS {
             let c = match f.charset {
-                Charset::Hex | Charset::LowerHex | Charset::HexDash => "a1",
+                Charset::Hex | Charset::LowerHex | Charset::HexDash | Charset::LowerAlnum => "a1",
                 Charset::UpperAlnum => "A1",
                 Charset::Letters => "aB",
                 _ => "aB3",

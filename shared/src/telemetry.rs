@@ -14,16 +14,16 @@ fn level_from_env() -> LevelFilter {
         .unwrap_or(LevelFilter::INFO)
 }
 
+/// `LOG_LEVEL` applies to this service's own code; every other crate (the SDK, hyper,
+/// rustls, the Lambda runtime…) logs at WARN or above whatever `LOG_LEVEL` is, because
+/// their debug output carries request payloads and headers.
 fn filter(level: LevelFilter) -> Targets {
+    // LevelFilter orders by verbosity: the smaller of WARN and `level` is the quieter.
     Targets::new()
-        .with_default(level)
-        .with_target("aws_smithy_runtime", LevelFilter::WARN)
-        .with_target("aws_smithy_runtime_api", LevelFilter::WARN)
-        .with_target("aws_config", LevelFilter::WARN)
-        .with_target("aws_sdk_dynamodb", LevelFilter::WARN)
-        .with_target("aws_sdk_kms", LevelFilter::WARN)
-        .with_target("hyper", LevelFilter::WARN)
-        .with_target("lambda_runtime", LevelFilter::WARN)
+        .with_default(LevelFilter::WARN.min(level))
+        .with_target("shared", level)
+        .with_target("local_server", level)
+        .with_target("credentials_client", level)
 }
 
 /// Installs the JSON subscriber writing to stdout (CloudWatch on Lambda), at `LOG_LEVEL`
@@ -41,7 +41,8 @@ where
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(false)
+        // The `request` span's fields (key id, workspace, credential id) on every line.
+        .with_current_span(true)
         .with_span_list(false)
         .with_target(true)
         .with_writer(writer);
@@ -49,4 +50,31 @@ where
         .with(layer)
         .with(filter(level))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_crates_stay_at_warn_whatever_log_level_says() {
+        let filter = filter(LevelFilter::TRACE);
+        assert!(filter.would_enable("shared::api", &tracing::Level::TRACE));
+        for noisy in [
+            "aws_smithy_runtime",
+            "hyper_util::client",
+            "rustls",
+            "lambda_runtime",
+            "h2",
+        ] {
+            assert!(
+                !filter.would_enable(noisy, &tracing::Level::INFO),
+                "{noisy}"
+            );
+            assert!(filter.would_enable(noisy, &tracing::Level::WARN), "{noisy}");
+        }
+        let quiet = super::filter(LevelFilter::ERROR);
+        assert!(!quiet.would_enable("rustls", &tracing::Level::WARN));
+        assert!(!quiet.would_enable("shared", &tracing::Level::WARN));
+    }
 }

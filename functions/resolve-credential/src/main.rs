@@ -2,15 +2,12 @@
 //! by direct invocation (API Gateway has no route to it). All logic lives in the `shared`
 //! crate.
 
-use lambda_http::{service_fn, Error, Request};
+use lambda_http::{Error, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     // Config and clients are built once per container, not per request.
     let state = shared::AppState::from_env().await?;
-    lambda_http::run(service_fn(|req: Request| {
-        shared::api::resolve_credential(&state, req)
-    }))
-    .await
+    shared::api::function::run(|req: Request| shared::api::resolve_credential(&state, req)).await
 }

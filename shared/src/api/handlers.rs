@@ -19,13 +19,17 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 100;
 
 async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Caller, ApiError> {
-    service::authorize(
+    let caller = service::authorize(
         state,
         header(req, "authorization"),
         route.scope(),
         request_info(req),
     )
-    .await
+    .await?;
+    let span = tracing::Span::current();
+    span.record("key_id", caller.principal.key_id.as_str());
+    span.record("workspace_id", caller.workspace());
+    Ok(caller)
 }
 
 #[derive(Serialize)]
@@ -158,8 +162,9 @@ pub async fn create(state: &AppState, req: &Request) -> Result<Reply, ApiError> 
 pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let principal = caller(state, req, Route::Update).await?;
     let id = credential_id(req)?;
-    let if_match = expected_version(req)?;
+    // A bad body is 400 whatever If-Match says.
     let body = super::request::json_body(req)?;
+    let if_match = expected_version(req)?;
     let command = service::UpdateCommand { id, if_match, body };
     let updated = service::update(state, &principal, command).await?;
     Ok(Reply::raw(updated.body).version(updated.version))

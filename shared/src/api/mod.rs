@@ -4,6 +4,7 @@
 //! Each route has one public entry point here (`get_credential`, …) with the signature
 //! `lambda_http::run` wants; the function binaries and the local server call exactly these.
 
+pub mod function;
 mod handlers;
 mod request;
 pub mod routes;
@@ -100,14 +101,25 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
 }
 
 /// Runs one request: renders its outcome and writes the request's log line (id, route,
-/// status, latency; never headers, bodies or config values).
+/// status, latency; never headers, bodies or config values). The line, and every line
+/// logged while the request runs, carries the `request` span: the caller's key id and
+/// workspace and the credential id, once known.
 pub async fn respond<F>(route: Route, req: &Request, work: F) -> Result<Response<Body>, Infallible>
 where
     F: Future<Output = Result<Reply, ApiError>>,
 {
+    use tracing::Instrument;
     let started = Instant::now();
     let request_id = request_id(req);
-    let (response, error_code) = match work.await {
+    let span = tracing::info_span!(
+        "request",
+        key_id = tracing::field::Empty,
+        workspace_id = tracing::field::Empty,
+        credential_id = tracing::field::Empty,
+    );
+    let outcome = work.instrument(span.clone()).await;
+    let _entered = span.enter();
+    let (response, error_code) = match outcome {
         Ok(reply) => {
             let mut response = json_response(reply.status, reply.body, &request_id);
             let headers = response.headers_mut();

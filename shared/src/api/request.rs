@@ -10,7 +10,22 @@ use crate::model::is_credential_id;
 #[cfg(feature = "encryption")]
 use crate::validate::{parse_json, MAX_BODY_BYTES};
 
-/// API Gateway's request id, else the Lambda invocation's, else a new one (local use).
+/// Longest request id taken from an event.
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// A request id a caller may pick (direct invocations choose their own event): 1–128 of
+/// `A-Z a-z 0-9 - _ = + / .`, the characters API Gateway and Lambda ids use. Anything
+/// else never reaches a log line or a header; a new id replaces it.
+fn is_plain_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=+/.".contains(&b))
+}
+
+/// API Gateway's request id, else the Lambda invocation's, else a new one (local use); an
+/// id that is not plain text is replaced by a new one.
 pub fn request_id(req: &Request) -> String {
     #[allow(unreachable_patterns)]
     let from_gateway = match req.request_context_ref() {
@@ -21,6 +36,7 @@ pub fn request_id(req: &Request) -> String {
     from_gateway
         .filter(|id| !id.is_empty())
         .or_else(|| req.lambda_context_ref().map(|ctx| ctx.request_id.clone()))
+        .filter(|id| is_plain_request_id(id))
         .unwrap_or_else(crate::ids::new_request_id)
 }
 
@@ -72,8 +88,11 @@ pub fn credential_id(req: &Request) -> Result<String, ApiError> {
         Some(id) => Some(id.to_owned()),
         None => path_id(req.raw_http_path()).map(str::to_owned),
     };
-    id.filter(|id| is_credential_id(id))
-        .ok_or_else(ApiError::not_found)
+    let id = id
+        .filter(|id| is_credential_id(id))
+        .ok_or_else(ApiError::not_found)?;
+    tracing::Span::current().record("credential_id", id.as_str());
+    Ok(id)
 }
 
 /// The request body as JSON: content type, size and syntax are checked here, once.
@@ -88,6 +107,15 @@ pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with `Content-Type: application/json`.",
+        ));
+    }
+    if req
+        .headers()
+        .contains_key(super::function::INVALID_BODY_HEADER)
+    {
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            "The request body is marked base64-encoded but is not valid base64.",
         ));
     }
     let body: &[u8] = req.body().as_ref();
@@ -162,9 +190,11 @@ pub fn invalid_query(field: &'static str, issue: &'static str) -> ApiError {
     }
 }
 
-/// The version an `If-Match` header requires, if any. `*` requires only existence (which
-/// every route checks anyway); a tag that cannot be one of ours can never match.
-pub fn expected_version(req: &Request) -> Result<Option<u64>, ApiError> {
+/// The versions an `If-Match` header accepts: `None` without the header or with `*`
+/// (existence, which every route checks anyway); otherwise the strong tags it lists
+/// (`"3"`, or `"3", "4"`). Comparison is strong (RFC 9110): a weak tag (`W/"3"`) or a tag
+/// that cannot be one of ours never matches, and a header with no usable tag is 412.
+pub fn expected_version(req: &Request) -> Result<Option<Vec<u64>>, ApiError> {
     let Some(raw) = req.headers().get("if-match") else {
         return Ok(None);
     };
@@ -172,12 +202,15 @@ pub fn expected_version(req: &Request) -> Result<Option<u64>, ApiError> {
     if value == "*" {
         return Ok(None);
     }
-    let tag = value.strip_prefix("W/").unwrap_or(value);
-    tag.strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Some)
-        .ok_or_else(ApiError::precondition_failed)
+    let versions: Vec<u64> = value
+        .split(',')
+        .map(str::trim)
+        .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+        .collect();
+    if versions.is_empty() {
+        return Err(ApiError::precondition_failed());
+    }
+    Ok(Some(versions))
 }
 
 /// The strong entity tag of a credential version.

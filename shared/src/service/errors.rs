@@ -16,6 +16,10 @@ impl From<StoreError> for ApiError {
                 "The credential was changed by another request. Read it again and retry.",
             ),
             StoreError::Unavailable => ApiError::unavailable(),
+            StoreError::TooLarge => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "The credential would exceed the 400 KB the store allows per credential. Remove or shorten settings.",
+            ),
             // Create handles a used idempotency key itself; reaching here is a bug.
             StoreError::Corrupt | StoreError::IdempotencyKeyUsed => ApiError::internal(),
         }

@@ -12,12 +12,13 @@ use crate::AppState;
 #[derive(Clone, Debug)]
 pub struct Target {
     pub id: String,
-    pub if_match: Option<u64>,
+    /// The versions `If-Match` accepts (`None`: any).
+    pub if_match: Option<Vec<u64>>,
 }
 
-/// True when an `If-Match` version was given and differs from the stored one.
-fn mismatch(expected: Option<u64>, current: &StoredCredential) -> bool {
-    expected.is_some_and(|v| v != current.version)
+/// True when `If-Match` named versions and the stored one is not among them.
+pub(super) fn mismatch(expected: Option<&[u64]>, current: &StoredCredential) -> bool {
+    expected.is_some_and(|versions| !versions.contains(&current.version))
 }
 
 /// Soft delete and restore: read, decide, then one transaction (the update conditioned on
@@ -36,7 +37,7 @@ async fn move_status(
             .get_credential(caller.workspace(), &target.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        if mismatch(target.if_match, &current) {
+        if mismatch(target.if_match.as_deref(), &current) {
             return Err(ApiError::precondition_failed());
         }
         if current.status == move_.to() {
@@ -93,7 +94,7 @@ pub async fn purge(app: &AppState, caller: &Caller, target: &Target) -> Result<(
             .get_credential(caller.workspace(), &target.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        if mismatch(target.if_match, &current) {
+        if mismatch(target.if_match.as_deref(), &current) {
             return Err(ApiError::precondition_failed());
         }
         let event = caller.event(app, Action::CredentialPurged, &current, Vec::new());

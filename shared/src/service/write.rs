@@ -28,7 +28,8 @@ pub struct CreateCommand {
 #[derive(Debug)]
 pub struct UpdateCommand {
     pub id: String,
-    pub if_match: Option<u64>,
+    /// The versions `If-Match` accepts (`None`: any).
+    pub if_match: Option<Vec<u64>>,
     pub body: Value,
 }
 
@@ -195,7 +196,7 @@ pub async fn update(
             .get_credential(workspace, &command.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        if command.if_match.is_some_and(|v| v != current.version) {
+        if super::lifecycle::mismatch(command.if_match.as_deref(), &current) {
             return Err(ApiError::precondition_failed());
         }
         if current.status == Status::Deleted {

@@ -104,6 +104,8 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_item(key_hash)))
+            // A revocation is seen by the next lookup, not an eventually consistent later one.
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable("GetItem", &e.into_service_error()))?;

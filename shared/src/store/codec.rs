@@ -112,6 +112,34 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
     item
 }
 
+/// DynamoDB's item size limit (400 KB, counting attribute names and values).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// An item's size as DynamoDB counts it (names and values in bytes; numbers at their
+/// largest; 3 bytes per list or map plus 1 per element), never below the real size.
+pub fn item_size(item: &Item) -> usize {
+    fn value(v: &Av) -> usize {
+        match v {
+            Av::S(s) => s.len(),
+            Av::N(n) => n.len().div_ceil(2) + 1,
+            Av::B(b) => b.as_ref().len(),
+            Av::Bool(_) | Av::Null(_) => 1,
+            Av::L(items) => 3 + items.iter().map(|i| 1 + value(i)).sum::<usize>(),
+            Av::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, i)| 1 + k.len() + value(i))
+                    .sum::<usize>()
+            }
+            Av::Ss(items) => items.iter().map(String::len).sum(),
+            Av::Ns(items) => items.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            Av::Bs(items) => items.iter().map(|b| b.as_ref().len()).sum(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
 pub fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str, StoreError> {
     item.get(key)
         .and_then(|v| v.as_s().ok())

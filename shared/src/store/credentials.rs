@@ -4,8 +4,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
 
 use super::codec::{
-    credential_key, decode_credential, decode_listed, encode_credential, n, name_key_item,
-    name_reservation, s, status_sk, type_pk, Item,
+    credential_key, decode_credential, decode_listed, encode_credential, item_size, n,
+    name_key_item, name_reservation, s, status_sk, type_pk, Item, MAX_ITEM_BYTES,
 };
 use super::idempotency::{idempotency_key, now_epoch as idempotency_now_epoch};
 use super::IdempotencyRecord;
@@ -126,11 +126,11 @@ impl Store {
             "attribute_not_exists(pk)",
             None,
         );
-        let insert = self.put(
-            encode_credential(credential),
-            "attribute_not_exists(pk)",
-            None,
-        );
+        let item = encode_credential(credential);
+        if item_size(&item) > MAX_ITEM_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        let insert = self.put(item, "attribute_not_exists(pk)", None);
         items.push(TransactWriteItem::builder().put(reserve).build());
         items.push(TransactWriteItem::builder().put(insert).build());
         items.push(
@@ -176,8 +176,12 @@ impl Store {
         next: &StoredCredential,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
+        let item = encode_credential(next);
+        if item_size(&item) > MAX_ITEM_BYTES {
+            return Err(StoreError::TooLarge);
+        }
         let guarded = self.put(
-            encode_credential(next),
+            item,
             "attribute_exists(pk) AND version = :expected",
             Some([(":expected".to_owned(), n(current.version))].into()),
         );

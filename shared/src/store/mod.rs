@@ -60,6 +60,9 @@ pub enum StoreError {
     Unavailable,
     /// An item in the table does not decode: a bug or a manual edit, never client input.
     Corrupt,
+    /// The credential would exceed DynamoDB's item size limit: nothing was written, and
+    /// the same request can never succeed.
+    TooLarge,
 }
 
 /// Logs an SDK failure by its error code only (messages can carry item contents).

@@ -134,9 +134,9 @@ pub async fn invoke(state: &AppState, name: &str, event: &[u8]) -> Response<Body
             "Function not found",
         );
     };
-    let Ok(request) = std::str::from_utf8(event)
-        .map_err(|_| ())
-        .and_then(|text| lambda_http::request::from_str(text).map_err(|_| ()))
+    let Some(request) = std::str::from_utf8(event)
+        .ok()
+        .and_then(api::function::event_request)
     else {
         // What the real function does with an event it cannot deserialize: the runtime
         // reports an error, which Lambda returns with status 200 and a function error.
