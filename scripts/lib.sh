@@ -40,6 +40,18 @@ ensure_venv() {
   done
 }
 
+# ensure_checkov: checkov (pinned) in a venv of its own (.venv-checkov): its dependency
+# pins clash with the test tools'.
+ensure_checkov() {
+  local venv="$ROOT/.venv-checkov" file="$ROOT/tools/python/requirements-checkov.txt"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  if [[ ! -f "$venv/.installed" || "$file" -nt "$venv/.installed" ]]; then
+    log "installing pinned checkov from tools/python/requirements-checkov.txt into .venv-checkov"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$file"
+    touch "$venv/.installed"
+  fi
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

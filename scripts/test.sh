@@ -10,8 +10,10 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-log "template.yaml: cfn-lint and consistency with the code"
+log "template.yaml: cfn-lint, checkov (skips and their reasons: .checkov.yaml) and consistency with the code"
 "$VENV/bin/cfn-lint" template.yaml
+ensure_checkov
+"$ROOT/.venv-checkov/bin/checkov" -f template.yaml --config-file .checkov.yaml
 cargo build --quiet --locked -p local-server
 target/debug/local-server --routes > target/routes.txt
 "$VENV/bin/python" scripts/check_template.py template.yaml target/routes.txt

@@ -746,3 +746,70 @@ async fn names_and_keys_that_embed_a_credential_are_refused() {
     .await
     .assert_error(400, "validation_failed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
+    let app = TestApp::new().await;
+    let workspace = unique("ws");
+    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let created = app
+        .create(
+            &key,
+            json!({"name": "old", "type": "password", "config": {"password": secret("p")}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    // Put both items back into the shape an earlier version wrote.
+    let client = aws_sdk_dynamodb::Client::new(&app.sdk);
+    let cred = app.credential_item(id).await;
+    client
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", cred["pk"].clone())
+        .key("sk", cred["sk"].clone())
+        .update_expression("REMOVE secret_fields")
+        .send()
+        .await
+        .unwrap();
+    let api_key = app.items("APIKEY").await.pop().unwrap();
+    client
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", api_key["pk"].clone())
+        .key("sk", api_key["sk"].clone())
+        .update_expression("SET gsi1pk = :pk, gsi1sk = :sk REMOVE gsi3pk, gsi3sk")
+        .expression_attribute_values(":pk", AttributeValue::S(workspace_pk(&workspace)))
+        .expression_attribute_values(":sk", AttributeValue::S("apikey#old".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(app
+        .state
+        .store
+        .list_api_keys(&workspace)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let report = app.state.store.migrate_items().await.unwrap();
+    assert_eq!((report.credentials, report.api_keys), (1, 1));
+    let list = app
+        .request("GET", "/api/credentials")
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["data"][0]["secret_fields"], json!(["password"]));
+    assert_eq!(
+        app.state
+            .store
+            .list_api_keys(&workspace)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Again: nothing left to do.
+    let again = app.state.store.migrate_items().await.unwrap();
+    assert_eq!((again.credentials, again.api_keys), (0, 0));
+}

@@ -25,6 +25,7 @@ mod audit;
 mod codec;
 mod credentials;
 mod idempotency;
+mod migrate;
 mod table;
 
 pub use api_keys::ApiKeyRecord;
@@ -34,6 +35,7 @@ pub use audit::{audit_pk, EventFilter, EventPage};
 pub use codec::{credential_key, encode_credential, status_sk};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
+pub use migrate::MigrationReport;
 pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
     GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,

@@ -44,6 +44,9 @@ enum Command {
         #[arg(long)]
         workspace: String,
     },
+    /// Bring items written by earlier versions to the current shape (idempotent): adds
+    /// `secret_fields` to credentials, moves API keys to their own index.
+    Migrate,
     /// Revoke an API key by its id (`key_…`).
     RevokeKey {
         #[arg(long)]
@@ -143,6 +146,16 @@ async fn main() -> Result<(), Error> {
                     key.description
                 );
             }
+        }
+        Command::Migrate => {
+            let report = store
+                .migrate_items()
+                .await
+                .map_err(|e| format!("migrating failed: {e:?}"))?;
+            println!(
+                "migrated {} credentials and {} API keys",
+                report.credentials, report.api_keys
+            );
         }
         Command::RevokeKey { workspace, key_id } => {
             check_workspace(&workspace)?;
