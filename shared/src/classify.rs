@@ -1969,6 +1969,86 @@ mod tests {
         "contraseña",
         "auth_method_secret",
         "jwt",
+        // Joined words ending in pass / pw / pwd / key.
+        "authkey",
+        "encryptkey",
+        "cipherkey",
+        "sshkey",
+        "seckey",
+        "skey",
+        "passkey",
+        "dbpass",
+        "pgpass",
+        "storepass",
+        "keypass",
+        "userpass",
+        "bindpw",
+        "rootpw",
+        "adminpw",
+        "SSHPASS",
+        "sshkeys",
+        // Other languages.
+        "parola",
+        "passord",
+        "parol",
+        "haslo",
+        "hasło",
+        "heslo",
+        "sifre",
+        "şifre",
+        "salasana",
+        "losenord",
+        "lösenord",
+        "jelszo",
+        "jelszó",
+        "lozinka",
+        "adgangskode",
+        "contrasenya",
+        "kata_sandi",
+        "katalaluan",
+        "mima",
+        "db_mima",
+        "пароль",
+        "密码",
+        // Misspellings.
+        "pword",
+        "p_w_d",
+        "P.W.",
+        "pa55word",
+        "p4ssw0rd",
+        "s3cr3t",
+        "passw",
+        "pswrd",
+        "pwrd",
+        "passwrd",
+        "pasword",
+        // Short names.
+        "pk",
+        "sk",
+        "hmac",
+        "refresh",
+        "cred",
+        "tok",
+        "tkn",
+        "priv",
+        "authn",
+        "authz",
+        "id_rsa",
+        "id_ed25519",
+        "pem",
+        "pfx",
+        "xprv",
+        "wif",
+        "seed",
+        "mfa_seed",
+        "twofa",
+        "oauth_verifier",
+        "code_verifier",
+        "cvv",
+        "cvc",
+        "card_number",
+        "creditCardNumber",
+        "ssn",
     ];
 
     const VISIBLE_NAMES: &[&str] = &[
@@ -2037,6 +2117,37 @@ mod tests {
         "jwt_issuer",
         "",
         "___",
+        "authkey_id",
+        "monkeys",
+        "turkey",
+        "hockey",
+        "hotkey",
+        "overpass",
+        "multipass",
+        "sortkey",
+        "partitionkey",
+        "publickey",
+        "pubkey",
+        "primarykey",
+        "routingkey",
+        "idempotencykey",
+        "key_size",
+        "password_policy",
+        "token_refresh_interval",
+        "auth_enabled",
+        "seed_count",
+        "pem_path",
+        "ssh_key_file",
+        "mfa",
+        "code",
+        "session",
+        "ticket",
+        "passage",
+        "keynote",
+        "author_email",
+        "s3_bucket",
+        "ipv4_address",
+        "h2_console",
     ];
 
     #[test]
@@ -2057,6 +2168,20 @@ mod tests {
             .filter(|n| name_looks_secret(n))
             .collect();
         assert!(wrong.is_empty(), "secret: {wrong:?}");
+    }
+
+    /// Short field names that are secret as names but ordinary as keys inside a value.
+    #[test]
+    fn name_only_words_do_not_make_parameters_secret() {
+        for w in NAME_ONLY_WORDS {
+            assert!(name_looks_secret(w), "{w}");
+            assert_eq!(
+                value_rule(&format!("https://example.com/items?{w}=42")),
+                None,
+                "{w}"
+            );
+        }
+        assert_eq!(value_rule("seed=1234 refresh=30 pk=7"), None);
     }
 
     #[test]
@@ -2183,6 +2308,71 @@ mod tests {
                 "https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-",
                 WebhookUrl,
             ),
+            // ODBC brace-quoted values, assignments in code, bracketed keys, XML, pairs
+            ("Driver={ODBC Driver 18};Server=x;UID=etl;PWD={s3cr;e}}t};", KeyValuePair),
+            ("Server=x;Password={hunter2};", KeyValuePair),
+            ("PWD={secret};Server=x", KeyValuePair),
+            ("'password' => 'hunter2',", KeyValuePair),
+            ("password => hunter2", KeyValuePair),
+            ("password := \"hunter2\"", KeyValuePair),
+            ("$password = 'hunter2';", KeyValuePair),
+            ("DECLARE @Password='hunter2'", KeyValuePair),
+            ("$env:DB_PASSWORD=\"hunter2\"", KeyValuePair),
+            ("ENV['PASSWORD']='hunter2'", KeyValuePair),
+            ("config[\"db_password\"] = \"hunter2\"", KeyValuePair),
+            ("SSHPASS=hunter2 sshpass -e ssh host", KeyValuePair),
+            ("dbpass=hunter2", KeyValuePair),
+            ("rootpw = hunter2", KeyValuePair),
+            ("<password>hunter2</password>", KeyValuePair),
+            ("<config><db:Password> hunter2 </db:Password></config>", KeyValuePair),
+            ("<add key=\"DbPassword\" value=\"hunter2\"/>", KeyValuePair),
+            ("<property name=\"password\" value=\"hunter2\"/>", KeyValuePair),
+            ("[{\"Key\":\"DB_PASSWORD\",\"Value\":\"hunter2\"}]", KeyValuePair),
+            ("{\"Name\": \"api_key\", \"Value\": \"abc123\"}", KeyValuePair),
+            ("haslo=hunter2", KeyValuePair),
+            // URL query keys that carry a credential
+            ("https://app.example.com/callback?code=4/0AX4XfWhAbC123&state=x", KeyValuePair),
+            ("https://app.example.com/?sid=a1b2c3d4e5f6", KeyValuePair),
+            ("https://app.example.com/x?lang=en&session=Zx81kQp0Lm", KeyValuePair),
+            ("https://cas.example.com/app?ticket=ST-1856339-aA5Yuvrxzpv8Tau1cYQ7", KeyValuePair),
+            // command lines
+            ("mysql -u etl -phunter2 prod", CommandLinePassword),
+            ("mysqldump -h db -u etl -p'hun ter2' prod", CommandLinePassword),
+            ("sshpass -p hunter2 ssh etl@host", CommandLinePassword),
+            ("sshpass -phunter2 ssh etl@host", CommandLinePassword),
+            ("curl -u etl:hunter2 https://api.example.com", CommandLinePassword),
+            ("curl --user etl:hunter2 https://api.example.com", CommandLinePassword),
+            ("curl -s -uetl:hunter2 https://api.example.com", CommandLinePassword),
+            ("redis-cli -h cache -a hunter2 ping", CommandLinePassword),
+            // protocol-relative URL userinfo, token as the URL user
+            ("//etl:hunter2@db.example.com/prod", UrlUserinfo),
+            ("src=\"//u:p@cdn.example.com/x.js\"", UrlUserinfo),
+            (
+                "https://0123456789abcdef0123456789abcdef01234567@github.com/org/repo.git",
+                UrlUserinfo,
+            ),
+            (
+                "https://aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z@git.example.com/r.git",
+                UrlUserinfo,
+            ),
+            // lower-case PEM header, JWK private keys
+            ("-----begin rsa private key-----\nMIIE", PrivateKeyBlock),
+            (
+                "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}",
+                PrivateKeyBlock,
+            ),
+            (
+                "{\"kty\": \"oct\", \"k\": \"GawgguFyGrWKav7AX4VKUg_abcdefgh\"}",
+                PrivateKeyBlock,
+            ),
+            (
+                "{\\\"kty\\\":\\\"RSA\\\",\\\"d\\\":\\\"X4cTteJY_gn4FYPsXB8rdXix5vwsg1FLN5E3EaG6RJo\\\"}",
+                PrivateKeyBlock,
+            ),
+            // Authorization header values
+            ("Authorization: token 0123456789abcdef0123456789abcdef01234567", AuthorizationHeader),
+            ("Basic ZXRsaHVudGVyMjEyMzQ1Ng==", AuthorizationHeader),
+            ("Bearer abcdefghijklmnopqrstuvwxyz", AuthorizationHeader),
             // AWS key pair
             (
                 "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -2252,6 +2442,40 @@ mod tests {
             tok("lin_api_", "abcdefghij0123456789abcdefghij0123456789"),
             tok("dp.pt.", "abcdefghij0123456789abcdefghij0123456789abc"),
             tok("ATATT3", &"xFfGF0T".repeat(25)),
+            tok("glcbt-", "64_abcdefghij0123456789"),
+            tok("gloas-", &format!("{hex32}{hex32}")),
+            tok("s.", "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8"),
+            tok("HRKU-AA", &"Ab1_".repeat(15)[..58]),
+            tok(
+                "sk.eyJ",
+                "1IjoiZXhhbXBsZSIsImEiOiJjbGV4YW1wbGUifQ.Ab1Cd2Ef3Gh4Ij5Kl6Mn7O",
+            ),
+            tok(
+                "access_token$production$",
+                &format!("abcd1234efgh5678${hex32}"),
+            ),
+            tok("pscale_pw_", "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx"),
+            tok("pscale_tkn_", "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx"),
+            tok(
+                "1//0",
+                "gLlb8Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+            ),
+            tok("sk-", hex32),
+            tok("sk-", "abcdefghijklmnop0123456789abcdefghij"),
+            tok("pplx-", &"a1B2c3".repeat(8)),
+            tok("xai-", &"a1B2c3D4".repeat(10)),
+            tok("r8_", "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Y"),
+            tok("123456789:", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"),
+            tok(
+                "abcdefgh012345",
+                &format!(".atlasv1.{}", "Ab1_Cd2-Ef3=".repeat(5)),
+            ),
+            tok("patAbCdEf12345678", &format!(".{hex64}")),
+            tok("AAAAabc1234:", &format!("APA91b{}", "Ab1_Cd2-".repeat(17))),
+            tok(
+                "MTA4NzY1NDMyMTIzNDU2Nzg5MA",
+                ".GhIjKl.Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0",
+            ),
         ]);
         v.push((format!("my token is ghp_{a36}."), KnownTokenFormat));
         v.push((
@@ -2321,6 +2545,60 @@ mod tests {
         "keyspace=analytics",
         "Zürich-数据库",
         "",
+        // New rules, legitimate neighbours.
+        "password={password}",
+        "Password={0}",
+        "Driver={ODBC Driver 18 for SQL Server};Server=x;Database=y",
+        "Server=x;Password={{password}};",
+        "Server=x;Password=${DB_PASSWORD};",
+        "Server=x;Password=<password>;",
+        "<password></password>",
+        "<password>${DB_PASSWORD}</password>",
+        "<host>db.example.com</host>",
+        "<key>password</key>",
+        "<add key=\"Environment\" value=\"prod\"/>",
+        "<property name=\"url\" value=\"jdbc:postgresql://db/prod\"/>",
+        "[{\"Key\": \"password_policy\", \"Value\": \"strict\"}]",
+        "x => y",
+        "timeout := 30",
+        "https://example.com/?code=US",
+        "https://example.com/lookup?country_code=DE1234567",
+        "https://example.com/?session=abc",
+        "https://example.com/?state=a1b2c3d4e5f6",
+        "https://github.com/org/repo/commit/da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "GITHUB_SHA=da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "https://jdoe-at-123456789012@git-codecommit.us-east-1.amazonaws.com/v1/repos/r",
+        "https://org@dev.azure.com/org/project/_git/repo",
+        "//cdn.example.com/lib.js",
+        "// comment: user@host",
+        "https://cdn.example.com//assets/x.js",
+        "mysql -h db -u etl -p prod",
+        "mysql -h db -P 3306 -u etl",
+        "sshpass -e ssh etl@host",
+        "curl -u etl: https://api.example.com",
+        "curl https://api.example.com/users/me",
+        "redis-cli -h cache ping",
+        "-----BEGIN RSA PUBLIC KEY-----",
+        "{\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbf\",\"e\":\"AQAB\"}",
+        "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"1\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\"}]}",
+        "Basic aGVsbG8=",
+        "Basic authentication only",
+        "Bearer authentication",
+        "token expires in 3600 seconds",
+        "s.example.com",
+        "https://s.cdn.example.com/abcdefghijklmnopqrstuvwx",
+        "sk-prod-cluster-eu-west-1.internal",
+        "sk-0123456789abcdef",
+        "patient.example.com",
+        "123456789:short",
+        "2024-01-01T00:00:00Z",
+        "https://token.actions.githubusercontent.com",
+        "https://sts.amazonaws.com/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15",
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=abc&response_type=code",
+        "https://example.com/cb?state=xyz&session_state=abc",
+        "jdbc:sqlserver://db:1433;databaseName=prod;encrypt=true",
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 etl@host",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl etl@host",
     ];
 
     #[test]
@@ -2487,6 +2765,17 @@ mod tests {
             ("eyJ.", 4096),
             ("-----BEGIN ", 1489),
             ("abc1Q~", 2730),
+            ("value=\"x\" ", 1638),
+            ("<a>", 5461),
+            ("<password>", 1638),
+            ("mysql -p ", 1820),
+            ("curl ", 3276),
+            ("\"d\": kty ", 1820),
+            ("//", 8192),
+            (":A", 8192),
+            ("M", 16384),
+            ("{", 16384),
+            (";x={", 4096),
         ] {
             assert_eq!(value_rule(&pattern.repeat(count)), None, "{pattern}");
         }
@@ -2556,7 +2845,19 @@ mod tests {
             code_list(MASK_WRAPPERS.chars().map(|c| c.to_string())),
             code_list(MASK_PLACEHOLDERS),
             code_list(ValueRule::ALL.iter().map(|r| r.as_str())),
+            code_list(NAME_ONLY_WORDS),
+            code_list(SECRET_WORD_ENDINGS),
+            code_list(ENDING_EXCEPTIONS),
+            code_list(LEET_DIGITS.iter().map(|(d, l)| format!("{d}→{l}"))),
+            code_list(URL_QUERY_SECRET_KEYS),
+            code_list(PAIRED_VALUE_KEYS),
+            code_list(PAIRED_NAME_KEYS),
         ];
+        lists.extend(
+            COMMAND_LINE_PASSWORDS
+                .iter()
+                .map(|(c, o, a)| format!("| `{c}` | `{o}` | {} |", a.as_str())),
+        );
         lists.extend(
             WEBHOOK_URLS
                 .iter()

@@ -26,21 +26,34 @@ pub const ISSUE_PRIVATE_USE: &str = "must not contain private-use characters";
 pub const ISSUE_SURROGATE: &str = "must not contain surrogate code points";
 pub const ISSUE_SEPARATOR: &str = "must not contain line or paragraph separators";
 
-/// Default_Ignorable_Code_Point characters (Unicode DerivedCoreProperties.txt) that are not
-/// in general categories Cc, Cf or Cn, which [`check_name`] refuses anyway: the combining
-/// grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free variation
-/// selectors and the variation selectors. They render as nothing (or only select a glyph
-/// variant), so [`name_key`] drops them and a name of nothing else counts as empty. A test
-/// checks each range against the general-category data.
+/// Characters that render as nothing (or as blank space, or only select a glyph variant)
+/// although their general category is not Cc, Cf or Cn, which [`check_name`] refuses anyway
+/// and none of which is whitespace:
+///
+/// * Default_Ignorable_Code_Point characters (Unicode DerivedCoreProperties.txt): the
+///   combining grapheme joiner U+034F, the Hangul fillers U+115F–U+1160, U+3164 and U+FFA0,
+///   the Khmer inherent vowels U+17B4–U+17B5, the Mongolian free variation selectors
+///   U+180B–U+180D and U+180F, the variation selectors U+FE00–U+FE0F and U+E0100–U+E01EF;
+/// * blank-rendering characters that are not Default_Ignorable: U+2800 BRAILLE PATTERN BLANK
+///   (So, a favourite "invisible" name character), U+16FE4 KHITAN SMALL SCRIPT FILLER (Mn)
+///   and U+1D159 MUSICAL SYMBOL NULL NOTEHEAD (So).
+///
+/// [`name_key`] drops them and a name of nothing else counts as empty. The general-category
+/// crate cannot tell these apart from visible characters (none of the three crates exposes
+/// Default_Ignorable_Code_Point), so the list is kept by hand; a test checks each range
+/// against the general-category data.
 pub const IGNORABLE_VISIBLE_CATEGORY: &[(char, char)] = &[
     ('\u{034F}', '\u{034F}'),
     ('\u{115F}', '\u{1160}'),
     ('\u{17B4}', '\u{17B5}'),
     ('\u{180B}', '\u{180D}'),
     ('\u{180F}', '\u{180F}'),
+    ('\u{2800}', '\u{2800}'),
     ('\u{3164}', '\u{3164}'),
     ('\u{FE00}', '\u{FE0F}'),
     ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{16FE4}', '\u{16FE4}'),
+    ('\u{1D159}', '\u{1D159}'),
     ('\u{E0100}', '\u{E01EF}'),
 ];
 
@@ -127,9 +140,31 @@ mod tests {
             ("❤\u{FE0F} prod", "❤ prod"),
             ("prod\u{034F}", "prod"),
             ("a\u{034F}\u{0308}", "ä"),
+            ("prod\u{2800}", "prod"),
+            ("pr\u{2800}od", "prod"),
+            ("prod\u{16FE4}db", "proddb"),
+            ("\u{1D159}prod", "prod"),
+            ("prod\u{3164}", "prod"),
+            ("prod\u{FFA0}", "prod"),
         ];
         for (a, b) in pairs {
             assert_eq!(name_key(a), name_key(b), "{a:?} vs {b:?}");
+        }
+    }
+
+    /// Look-alike characters from other scripts and hyphen variants are out of scope by
+    /// design (no UTS #39 confusable folding): they keep distinct keys.
+    #[test]
+    fn confusables_are_not_folded() {
+        let pairs = [
+            ("prod", "\u{0440}\u{043E}d"),
+            ("a", "\u{0430}"),
+            ("ops", "\u{03BF}ps"),
+            ("prod-db", "prod\u{2010}db"),
+            ("prod-db", "prod\u{2212}db"),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(name_key(a), name_key(b), "{a:?} vs {b:?}");
         }
     }
 
@@ -156,6 +191,11 @@ mod tests {
             ("   ", ISSUE_EMPTY),
             ("\u{3164}", ISSUE_EMPTY),
             ("\u{FE0F} \u{115F}", ISSUE_EMPTY),
+            ("\u{2800}", ISSUE_EMPTY),
+            ("\u{2800}\u{2800} \u{2800}", ISSUE_EMPTY),
+            ("\u{16FE4}", ISSUE_EMPTY),
+            ("\u{1D159}", ISSUE_EMPTY),
+            ("\u{FFA0}\u{1160}", ISSUE_EMPTY),
             ("prod\u{200B}db", ISSUE_FORMAT),
             ("prod\u{200D}", ISSUE_FORMAT),
             ("prod\u{202E}bd", ISSUE_FORMAT),
@@ -240,7 +280,9 @@ mod tests {
                 assert!(
                     matches!(
                         cat,
-                        GeneralCategory::NonspacingMark | GeneralCategory::OtherLetter
+                        GeneralCategory::NonspacingMark
+                            | GeneralCategory::OtherLetter
+                            | GeneralCategory::OtherSymbol
                     ),
                     "U+{:04X} {:?}",
                     c as u32,

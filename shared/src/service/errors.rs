@@ -16,6 +16,10 @@ impl From<StoreError> for ApiError {
                 "The credential was changed by another request. Read it again and retry.",
             ),
             StoreError::Unavailable => ApiError::unavailable(),
+            StoreError::OutcomeUnknown => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "The outcome is unknown: the change may have been applied. Retry a create with the same Idempotency-Key; read the credential, then retry other writes with If-Match.",
+            ),
             StoreError::TooLarge => ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 "The credential would exceed the 400 KB the store allows per credential. Remove or shorten settings.",

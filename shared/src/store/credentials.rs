@@ -1,5 +1,6 @@
 //! Credential reads and conditional writes.
 
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
 
@@ -49,31 +50,53 @@ pub struct Page {
     pub more: bool,
 }
 
+/// Why a transaction did not (knowably) apply.
+enum Failure {
+    Cancelled(Cancelled),
+    /// `Unavailable` (DynamoDB answered no) or `OutcomeUnknown` (no answer).
+    Store(StoreError),
+}
+
 impl Store {
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Option<Cancelled>> {
+    /// One `TransactWriteItems` with a fresh `ClientRequestToken` (the SDK would generate
+    /// one per call too; it is set here so the contract is visible): the SDK's own retries
+    /// of this call carry the same token, so a retry after a response that was lost (the
+    /// write had landed) is answered with the first outcome, not applied again nor refused
+    /// by its own conditions (`tests/retries.rs`). A failure without an answer from
+    /// DynamoDB (timeout, broken connection) leaves the outcome unknown.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failure> {
+        let token = crate::ids::new_request_id();
         match self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(token)
             .send()
             .await
         {
             Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(e) => {
-                    match cancellation(e.cancellation_reasons()) {
-                        Some(c) => Err(Some(c)),
-                        None => {
-                            unavailable("TransactWriteItems", &e);
-                            Err(None)
+            Err(err) => {
+                let answered = matches!(err, SdkError::ServiceError(_));
+                match err.into_service_error() {
+                    TransactWriteItemsError::TransactionCanceledException(e) => {
+                        match cancellation(e.cancellation_reasons()) {
+                            Some(c) => Err(Failure::Cancelled(c)),
+                            None => {
+                                unavailable("TransactWriteItems", &e);
+                                Err(Failure::Store(StoreError::Unavailable))
+                            }
                         }
                     }
+                    other => {
+                        unavailable("TransactWriteItems", &other);
+                        Err(Failure::Store(if answered {
+                            StoreError::Unavailable
+                        } else {
+                            StoreError::OutcomeUnknown
+                        }))
+                    }
                 }
-                other => {
-                    unavailable("TransactWriteItems", &other);
-                    Err(None)
-                }
-            },
+            }
         }
     }
 
@@ -84,8 +107,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(Some(_)) => Err(StoreError::Conflict),
-            Err(None) => Err(StoreError::Unavailable),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 
@@ -140,12 +163,14 @@ impl Store {
         );
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(Some(Cancelled::Condition(0))) if offset == 1 => {
+            Err(Failure::Cancelled(Cancelled::Condition(0))) if offset == 1 => {
                 Err(StoreError::IdempotencyKeyUsed)
             }
-            Err(Some(Cancelled::Condition(i))) if i == offset => Err(StoreError::NameTaken),
-            Err(Some(_)) => Err(StoreError::Conflict),
-            Err(None) => Err(StoreError::Unavailable),
+            Err(Failure::Cancelled(Cancelled::Condition(i))) if i == offset => {
+                Err(StoreError::NameTaken)
+            }
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 
@@ -216,10 +241,12 @@ impl Store {
         );
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(Some(Cancelled::Condition(0))) if renamed => Err(StoreError::NameTaken),
+            Err(Failure::Cancelled(Cancelled::Condition(0))) if renamed => {
+                Err(StoreError::NameTaken)
+            }
             // The credential (or the name it held) changed since it was read.
-            Err(Some(_)) => Err(StoreError::Conflict),
-            Err(None) => Err(StoreError::Unavailable),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 
@@ -260,8 +287,8 @@ impl Store {
         ];
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(Some(_)) => Err(StoreError::Conflict),
-            Err(None) => Err(StoreError::Unavailable),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 
@@ -321,8 +348,8 @@ impl Store {
         );
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(Some(_)) => Err(StoreError::Conflict),
-            Err(None) => Err(StoreError::Unavailable),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(Failure::Store(e)) => Err(e),
         }
     }
 

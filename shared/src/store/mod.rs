@@ -58,8 +58,11 @@ pub enum StoreError {
     /// Another request already used this idempotency key (read the record to tell whether
     /// it is a replay).
     IdempotencyKeyUsed,
-    /// DynamoDB failed or could not be reached; the write did not happen.
+    /// DynamoDB answered with an error (or a read failed): nothing was written.
     Unavailable,
+    /// A write got no answer (timeout, broken connection) after the SDK's retries: it may
+    /// or may not have been applied.
+    OutcomeUnknown,
     /// An item in the table does not decode: a bug or a manual edit, never client input.
     Corrupt,
     /// The credential would exceed DynamoDB's item size limit: nothing was written, and
