@@ -112,6 +112,21 @@ impl Store {
         }
     }
 
+    /// The delete of `current`'s name reservation, under its stored key, only while it is
+    /// still this credential's.
+    fn release_name(&self, current: &StoredCredential) -> Delete {
+        Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(name_key_item(
+                &current.workspace_id,
+                &current.name_key,
+            )))
+            .condition_expression("credential_id = :id")
+            .expression_attribute_values(":id", s(&current.id))
+            .build()
+            .expect("table, key and condition are set")
+    }
+
     pub(super) fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Put {
         Put::builder()
             .table_name(&self.table)
@@ -220,18 +235,12 @@ impl Store {
                 "attribute_not_exists(pk)",
                 None,
             );
-            let release = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(name_key_item(
-                    &current.workspace_id,
-                    &current.name_key,
-                )))
-                .condition_expression("credential_id = :id")
-                .expression_attribute_values(":id", s(&current.id))
-                .build()
-                .expect("table, key and condition are set");
             items.push(TransactWriteItem::builder().put(reserve).build());
-            items.push(TransactWriteItem::builder().delete(release).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(self.release_name(current))
+                    .build(),
+            );
         }
         items.push(TransactWriteItem::builder().put(guarded).build());
         items.push(
@@ -308,19 +317,11 @@ impl Store {
             .expression_attribute_values(":version", n(current.version))
             .build()
             .expect("table, key and condition are set");
-        let release = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(name_key_item(
-                &current.workspace_id,
-                &current.name_key,
-            )))
-            .condition_expression("credential_id = :id")
-            .expression_attribute_values(":id", s(&current.id))
-            .build()
-            .expect("table, key and condition are set");
         let mut items = vec![
             TransactWriteItem::builder().delete(remove).build(),
-            TransactWriteItem::builder().delete(release).build(),
+            TransactWriteItem::builder()
+                .delete(self.release_name(current))
+                .build(),
         ];
         // An expired record is void already (and its key may have been used again since, by
         // another create): only a live one is ours to delete. TTL may have removed it.
