@@ -77,9 +77,10 @@ for name, resource in template["Resources"].items():
                 a in ("kms:Decrypt", "kms:*", "kms:ReEncryptFrom", "kms:ReEncrypt*") for a in actions
             ):
                 decrypters.add(function)
-                condition = statement.get("Condition", {})
-                if "kms:EncryptionContextKeys" not in condition.get("Null", {}):
-                    problems.append(f"{name}: kms:Decrypt must require an encryption context (Null condition)")
+                null = statement.get("Condition", {}).get("Null", {})
+                wanted = {"kms:EncryptionContext:workspace_id", "kms:EncryptionContext:credential_id"}
+                if not wanted <= {k for k, v in null.items() if str(v).lower() == "false"}:
+                    problems.append(f"{name}: kms:Decrypt must require both encryption-context keys (Null conditions)")
     if function in DIRECT_ONLY and routes:
         problems.append(f"{name}: {function} is direct invocation only, yet has HttpApi events")
 

@@ -177,3 +177,33 @@ async fn other_workspaces_ids_are_not_found_on_every_route() {
     // The same name is free in another workspace.
     app.create(&stranger, database_body("private").0).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_twice_changes_nothing_the_second_time() {
+    let app = TestApp::new().await;
+    let workspace = integration_tests::unique("ws");
+    app.key(&workspace, &[Scope::Read]).await;
+    let key_id = app.state.store.list_api_keys(&workspace).await.unwrap()[0]
+        .key_id
+        .clone();
+    let retention = shared::audit::default_retention();
+    shared::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
+        .await
+        .unwrap();
+    let first = app.state.store.list_api_keys(&workspace).await.unwrap()[0]
+        .revoked_at
+        .clone();
+    assert!(first.is_some());
+    shared::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
+        .await
+        .unwrap();
+    let records = app.state.store.list_api_keys(&workspace).await.unwrap();
+    assert_eq!(records[0].revoked_at, first);
+    let revocations = app
+        .items("EVT#")
+        .await
+        .iter()
+        .filter(|e| e["action"].as_s().is_ok_and(|a| a == "api_key.revoked"))
+        .count();
+    assert_eq!(revocations, 1);
+}

@@ -286,3 +286,22 @@ async fn an_idempotency_key_that_is_not_ascii_is_refused_not_ignored() {
     }
     assert!(app.items("CRED#").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_body_is_400_whatever_if_match_says() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (body, _) = integration_tests::database_body("order");
+    let id = app.create(&key, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .request("PUT", &format!("/api/credentials/{id}"))
+        .key(&key)
+        .header("if-match", "\"99\"")
+        .json(&json!({"config": {"port": "not a port"}}))
+        .send()
+        .await;
+    response.assert_error(400, "validation_failed");
+}

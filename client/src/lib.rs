@@ -37,7 +37,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::InvokeError;
@@ -169,7 +169,9 @@ type Slot = Arc<OnceCell<Result<Arc<ResolvedCredential>, ResolveError>>>;
 
 struct Cache {
     config: CacheConfig,
-    entries: Mutex<HashMap<(String, String), (Instant, Slot)>>,
+    /// Entries by (id, purpose), with the wall-clock time they were made: a frozen Lambda
+    /// container does not see monotonic time pass, the wall clock does.
+    entries: Mutex<HashMap<(String, String), (SystemTime, Slot)>>,
 }
 
 /// Invokes `resolve-credential` by ARN. Build once per container and share it.
@@ -232,8 +234,12 @@ impl Resolver {
         let key = (id.to_owned(), purpose.to_owned());
         let slot = {
             let mut entries = cache.entries.lock().await;
-            let now = Instant::now();
-            entries.retain(|_, (at, _)| now.duration_since(*at) < cache.config.ttl);
+            let now = SystemTime::now();
+            // Stale, or from the future (the clock went back): dropped.
+            entries.retain(|_, (at, _)| {
+                now.duration_since(*at)
+                    .is_ok_and(|age| age < cache.config.ttl)
+            });
             match entries.get(&key) {
                 Some((_, slot)) => slot.clone(),
                 None => {

@@ -1,6 +1,7 @@
 //! The audit trail: one event per change (create, update, soft delete, restore, purge), per
 //! resolve and per API-key mint or revoke. Events carry ids, the actor, where the request
-//! came from and the paths that changed, never a value (not even of a visible field). The
+//! came from and the paths that changed, never a config value (not even of a visible
+//! field); the name, a resolve's purpose and the caller's user agent are kept as sent. The
 //! store writes each in the same transaction as its change (a resolve's before any
 //! plaintext leaves); events outlive purge and expire by TTL.
 

@@ -4,15 +4,17 @@
 //! form, bound by encryption context to the workspace and credential. Each secret field is
 //! sealed locally with AES-256-GCM under that key (AAD: workspace, credential, field name,
 //! so sealed fields cannot be swapped between credentials or fields); only the wrapped key
-//! is stored. The read paths make no KMS call.
+//! is stored. List and get make no KMS call; only resolve decrypts.
 //!
-//! Wiping: the plain data key is held in `Zeroizing` and wiped when dropped (right after the
-//! cipher is keyed). The cipher's AES key schedule and GHASH state are wiped when the cipher
-//! is dropped at the end of `seal`: the `zeroize` features of `aes`, `ghash` and `polyval`
-//! are enabled for that (aes-gcm's own `zeroize` feature only wipes the GHASH key block).
-//! This holds for the backends these builds use: AES-NI/CLMUL or the portable code on
-//! x86_64, and the portable code on aarch64 (polyval's ARMv8 backend, which it does not
-//! wipe, is only compiled with `--cfg polyval_armv8`, which no build here sets).
+//! Wiping: the plain data key, as decoded from KMS's answer, is held in `Zeroizing` and
+//! wiped when dropped (right after the cipher is keyed); the SDK's own buffer of the
+//! answer (which carried the key base64-encoded) is not ours to wipe. The cipher's AES key
+//! schedule is wiped when the cipher is dropped (the `zeroize` feature of `aes`, enabled
+//! here; aes-gcm's own `zeroize` feature only wipes the GHASH key block). The GHASH state
+//! is wiped on drop on aarch64, the Lambda builds (polyval's portable backend, with its
+//! `zeroize` feature; the ARMv8 backend, which would not wipe, needs `--cfg polyval_armv8`,
+//! which no build here sets). On x86_64 (local runs and tests) polyval 0.6.2 wraps its
+//! backend in `ManuallyDrop` without a `Drop`, so the GHASH key stays in memory there.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -85,9 +87,10 @@ impl Encryptor {
         self
     }
 
-    /// HMAC-SHA256 of `message` under a key only this service can derive (KMS
-    /// `GenerateMac` over a constant, once per container). Fingerprints of requests that
-    /// carry secrets can then be stored without making those secrets guessable offline.
+    /// HMAC-SHA256 of `message` under a key derived by KMS `GenerateMac` over a constant
+    /// (once per container): only principals allowed `kms:GenerateMac` on the idempotency
+    /// key can derive it, not readers of the table. Fingerprints of requests that carry
+    /// secrets can then be stored without making those secrets guessable offline.
     pub async fn fingerprint(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let key = match self.fingerprint_key.get() {
             Some(key) => key,
@@ -198,38 +201,42 @@ impl Encryptor {
     }
 
     /// Opens sealed secrets: one KMS `Decrypt` (with the credential's encryption context)
-    /// per distinct wrapped data key, then AES-256-GCM with each field's AAD. Every field
-    /// sealed by one write shares one data key, so a credential whose secrets were all
-    /// set by one write needs one `Decrypt`. Plain data keys are wiped when dropped; the
-    /// values come back as `SecretString`s (wiped when dropped).
+    /// per distinct wrapped data key, all at once (so a request waits for one round of
+    /// them however many there are), then AES-256-GCM with each field's AAD. Every field
+    /// sealed by one write shares one data key, so a credential whose secrets were all set
+    /// by one write needs one `Decrypt`. Plain data keys are `Zeroizing` and the ciphers
+    /// wipe their AES key schedule on drop (see the module docs for GHASH); the values come
+    /// back as `SecretString`s (wiped when dropped).
     pub async fn open(
         &self,
         workspace_id: &str,
         credential_id: &str,
         sealed: &BTreeMap<String, SealedSecret>,
     ) -> Result<BTreeMap<String, SecretString>, CryptoError> {
-        let mut ciphers: Vec<(&[u8], Aes256Gcm)> = Vec::new();
+        let mut wrapped_keys: Vec<&[u8]> = sealed
+            .values()
+            .map(|s| s.encrypted_data_key.as_slice())
+            .collect();
+        wrapped_keys.sort_unstable();
+        wrapped_keys.dedup();
+        // Boxed: each cipher holds its key schedule; moving a box moves no key material.
+        let ciphers: Vec<Box<Aes256Gcm>> = futures_util::future::try_join_all(
+            wrapped_keys
+                .iter()
+                .map(|wrapped| self.unwrap_data_key(workspace_id, credential_id, wrapped)),
+        )
+        .await?;
         let mut opened = BTreeMap::new();
         for (field, secret) in sealed {
-            let position = ciphers
-                .iter()
-                .position(|(wrapped, _)| *wrapped == secret.encrypted_data_key.as_slice());
-            let cipher = match position {
-                Some(i) => &ciphers[i].1,
-                None => {
-                    let cipher = self
-                        .unwrap_data_key(workspace_id, credential_id, &secret.encrypted_data_key)
-                        .await?;
-                    ciphers.push((&secret.encrypted_data_key, cipher));
-                    &ciphers[ciphers.len() - 1].1
-                }
-            };
+            let index = wrapped_keys
+                .binary_search(&secret.encrypted_data_key.as_slice())
+                .map_err(|_| CryptoError::Corrupt)?;
             if secret.nonce.len() != 12 {
                 return Err(CryptoError::Corrupt);
             }
             let aad = field_aad(workspace_id, credential_id, field);
             let plain = Zeroizing::new(
-                cipher
+                ciphers[index]
                     .decrypt(
                         aes_gcm::Nonce::from_slice(&secret.nonce),
                         Payload {
@@ -251,7 +258,7 @@ impl Encryptor {
         workspace_id: &str,
         credential_id: &str,
         wrapped: &[u8],
-    ) -> Result<Aes256Gcm, CryptoError> {
+    ) -> Result<Box<Aes256Gcm>, CryptoError> {
         let mut request = self
             .kms
             .decrypt()
@@ -280,6 +287,8 @@ impl Encryptor {
                 .ok_or(CryptoError::Unavailable)?
                 .into_inner(),
         );
-        Aes256Gcm::new_from_slice(&plain_key).map_err(|_| CryptoError::Corrupt)
+        Aes256Gcm::new_from_slice(&plain_key)
+            .map(Box::new)
+            .map_err(|_| CryptoError::Corrupt)
     }
 }

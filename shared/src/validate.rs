@@ -1,6 +1,7 @@
 //! Every rule about what a client may send lives here: bodies are parsed into typed inputs,
-//! secret values are moved into [`SecretString`] as soon as they are seen, and every problem
-//! is reported as a [`FieldIssue`] that never quotes the submitted value.
+//! each secret value is moved into a [`SecretString`] when its field is placed (the caller's
+//! parsed body is not wiped), and every problem is reported as a [`FieldIssue`] that never
+//! quotes the submitted value.
 
 use std::collections::{BTreeMap, BTreeSet};
 

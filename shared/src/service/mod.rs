@@ -8,18 +8,20 @@
 //! A write that loses a race (its condition failed because the item changed since it was
 //! read, or another transaction touched the same items) is run again from the read, at
 //! most [`WRITE_ROUNDS`] times in all; this is the only retry loop for lost races. The
-//! store makes one attempt per call, and the SDK's own retries cover transport errors and
-//! throttling only. Two rounds: one retry absorbs the common collision (two writers on one
+//! store makes one attempt per call, and the SDK's own retries cover transient failures
+//! only (transport errors, timeouts, HTTP 5xx, throttling and transient error codes). Two rounds: one retry absorbs the common collision (two writers on one
 //! credential), and each further round would add two calls to the worst case below.
 //!
 //! # Worst case of one request
 //!
 //! Every AWS call is bounded by the SDK operation timeout
 //! ([`crate::settings::DEFAULT_OPERATION_TIMEOUT`], which includes the SDK's retries). The
-//! most calls one request makes is [`WORST_CASE_CALLS`] (create: key lookup, fingerprint
-//! key, idempotency record, data key, `WRITE_ROUNDS` transactions, the winner's record), so
-//! a request ends within `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT`; `template.yaml`'s
-//! function timeout leaves a margin above that, and `tests/template.rs` checks it.
+//! most calls one request waits for one after another is [`WORST_CASE_CALLS`] (create: key
+//! lookup, fingerprint key, idempotency record, data key, `WRITE_ROUNDS` transactions, the
+//! winner's record; resolve's `Decrypt`s of several data keys run concurrently and count
+//! once), so a request waits at most `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT` on
+//! AWS; `template.yaml`'s function timeout leaves a margin above that, and
+//! `tests/template.rs` checks it.
 
 mod audit;
 mod errors;
@@ -48,7 +50,8 @@ use crate::AppState;
 /// How many times a read → decide → conditional write runs when its write loses a race.
 pub const WRITE_ROUNDS: usize = 2;
 
-/// The most AWS calls one request can make, per use case (see the module docs).
+/// The most AWS calls one request waits for one after another, per use case (see the
+/// module docs); calls made concurrently count once.
 pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 9] = [
     ("list", 1 + MAX_QUERIES_PER_PAGE),
     ("get", 1 + 1),
@@ -62,8 +65,8 @@ pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 9] = [
     ("restore", 1 + WRITE_ROUNDS * 2),
     // key, rounds × (GetItem + transaction)
     ("purge", 1 + WRITE_ROUNDS * 2),
-    // key, GetItem, the event's PutItem, Decrypt (one per data key; one when the
-    // secrets were set together)
+    // key, GetItem, the event's PutItem, one round of Decrypts (one per data key, made
+    // concurrently; one in all when the secrets were set together)
     ("resolve", 1 + 1 + 1 + 1),
 ];
 

@@ -196,6 +196,8 @@ pub async fn update(
             .get_credential(workspace, &command.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
+        // An invalid body is 400 whatever If-Match says; then 412, then the state.
+        let change = validate::credential_change(command.body.clone(), &current)?;
         if super::lifecycle::mismatch(command.if_match.as_deref(), &current) {
             return Err(ApiError::precondition_failed());
         }
@@ -204,7 +206,6 @@ pub async fn update(
                 "A deleted credential cannot be updated. Restore it first.",
             ));
         }
-        let change = validate::credential_change(command.body.clone(), &current)?;
         let new_secrets = match &sealed {
             Some(done) => done,
             None => sealed.insert(

@@ -165,7 +165,11 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&record.key_hash)))
             .update_expression("SET revoked_at = :now")
-            .condition_expression("attribute_exists(pk) AND workspace_id = :ws")
+            // Not yet revoked: the index read above may be stale, and a second revoke must
+            // neither move `revoked_at` nor record a second event.
+            .condition_expression(
+                "attribute_exists(pk) AND workspace_id = :ws AND attribute_not_exists(revoked_at)",
+            )
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":ws", s(workspace_id))
             .build()
@@ -176,6 +180,11 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         ];
-        self.transact_all(items).await.map(|()| true)
+        match self.transact_all(items).await {
+            Ok(()) => Ok(true),
+            // Revoked meanwhile by another call: nothing to do.
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 }

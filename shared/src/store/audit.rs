@@ -142,7 +142,9 @@ impl Store {
             .send()
             .await
             .map_err(|e| match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
+                // Event ids are fresh: an existing one is this call's own earlier attempt,
+                // whose answer was lost. Whether it landed is known, but not to this caller.
+                PutItemError::ConditionalCheckFailedException(_) => StoreError::OutcomeUnknown,
                 other => unavailable("PutItem", &other),
             })?;
         Ok(())

@@ -17,7 +17,8 @@
 //! Name uniqueness is enforced by DynamoDB itself: a credential and its name reservation are
 //! written in one transaction whose first item must not exist yet.
 //!
-//! Every method makes one attempt (the SDK still retries transport errors and throttling);
+//! Every method makes one attempt (the SDK still retries transient failures: transport
+//! errors, timeouts, HTTP 5xx, throttling);
 //! what to do after a lost race is the use case's decision (`service`).
 
 mod api_keys;
