@@ -65,7 +65,7 @@ cat <<INFO
          --cli-binary-format raw-in-base64-out --payload file://event.json out.json)
 
   The audit trail (a key with the audit scope):
-    curl -s $BASE/api/audit-events -H "Authorization: Bearer \$(make -s api-key SCOPES=audit | tail -n 1)"
+    curl -s $BASE/api/audit-events -H "Authorization: Bearer \$(make -s api-key SCOPES=audit EMULATOR_PORT=$EMULATOR_PORT | tail -n 1)"
 
   More keys: make api-key WORKSPACE=<id> SCOPES=read,write,purge   (EMULATOR_PORT=$EMULATOR_PORT;
              add resolve to SCOPES for a key that may resolve, audit for the audit trail)

@@ -278,3 +278,26 @@ async fn pagination_visits_each_of_a_thousand_events_once() {
         assert!(ids.windows(2).all(|w| w[0] > w[1]), "not newest first");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_answer_and_the_event_carry_one_request_id() {
+    let app = TestApp::new().await;
+    let workspace = unique("ws");
+    let key = app.key(&workspace, &Scope::ALL).await;
+    let (body, _) = integration_tests::database_body("one-id");
+    let id = app.create(&key, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An invocation whose event names no request id: one is made, once.
+    let mut event = integration_tests::resolve_event(&key, &id, "pipeline:x");
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("requestId");
+    let resolved = app.invoke("resolve-credential", &event).await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    let answered = resolved.header("x-request-id").unwrap().to_owned();
+    let events = all_events(&app, &key, "action=credential.resolved").await;
+    assert_eq!(events[0]["request_id"], answered.as_str());
+}

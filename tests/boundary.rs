@@ -19,12 +19,14 @@ fn alnum(len: usize) -> String {
     out
 }
 
+/// `len` random lower-case hex digits (from ULIDs' random parts).
 fn hex(len: usize) -> String {
-    alnum(len * 2)
-        .bytes()
-        .map(|b| char::from(b"0123456789abcdef"[usize::from(b) % 16]))
-        .take(len)
-        .collect()
+    let mut out = String::new();
+    while out.len() < len {
+        out.push_str(&format!("{:020x}", ulid::Ulid::new().random()));
+    }
+    out.truncate(len);
+    out
 }
 
 /// Every string in an attribute, recursively (sealed secrets excluded by the caller).
@@ -242,6 +244,9 @@ fn cases() -> Vec<Case> {
             format!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.{}", alnum(43)),
         ),
         embedded("Bearer {}", alnum(40)),
+        // Unlabelled random tokens: sealed under a free-form name.
+        embedded("{}", format!("{}/{}+{}", alnum(12), hex(14), alnum(12))),
+        embedded("{}", hex(40)),
     ]);
     // A list of strings hiding a credential in a free-form field is refused (a list
     // cannot be sealed as one secret).

@@ -274,6 +274,10 @@ fn place(kind: CredentialType, key: &str, value: Value) -> Result<Placement, &'s
         return take_secret(value).map(Placement::Secret);
     }
     match (embedded_credential(&value), declared, value) {
+        // An unlabelled random token under a free-form name is sealed too (never refused).
+        (None, None, Value::String(text)) if classify::looks_like_random_token(&text) => {
+            take_secret(Value::String(text)).map(Placement::Secret)
+        }
         (None, _, value) => {
             check_public_value(kind, key, &value)?;
             Ok(Placement::Visible(value))

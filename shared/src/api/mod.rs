@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
-pub use request::request_id;
+pub use request::{request_id, with_request_id};
 pub use routes::{resolve, Resolved, Route};
 
 /// A successful answer, already serialized.
@@ -170,10 +170,12 @@ pub async fn list_credentials(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::List, &req, handlers::list(state, &req)).await
 }
 
 pub async fn get_credential(state: &AppState, req: Request) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Get, &req, handlers::get(state, &req)).await
 }
 
@@ -182,6 +184,7 @@ pub async fn create_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Create, &req, handlers::create(state, &req)).await
 }
 
@@ -190,6 +193,7 @@ pub async fn update_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Update, &req, handlers::update(state, &req)).await
 }
 
@@ -197,6 +201,7 @@ pub async fn delete_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::SoftDelete, &req, handlers::soft_delete(state, &req)).await
 }
 
@@ -204,6 +209,7 @@ pub async fn restore_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Restore, &req, handlers::restore(state, &req)).await
 }
 
@@ -211,6 +217,7 @@ pub async fn list_audit_events(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(
         Route::ListAuditEvents,
         &req,
@@ -225,6 +232,7 @@ pub async fn resolve_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Resolve, &req, handlers::resolve(state, &req)).await
 }
 
@@ -232,5 +240,6 @@ pub async fn purge_credential(
     state: &AppState,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
     respond(Route::Purge, &req, handlers::purge(state, &req)).await
 }

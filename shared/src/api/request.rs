@@ -24,9 +24,28 @@ fn is_plain_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_=+/.".contains(&b))
 }
 
-/// API Gateway's request id, else the Lambda invocation's, else a new one (local use); an
-/// id that is not plain text is replaced by a new one.
+/// The request's id, fixed once per request by [`with_request_id`] (so the log line, the
+/// `x-request-id` header, error bodies and audit events all carry the same one).
+#[derive(Clone, Debug)]
+struct RequestId(String);
+
+/// Fixes the request's id: API Gateway's, else the Lambda invocation's, else a new one
+/// (local use); an id that is not plain text is replaced by a new one.
+pub fn with_request_id(mut req: Request) -> Request {
+    let id = derive_request_id(&req);
+    req.extensions_mut().insert(RequestId(id));
+    req
+}
+
+/// The id [`with_request_id`] fixed (derived afresh for a request that did not pass it).
 pub fn request_id(req: &Request) -> String {
+    match req.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => id.clone(),
+        None => derive_request_id(req),
+    }
+}
+
+fn derive_request_id(req: &Request) -> String {
     #[allow(unreachable_patterns)]
     let from_gateway = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
