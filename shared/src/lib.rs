@@ -1,8 +1,9 @@
 //! The Credentials API's shared crate: everything the per-route Lambda functions run.
 //!
 //! A request goes `api` (extract input from the event, render the answer) → `service` (the
-//! use case: authorize, read, `validate`, seal with `crypto`, conditional write through
-//! `store`) → back to `api` as `model` views, which never carry secret values.
+//! use case: authorize, read, `validate` with `classify` and `names`, seal with `crypto`,
+//! conditional write through `store` together with its `audit` event) → back to `api` as
+//! `model` views, which never carry secret values (except resolve's, by design).
 
 pub mod api;
 pub mod audit;
