@@ -317,11 +317,22 @@ async fn junk_ids_are_404_and_unknown_routes_are_refused() {
                 .assert_error(404, "not_found");
         }
     }
-    app.request("PATCH", "/api/credentials")
+    let patch = app
+        .request("PATCH", "/api/credentials")
         .key(&key)
         .send()
-        .await
-        .assert_error(405, "method_not_allowed");
+        .await;
+    patch.assert_error(405, "method_not_allowed");
+    assert_eq!(patch.header("allow"), Some("GET, POST"));
+    let trace = app
+        .request(
+            "TRACE",
+            "/v1/api/credentials/cred_01m8m4rd7w9qptad651jxh2yak/restore",
+        )
+        .send()
+        .await;
+    assert_eq!(trace.status, 405);
+    assert_eq!(trace.header("allow"), Some("POST"));
     app.request("GET", "/api/secrets")
         .key(&key)
         .send()

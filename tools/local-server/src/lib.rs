@@ -193,10 +193,18 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
     let (route, id) = match api::resolve(request.method.as_str(), &request.path) {
         Resolved::Found { route, id } => (route, id),
         Resolved::MethodNotAllowed => {
-            return gateway_error(
+            let mut response = gateway_error(
                 ErrorCode::MethodNotAllowed,
                 "This method is not allowed on this path.",
-            )
+            );
+            // RFC 9110: a 405 lists the methods the path supports.
+            let allow = api::routes::allowed_methods(&request.path).join(", ");
+            if let Ok(value) = lambda_http::http::HeaderValue::from_str(&allow) {
+                response
+                    .headers_mut()
+                    .insert(lambda_http::http::header::ALLOW, value);
+            }
+            return response;
         }
         Resolved::NotFound => {
             return gateway_error(ErrorCode::NotFound, "No route matches this path.")
