@@ -94,6 +94,9 @@ impl ErrorCode {
     }
 }
 
+/// Most problems one error answer lists (`maxItems` of `details` in openapi.yaml).
+pub const MAX_DETAILS: usize = 200;
+
 /// One problem with one input field, e.g. `config.port`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldIssue {
@@ -126,7 +129,10 @@ impl ApiError {
         }
     }
 
-    pub fn validation(details: Vec<FieldIssue>) -> Self {
+    /// A 400 listing the problems found, at most [`MAX_DETAILS`] of them (a body with
+    /// thousands of unknown fields gets a bounded answer).
+    pub fn validation(mut details: Vec<FieldIssue>) -> Self {
+        details.truncate(MAX_DETAILS);
         Self {
             code: ErrorCode::ValidationFailed,
             message: "The request body is not valid.",
