@@ -84,7 +84,8 @@ async fn resolve_answers_by_scope_workspace_and_lifecycle() {
         .assert_error(403, "forbidden");
     let response = app.resolve("cak_not-a-key", &id, PURPOSE).await;
     response.assert_error(401, "unauthorized");
-    for purpose in ["", " ", &"p".repeat(201), "line\nbreak"] {
+    let token_purpose = format!("run with ghp_{}", "a1B2".repeat(9));
+    for purpose in ["", " ", &"p".repeat(201), "line\nbreak", &token_purpose] {
         app.resolve(&key, &id, purpose)
             .await
             .assert_error(400, "validation_failed");

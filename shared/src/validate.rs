@@ -358,7 +358,14 @@ pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
             ));
             None
         }
-        Some(Value::String(p)) => Some(p),
+        // The purpose is kept in the audit trail and its log line: never a credential.
+        Some(Value::String(p)) => match classify::value_rule(&p) {
+            Some(rule) => {
+                issues.push(FieldIssue::new("purpose", rule.describe()));
+                None
+            }
+            None => Some(p),
+        },
         Some(_) => {
             issues.push(FieldIssue::new("purpose", "must be a string"));
             None
