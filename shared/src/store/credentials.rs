@@ -43,6 +43,16 @@ fn cancellation(reasons: &[CancellationReason]) -> Option<Cancelled> {
         .then_some(Cancelled::Contention)
 }
 
+/// The item of `credential`, refused as `TooLarge` past DynamoDB's item size limit (a
+/// write that could never succeed is not sent).
+fn encode_within_limit(credential: &StoredCredential) -> Result<Item, StoreError> {
+    let item = encode_credential(credential);
+    if item_size(&item) > MAX_ITEM_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(item)
+}
+
 /// A page of a list query.
 pub struct Page {
     pub items: Vec<ListedCredential>,
@@ -164,11 +174,11 @@ impl Store {
             "attribute_not_exists(pk)",
             None,
         );
-        let item = encode_credential(credential);
-        if item_size(&item) > MAX_ITEM_BYTES {
-            return Err(StoreError::TooLarge);
-        }
-        let insert = self.put(item, "attribute_not_exists(pk)", None);
+        let insert = self.put(
+            encode_within_limit(credential)?,
+            "attribute_not_exists(pk)",
+            None,
+        );
         items.push(TransactWriteItem::builder().put(reserve).build());
         items.push(TransactWriteItem::builder().put(insert).build());
         items.push(
@@ -216,12 +226,8 @@ impl Store {
         next: &StoredCredential,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let item = encode_credential(next);
-        if item_size(&item) > MAX_ITEM_BYTES {
-            return Err(StoreError::TooLarge);
-        }
         let guarded = self.put(
-            item,
+            encode_within_limit(next)?,
             "attribute_exists(pk) AND version = :expected",
             Some([(":expected".to_owned(), n(current.version))].into()),
         );
