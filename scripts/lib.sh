@@ -81,3 +81,30 @@ stop_emulator() {
     wait "$EMULATOR_PID" 2>/dev/null || true
   fi
 }
+
+# ensure_client_generator: openapi-python-client (pinned) in a venv of its own (.venv-client):
+# its dependency pins (pydantic, typer, httpx) are not the test tools'.
+ensure_client_generator() {
+  local venv="$ROOT/.venv-client" file="$ROOT/tools/python/requirements-client.txt"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  if [[ ! -f "$venv/.installed" || "$file" -nt "$venv/.installed" ]]; then
+    log "installing pinned openapi-python-client from tools/python/requirements-client.txt into .venv-client"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$file"
+    touch "$venv/.installed"
+  fi
+}
+
+# ensure_linters: spectral and redocly (pinned in tools/lint/package-lock.json) under
+# tools/lint/node_modules, installed with `npm ci` whenever the lock file changes.
+ensure_linters() {
+  local dir="$ROOT/tools/lint"
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm (Node.js 20 or newer) is required for the OpenAPI linters"
+    exit 1
+  fi
+  if [[ ! -f "$dir/node_modules/.installed" || "$dir/package-lock.json" -nt "$dir/node_modules/.installed" ]]; then
+    log "installing pinned OpenAPI linters (spectral, redocly) from tools/lint/package-lock.json"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    touch "$dir/node_modules/.installed"
+  fi
+}

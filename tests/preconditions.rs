@@ -28,8 +28,24 @@ async fn etags_follow_versions_and_if_match_guards_every_write() {
         Some("\"1\"")
     );
 
-    // A stale or malformed tag changes nothing: 412 on every write.
-    for tag in ["\"7\"", "\"0\"", "garbage", "\"x\""] {
+    // A stale tag, a tag that cannot be ours (`"03"` is not `"1"`'s spelling: strong
+    // comparison is exact) or a header that is no entity tag at all changes nothing: 412 on
+    // every write, restore included.
+    for tag in [
+        "",
+        " ",
+        "garbage",
+        "1",
+        "\"1",
+        "W/",
+        "\"1\" \"1\"",
+        "\"7\"",
+        "\"0\"",
+        "\"x\"",
+        "\"01\"",
+        "\"+1\"",
+        "\"\"",
+    ] {
         let update = app
             .request("PUT", &path)
             .key(&key)
@@ -45,6 +61,12 @@ async fn etags_follow_versions_and_if_match_guards_every_write() {
             .await
             .assert_error(412, "precondition_failed");
         app.request("DELETE", &format!("{path}/permanent"))
+            .key(&key)
+            .header("if-match", tag)
+            .send()
+            .await
+            .assert_error(412, "precondition_failed");
+        app.request("POST", &format!("{path}/restore"))
             .key(&key)
             .header("if-match", tag)
             .send()
@@ -185,7 +207,7 @@ async fn idempotent_create_replays_and_refuses_a_different_body() {
     assert_eq!(app.scan().await.len(), items_after_first);
     assert!(!replay.text.contains(&password));
 
-    // Same key, another body (even only another secret): 422.
+    // Same key, another body (even only another secret): 409.
     let mut other = body.clone();
     other["config"]["password"] = json!(secret("other"));
     let refused = app
@@ -195,7 +217,7 @@ async fn idempotent_create_replays_and_refuses_a_different_body() {
         .json(&other)
         .send()
         .await;
-    refused.assert_error(422, "idempotency_key_reused");
+    refused.assert_error(409, "idempotency_key_reused");
 
     // Keys are per workspace, and a new key is a new request.
     let other_ws = app.admin_key().await;

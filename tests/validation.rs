@@ -152,12 +152,20 @@ async fn wrong_types_unknown_fields_and_schema_violations() {
             vec![("config.nested", "nested objects are not supported")],
         ),
         (
-            json!({"name": "n", "type": "database", "config": {"host": "h", "big": "x".repeat(2049)}}),
-            vec![("config.big", "must be at most 2048 characters")],
+            json!({"name": "n", "type": "database", "config": {"host": "x".repeat(2049)}}),
+            vec![
+                ("config.host", "must be at most 2048 characters"),
+                ("config.host", "is required"),
+            ],
+        ),
+        // A free-form string too long to show is sealed, held to the secrets' bound.
+        (
+            json!({"name": "n", "type": "database", "config": {"host": "h", "big": "x".repeat(16 * 1024 + 1)}}),
+            vec![("config.big", "must be at most 16384 characters")],
         ),
         (
             json!({"name": "n", "type": "database", "config": {"host": "h", "password": "x".repeat(16 * 1024 + 1)}}),
-            vec![("config.password", "must be at most 16384 bytes")],
+            vec![("config.password", "must be at most 16384 characters")],
         ),
     ];
     for (body, expected) in cases {
@@ -232,8 +240,26 @@ async fn update_rules() {
     let key = app.admin_key().await;
     let created = app.create(&key, database_body("updatable").0).await;
     let path = format!("/api/credentials/{}", created["id"].as_str().unwrap());
+    // Another type is well-formed but the credential's type is fixed: 409, and a body with
+    // a 400 problem as well is answered 400 first.
+    let retyped = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(&json!({"type": "aws", "name": "renamed"}))
+        .send()
+        .await;
+    retyped.assert_error(409, "conflict");
+    assert_eq!(
+        retyped.body["error"]["details"],
+        json!([{"field": "type", "issue": "cannot be changed"}])
+    );
+    app.request("PUT", &path)
+        .key(&key)
+        .json(&json!({"type": "aws", "name": ""}))
+        .send()
+        .await
+        .assert_error(400, "validation_failed");
     let cases = [
-        (json!({"type": "aws"}), "type", "cannot be changed"),
         (
             json!({"status": "deleted"}),
             "status",
@@ -410,4 +436,78 @@ async fn an_event_body_that_claims_base64_and_is_not_is_400_not_a_crash() {
     assert_eq!(response.status, 400, "{}", response.text);
     let id = response.header("x-request-id").unwrap();
     assert!(!id.contains("evil") && id.len() == 26, "{id}");
+}
+
+/// Bodies as real clients send them: a pretty-printed GCP key file, PEM keys, a 16 KiB
+/// secret (in multi-byte characters too), a multi-line free-form value. Each is valid by
+/// openapi.yaml and accepted, and no secret comes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_world_bodies_match_the_spec_and_are_accepted() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let canary = secret("real");
+    let pem_body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7".repeat(20);
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n{canary}\n-----END PRIVATE KEY-----\n",
+        pem_body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let gcp_key_file = serde_json::to_string_pretty(&json!({
+        "type": "service_account",
+        "project_id": "analytics-prod",
+        "private_key_id": canary,
+        "private_key": pem,
+        "client_email": "etl@analytics-prod.iam.gserviceaccount.com",
+        "client_id": "109876543210987654321",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }))
+    .unwrap();
+    assert!(gcp_key_file.contains('\n'));
+    let big_ascii = format!("{canary}{}", "x".repeat(16 * 1024 - canary.len()));
+    let big_multibyte = format!("{canary}{}", "é".repeat(16 * 1024 - canary.len()));
+    let bodies = [
+        json!({"name": "gcp-analytics", "type": "gcp", "config": {
+            "project_id": "analytics-prod", "credentials_json": gcp_key_file,
+            "client_email": "etl@analytics-prod.iam.gserviceaccount.com"}}),
+        json!({"name": "sftp-drop", "type": "password", "config": {
+            "password": canary, "username": "drop", "url": "sftp://files.example.com",
+            "ssh_private_key": pem}}),
+        json!({"name": "big-api-key", "type": "api_key", "config": {"api_key": big_ascii}}),
+        json!({"name": "big-api-key-2", "type": "api_key", "config": {"api_key": big_multibyte}}),
+        json!({"name": "notes-db", "type": "database", "config": {
+            "host": "db.example.com", "port": 5432.0, "password": canary,
+            "notes": "line one\nline two"}}),
+    ];
+    for body in bodies {
+        assert!(
+            integration_tests::contract::schema_accepts(
+                "/components/schemas/CreateCredential",
+                &body
+            ),
+            "openapi.yaml refuses {}",
+            body["name"]
+        );
+        let response = app
+            .request("POST", "/api/credentials")
+            .key(&key)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(response.status, 201, "{}: {}", body["name"], response.text);
+        assert!(!response.text.contains(&canary), "{}", body["name"]);
+    }
+    // The multi-line free-form value was sealed, not shown; the port is an integer.
+    let listed = app
+        .request("GET", "/api/credentials?type=database")
+        .key(&key)
+        .send()
+        .await;
+    let notes_db = &listed.body["data"][0];
+    assert_eq!(notes_db["config"]["port"], 5432);
+    assert!(notes_db["config"].get("notes").is_none());
+    assert_eq!(notes_db["secret_fields"], json!(["notes", "password"]));
 }

@@ -83,11 +83,17 @@ impl ErrorCode {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::NameTaken | Self::InvalidState | Self::CredentialDeleted | Self::Conflict => 409,
+            // A reused Idempotency-Key is a well-formed request at odds with what an earlier
+            // one stored: 409, like the other conflicts with state (the IETF draft's 422 is
+            // kept for bodies the server cannot process).
+            Self::NameTaken
+            | Self::InvalidState
+            | Self::CredentialDeleted
+            | Self::Conflict
+            | Self::IdempotencyKeyReused => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::IdempotencyKeyReused => 422,
             Self::Internal => 500,
             Self::ServiceUnavailable => 503,
         }
@@ -162,6 +168,23 @@ impl ApiError {
         Self::new(
             ErrorCode::PreconditionFailed,
             "If-Match does not match the credential's current ETag. Read it again and retry.",
+        )
+    }
+
+    /// An update naming another type than the credential's: its type is fixed at create.
+    pub fn type_cannot_change() -> Self {
+        Self {
+            code: ErrorCode::Conflict,
+            message: "A credential's type cannot be changed. Create a new credential instead.",
+            details: vec![FieldIssue::new("type", "cannot be changed")],
+        }
+    }
+
+    /// A cursor that is not an id of the list's items (a cursor is the id a page ended with).
+    pub fn invalid_cursor() -> Self {
+        Self::new(
+            ErrorCode::InvalidCursor,
+            "The cursor must be the meta.page.cursor of an earlier page of this list.",
         )
     }
 

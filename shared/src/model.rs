@@ -315,9 +315,10 @@ pub struct CredentialView<'a> {
     pub version: u64,
 }
 
-/// Secrets shorter than this are only matched as a whole shown value: a short value (`x`,
-/// `prod`) occurs inside ordinary text by chance.
-const LEAK_SUBSTRING_MIN_CHARS: usize = 8;
+/// Secrets shorter than this are not looked for in shown text: a short value (`x`, `prod`)
+/// occurs in names and settings by chance, and refusing it would refuse ordinary input
+/// (a credential named `0` whose password is `0`).
+pub const SHOWN_SECRET_MIN_CHARS: usize = 8;
 
 /// The client-supplied texts a credential's public view shows: its name, and every config
 /// string (and string in a config list).
@@ -335,11 +336,12 @@ pub fn shown_texts<'a>(
     }))
 }
 
-/// True when `text` shows `secret`: it is the secret, or contains one of 8 characters or
-/// more. The one rule behind both the 400 for a secret repeated in a visible setting and
-/// the fail-closed check of every write's answer.
+/// True when `text` shows `secret`: it contains (or is) a secret of
+/// [`SHOWN_SECRET_MIN_CHARS`] characters or more. The one rule behind both the 400 for a
+/// secret repeated in the name or a visible setting and the fail-closed check of every
+/// write's answer.
 pub fn shows_secret(text: &str, secret: &str) -> bool {
-    text == secret || (secret.chars().count() >= LEAK_SUBSTRING_MIN_CHARS && text.contains(secret))
+    secret.chars().count() >= SHOWN_SECRET_MIN_CHARS && text.contains(secret)
 }
 
 impl CredentialView<'_> {

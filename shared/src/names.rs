@@ -321,4 +321,60 @@ mod tests {
             assert_eq!(name_key(&k), k, "{name:?}");
         }
     }
+
+    /// Ranges of the characters for which `keep` holds, as a regex character class for the
+    /// YAML double-quoted `pattern` of openapi.yaml: BMP characters as the regex escape
+    /// `\uXXXX`, others as the YAML escape `\UXXXXXXXX` (the spec then holds the character
+    /// itself, which every regex dialect reads the same).
+    fn class(keep: impl Fn(char) -> bool) -> String {
+        let mut out = String::from("[");
+        let mut start: Option<u32> = None;
+        let escape = |c: u32| {
+            if c <= 0xFFFF {
+                format!("\\\\u{c:04X}")
+            } else {
+                format!("\\U{c:08X}")
+            }
+        };
+        let close = |from: u32, to: u32, out: &mut String| {
+            out.push_str(&escape(from));
+            if to > from {
+                out.push('-');
+                out.push_str(&escape(to));
+            }
+        };
+        for code in 0..=0x11_0000u32 {
+            let kept = char::from_u32(code).is_some_and(&keep);
+            match (kept, start) {
+                (true, None) => start = Some(code),
+                (false, Some(from)) => {
+                    // Surrogates are not chars: a range may not span them.
+                    close(from, code - 1, &mut out);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out.push(']');
+        out
+    }
+
+    /// The `Name` pattern openapi.yaml must carry: [`check_name`]'s character rules, which
+    /// JSON Schema can state exactly (some character that is not blank, none refused).
+    fn name_pattern() -> String {
+        let accepted = |c: char| check_name(&format!("x{c}")).is_ok();
+        let visible = |c: char| accepted(c) && !c.is_whitespace() && !is_ignorable(c);
+        let all = class(accepted);
+        format!("^{all}*{}{all}*$", class(visible))
+    }
+
+    #[test]
+    fn the_spec_states_the_name_rule() {
+        let spec = include_str!("../../openapi.yaml");
+        let expected = format!("      pattern: \"{}\"", name_pattern());
+        assert!(
+            spec.contains(&expected),
+            "openapi.yaml's Name pattern must be (run with --nocapture to copy it):\n{expected}"
+        );
+    }
 }

@@ -18,7 +18,8 @@ pub use crate::names::MAX_NAME_CHARS;
 pub const MAX_CONFIG_FIELDS: usize = 50;
 pub const MAX_KEY_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 2048;
-pub const MAX_SECRET_BYTES: usize = 16 * 1024;
+/// Characters (Unicode scalar values, as JSON Schema's `maxLength` counts) of one secret.
+pub const MAX_SECRET_CHARS: usize = 16 * 1024;
 pub const MAX_LIST_ITEMS: usize = 50;
 
 /// A validated create request. Its `Debug` output redacts secrets (`SecretString`).
@@ -146,14 +147,26 @@ fn is_clean_text(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
+/// A port as JSON Schema's `integer` reads it: any number with no fractional part
+/// (`5432`, `5432.0`, `5.432e3`), from 1 to 65535.
+fn port_number(n: &serde_json::Number) -> Option<u16> {
+    let whole = match n.as_u64() {
+        Some(v) => v,
+        None => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (1.0..=65535.0).contains(f))? as u64,
+    };
+    u16::try_from(whole).ok().filter(|&p| p >= 1)
+}
+
 /// Checks a non-secret value against its declared kind (or the free-form rules).
 fn check_public_value(kind: CredentialType, key: &str, value: &Value) -> Result<(), &'static str> {
     let declared = schema::declared(kind, key).map(|f| f.kind);
     match (declared, value) {
         (_, Value::Null) => Err("must not be null"),
-        (Some(FieldKind::Port), Value::Number(n)) => match n.as_u64() {
-            Some(1..=65535) => Ok(()),
-            _ => Err("must be an integer between 1 and 65535"),
+        (Some(FieldKind::Port), Value::Number(n)) => match port_number(n) {
+            Some(_) => Ok(()),
+            None => Err("must be an integer between 1 and 65535"),
         },
         (Some(FieldKind::Port), _) => Err("must be an integer between 1 and 65535"),
         (Some(FieldKind::OneOf(allowed)), Value::String(s)) => {
@@ -207,14 +220,14 @@ fn take_secret(value: Value) -> Result<SecretString, &'static str> {
     match value {
         Value::String(s) => {
             let secret = SecretString::from(s);
-            let len = secret.expose_secret().len();
-            if len == 0 {
+            let text = secret.expose_secret();
+            if text.is_empty() {
                 Err("must not be empty")
-            } else if len > MAX_SECRET_BYTES {
-                Err("must be at most 16384 bytes")
-            } else if secret.expose_secret().contains('\0') {
+            } else if text.chars().count() > MAX_SECRET_CHARS {
+                Err("must be at most 16384 characters")
+            } else if text.contains('\0') {
                 Err("must not contain NUL characters")
-            } else if classify::is_mask_placeholder(secret.expose_secret()) {
+            } else if classify::is_mask_placeholder(text) {
                 Err("must be the secret itself, not a masking placeholder such as ******** or [REDACTED]")
             } else {
                 Ok(secret)
@@ -278,8 +291,21 @@ fn place(kind: CredentialType, key: &str, value: Value) -> Result<Placement, &'s
         (None, None, Value::String(text)) if classify::looks_like_random_token(&text) => {
             take_secret(Value::String(text)).map(Placement::Secret)
         }
-        (None, _, value) => {
+        // A free-form string that cannot be shown as a visible setting (multi-line, or over
+        // 2048 characters) is sealed, held to the rules of secrets: it is far more likely
+        // a key or a key file than a setting.
+        (None, None, Value::String(text)) if check_text(&text).is_err() && !text.is_empty() => {
+            take_secret(Value::String(text)).map(Placement::Secret)
+        }
+        (None, declared, value) => {
             check_public_value(kind, key, &value)?;
+            // A port is stored as the integer it is, however the number was written.
+            let value = match (declared.map(|f| f.kind), &value) {
+                (Some(FieldKind::Port), Value::Number(n)) => {
+                    port_number(n).map_or(value, Value::from)
+                }
+                _ => value,
+            };
             Ok(Placement::Visible(value))
         }
         (Some(rule), Some(_), _) => Err(rule.describe()),
@@ -426,7 +452,7 @@ pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
 }
 
 /// Validates an update body against the credential it would change. Present config keys
-/// replace, `null` removes, omitted keys stay; `type` may be sent but not changed.
+/// replace, `null` removes, omitted keys stay; `type` may be sent but not changed (409).
 pub fn credential_change(
     body: Value,
     current: &StoredCredential,
@@ -439,11 +465,12 @@ pub fn credential_change(
         None => None,
         some => check_name(some, &mut issues).filter(|name| *name != current.name),
     };
-    if let Some(kind) = body.remove("type") {
-        if check_type(Some(kind), &mut issues).is_some_and(|kind| kind != current.kind) {
-            issues.push(FieldIssue::new("type", "cannot be changed"));
-        }
-    }
+    // Another type is a well-formed request the credential's state refuses: 409, once the
+    // body has no 400 problem.
+    let other_type = match body.remove("type") {
+        None => false,
+        some => check_type(some, &mut issues).is_some_and(|kind| kind != current.kind),
+    };
     let patch = config_object(body.remove("config"), &mut issues).unwrap_or_default();
 
     let kind = current.kind;
@@ -499,6 +526,9 @@ pub fn credential_change(
     check_required(kind, &config, &secret_names, &mut issues);
     if !issues.is_empty() {
         return Err(ApiError::validation(issues));
+    }
+    if other_type {
+        return Err(ApiError::type_cannot_change());
     }
     Ok(CredentialChange {
         rename,
@@ -580,11 +610,22 @@ mod tests {
             (json!(65536), false),
             (json!(5432.5), false),
             (json!(-1), false),
+            (json!(65535.0), true),
+            (json!(0.0), false),
+            (json!(1e300), false),
         ] {
             let result = new_credential(
                 json!({"name": "n", "type": "database", "config": {"host": "h", "port": port}}),
             );
             assert_eq!(result.is_ok(), ok, "{port}");
+        }
+        // JSON Schema's `integer` is any number without a fraction: stored as an integer.
+        for raw in ["5432", "5432.0", "5.432e3"] {
+            let body =
+                format!(r#"{{"name":"n","type":"database","config":{{"host":"h","port":{raw}}}}}"#);
+            let input = new_credential(serde_json::from_str(&body).unwrap()).unwrap();
+            assert_eq!(input.config["port"], json!(5432), "{raw}");
+            assert!(input.config["port"].is_u64(), "{raw}");
         }
     }
 

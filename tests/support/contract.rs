@@ -66,6 +66,12 @@ fn validator(pointer: &str) -> &'static Validator {
     })
 }
 
+/// True when `value` is valid against the schema at `pointer` (e.g.
+/// `/components/schemas/CreateCredential`): what a client validating against the spec sees.
+pub fn schema_accepts(pointer: &str, value: &Value) -> bool {
+    validator(pointer).is_valid(value)
+}
+
 /// Asserts that `status` and `body` are what the spec documents for `method path`.
 #[track_caller]
 pub fn check(method: &str, path: &str, status: u16, body: &Value) {

@@ -211,25 +211,28 @@ pub fn invalid_query(field: &'static str, issue: &'static str) -> ApiError {
 
 /// The versions an `If-Match` header accepts: `None` without the header or with `*`
 /// (existence, which every route checks anyway); otherwise the strong tags it lists
-/// (`"3"`, or `"3", "4"`). Comparison is strong (RFC 9110): a weak tag (`W/"3"`) or a tag
-/// that cannot be one of ours never matches, and a header with no usable tag is 412.
-pub fn expected_version(req: &Request) -> Result<Option<Vec<u64>>, ApiError> {
-    let Some(raw) = req.headers().get("if-match") else {
-        return Ok(None);
-    };
+/// (`"3"`, or `"3", "4"`). Comparison is strong and exact (RFC 9110): a weak tag (`W/"3"`),
+/// another spelling of the number (`"03"`, `"+3"`) or anything that is not an entity tag
+/// never matches: a header with no tag that can match gives an empty list, which the
+/// service answers 412 once the body is found valid (a bad body is 400 first).
+pub fn expected_version(req: &Request) -> Option<Vec<u64>> {
+    let raw = req.headers().get("if-match")?;
     let value = raw.to_str().map(str::trim).unwrap_or_default();
     if value == "*" {
-        return Ok(None);
+        return None;
     }
     let versions: Vec<u64> = value
         .split(',')
         .map(str::trim)
-        .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+        .filter_map(|tag| {
+            let quoted = tag.strip_prefix('"')?.strip_suffix('"')?;
+            quoted
+                .parse()
+                .ok()
+                .filter(|v: &u64| v.to_string() == quoted)
+        })
         .collect();
-    if versions.is_empty() {
-        return Err(ApiError::precondition_failed());
-    }
-    Ok(Some(versions))
+    Some(versions)
 }
 
 /// The strong entity tag of a credential version.

@@ -3,7 +3,7 @@
 use super::Caller;
 use crate::audit::{Action, AuditEvent};
 use crate::cursor;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::store::EventFilter;
 use crate::AppState;
 
@@ -35,14 +35,7 @@ pub async fn list_events(
     };
     let after = match &query.cursor {
         None => None,
-        Some(raw) => Some(
-            cursor::decode_events(workspace, &filter, raw).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidCursor,
-                    "The cursor is not valid for this list. Start again without it.",
-                )
-            })?,
-        ),
+        Some(raw) => Some(cursor::decode_events(raw).ok_or_else(ApiError::invalid_cursor)?),
     };
     let page = app
         .store
@@ -55,8 +48,6 @@ pub async fn list_events(
         .await?;
     Ok(AuditPage {
         events: page.events,
-        next_cursor: page
-            .next_after
-            .map(|after| cursor::encode_events(workspace, &filter, &after)),
+        next_cursor: page.next_after.map(|after| cursor::encode_events(&after)),
     })
 }

@@ -16,7 +16,8 @@ pub struct Target {
     pub if_match: Option<Vec<u64>>,
 }
 
-/// True when `If-Match` named versions and the stored one is not among them.
+/// True when `If-Match` was given (not `*`) and the stored version is not among those it
+/// names (an empty list names none).
 pub(super) fn mismatch(expected: Option<&[u64]>, current: &StoredCredential) -> bool {
     expected.is_some_and(|versions| !versions.contains(&current.version))
 }

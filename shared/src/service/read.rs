@@ -2,7 +2,7 @@
 
 use super::Caller;
 use crate::cursor::{self, ListFilter};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::model::{ListedCredential, StoredCredential};
 use crate::AppState;
 
@@ -12,7 +12,7 @@ pub struct ListQuery {
     /// Page size, already checked to be 1–100.
     pub limit: usize,
     pub filter: ListFilter,
-    /// The opaque cursor from the previous page, if any.
+    /// The cursor from the previous page (the id it ended with), if any.
     pub cursor: Option<String>,
 }
 
@@ -26,12 +26,7 @@ pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<L
     let workspace = caller.workspace();
     let after = match &query.cursor {
         None => None,
-        Some(raw) => Some(cursor::decode(workspace, query.filter, raw).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidCursor,
-                "The cursor is not valid for this list. Start again without it.",
-            )
-        })?),
+        Some(raw) => Some(cursor::decode(raw).ok_or_else(ApiError::invalid_cursor)?),
     };
     let page = app
         .store
@@ -46,7 +41,7 @@ pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<L
         .more
         .then(|| page.items.last())
         .flatten()
-        .map(|last| cursor::encode(workspace, query.filter, &last.id));
+        .map(|last| cursor::encode(&last.id));
     Ok(ListPage {
         items: page.items,
         next_cursor,

@@ -76,7 +76,7 @@ fn refuse_leak(
 }
 
 /// Answers a retried create from its idempotency record: the first 201 again for the same
-/// request, 422 for a different one.
+/// request, 409 for a different one.
 fn replay(record: IdempotencyRecord, fingerprint: &[u8]) -> Result<Rendered, ApiError> {
     if record.fingerprint != fingerprint {
         return Err(ApiError::new(
