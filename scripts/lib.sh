@@ -40,17 +40,25 @@ ensure_venv() {
   done
 }
 
-# ensure_checkov: checkov (pinned) in a venv of its own (.venv-checkov): its dependency
-# pins clash with the test tools'.
-ensure_checkov() {
-  local venv="$ROOT/.venv-checkov" file="$ROOT/tools/python/requirements-checkov.txt"
+# ensure_tool_venv DIR REQUIREMENTS: a pinned tool in a venv of its own (DIR under the
+# project), installed again whenever its requirements file changes.
+ensure_tool_venv() {
+  local venv="$ROOT/$1" file="$ROOT/tools/python/$2"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
   if [[ ! -f "$venv/.installed" || "$file" -nt "$venv/.installed" ]]; then
-    log "installing pinned checkov from tools/python/requirements-checkov.txt into .venv-checkov"
+    log "installing pinned tools from tools/python/$2 into $1"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$file"
     touch "$venv/.installed"
   fi
 }
+
+# ensure_checkov: checkov (pinned) in .venv-checkov: its dependency pins clash with the
+# test tools'.
+ensure_checkov() { ensure_tool_venv .venv-checkov requirements-checkov.txt; }
+
+# ensure_client_generator: openapi-python-client (pinned) in .venv-client: its pins
+# (pydantic, typer, httpx) are not the test tools'.
+ensure_client_generator() { ensure_tool_venv .venv-client requirements-client.txt; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -79,18 +87,6 @@ stop_emulator() {
   if [[ -n "${EMULATOR_PID:-}" ]] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
     kill "$EMULATOR_PID" 2>/dev/null || true
     wait "$EMULATOR_PID" 2>/dev/null || true
-  fi
-}
-
-# ensure_client_generator: openapi-python-client (pinned) in a venv of its own (.venv-client):
-# its dependency pins (pydantic, typer, httpx) are not the test tools'.
-ensure_client_generator() {
-  local venv="$ROOT/.venv-client" file="$ROOT/tools/python/requirements-client.txt"
-  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-  if [[ ! -f "$venv/.installed" || "$file" -nt "$venv/.installed" ]]; then
-    log "installing pinned openapi-python-client from tools/python/requirements-client.txt into .venv-client"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$file"
-    touch "$venv/.installed"
   fi
 }
 

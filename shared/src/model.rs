@@ -315,50 +315,13 @@ pub struct CredentialView<'a> {
     pub version: u64,
 }
 
-/// Secrets shorter than this are not looked for in shown text: a short value (`x`, `prod`)
-/// occurs in names and settings by chance, and refusing it would refuse ordinary input
-/// (a credential named `0` whose password is `0`).
-pub const SHOWN_SECRET_MIN_CHARS: usize = 8;
-
-/// The client-supplied texts a credential's public view shows: its name, and every config
-/// string (and string in a config list).
-pub fn shown_texts<'a>(
-    name: &'a str,
-    config: &'a Map<String, Value>,
-) -> impl Iterator<Item = &'a str> + 'a {
-    std::iter::once(name).chain(config.values().flat_map(|v| {
-        let items: Box<dyn Iterator<Item = &str>> = match v {
-            Value::String(s) => Box::new(std::iter::once(s.as_str())),
-            Value::Array(items) => Box::new(items.iter().filter_map(Value::as_str)),
-            _ => Box::new(std::iter::empty()),
-        };
-        items
-    }))
-}
-
-/// True when `text` shows `secret`: it contains (or is) a secret of
-/// [`SHOWN_SECRET_MIN_CHARS`] characters or more. The one rule behind both the 400 for a
-/// secret repeated in the name or a visible setting and the fail-closed check of every
-/// write's answer.
-pub fn shows_secret(text: &str, secret: &str) -> bool {
-    secret.chars().count() >= SHOWN_SECRET_MIN_CHARS && text.contains(secret)
-}
-
 impl CredentialView<'_> {
-    /// True when text this view shows (see [`shown_texts`]) shows one of `secrets`. The
-    /// write paths check their answer against the values they were sent before anything
-    /// is stored: validation refuses such input first (400), so this is the last line of
-    /// defence should a rendering path ever show what validation did not see.
-    pub fn shows_any<'s, I>(&self, secrets: I) -> bool
-    where
-        I: IntoIterator<Item = &'s str> + Clone,
-    {
-        shown_texts(self.name, self.config).any(|text| {
-            secrets
-                .clone()
-                .into_iter()
-                .any(|secret| shows_secret(text, secret))
-        })
+    /// True when one of `secret_keys` is also a visible setting. A key is in exactly one
+    /// place (config or sealed secrets); the write paths check their answer against the
+    /// keys they sealed before anything is stored, as the last line of defence should a
+    /// path ever put a secret's value among the visible settings.
+    pub fn shows_any_of<'s>(&self, mut secret_keys: impl Iterator<Item = &'s str>) -> bool {
+        secret_keys.any(|key| self.config.contains_key(key))
     }
 }
 

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorCode, FieldIssue};
-use crate::model::{shown_texts, shows_secret, CredentialType, StoredCredential};
+use crate::model::{CredentialType, StoredCredential};
 use crate::schema::{self, FieldKind};
 use crate::{classify, names};
 
@@ -316,25 +316,6 @@ fn place(kind: CredentialType, key: &str, value: Value) -> Result<Placement, &'s
     }
 }
 
-/// Refuses a secret value that the answer would show: equal to the name or a visible
-/// setting, or (8 characters or more) inside one. The secret would come back in plain
-/// text; the client must send it once, as a secret.
-fn check_not_shown(
-    name: &str,
-    config: &Map<String, Value>,
-    secrets: &BTreeMap<String, SecretString>,
-    issues: &mut Vec<FieldIssue>,
-) {
-    for (key, secret) in secrets {
-        if shown_texts(name, config).any(|text| shows_secret(text, secret.expose_secret())) {
-            issues.push(FieldIssue::new(
-                config_field(key),
-                "must not repeat the name or a visible setting (it would be shown in plain text)",
-            ));
-        }
-    }
-}
-
 /// Required fields missing from the final state of a credential.
 fn check_required(
     kind: CredentialType,
@@ -437,9 +418,6 @@ pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
     }
     let secret_names = secrets.keys().map(String::as_str).collect();
     check_required(kind, &config, &secret_names, &mut issues);
-    if let Some(name) = &name {
-        check_not_shown(name, &config, &secrets, &mut issues);
-    }
     finish(
         name.map(|name| NewCredential {
             name,
@@ -517,8 +495,6 @@ pub fn credential_change(
         .filter(|k| !remove_secrets.contains(*k))
         .chain(set_secrets.keys().map(String::as_str))
         .collect();
-    let final_name = rename.as_deref().unwrap_or(&current.name);
-    check_not_shown(final_name, &config, &set_secrets, &mut issues);
     // The same bound as create, on the credential as it would be stored.
     if config.len() + secret_names.len() > MAX_CONFIG_FIELDS {
         issues.push(FieldIssue::new("config", "must have at most 50 fields"));

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use super::errors::invalid_state;
@@ -57,14 +57,15 @@ impl Rendered {
 }
 
 /// Fails closed when the answer (which is also what an idempotency record stores) would
-/// show a submitted secret value: 500 and nothing written, rather than a leak.
+/// show a submitted secret among the visible settings: 500 and nothing written, rather
+/// than a leak.
 fn refuse_leak(
     credential: &StoredCredential,
     submitted: &BTreeMap<String, SecretString>,
 ) -> Result<(), ApiError> {
     if credential
         .view()
-        .shows_any(submitted.values().map(|s| s.expose_secret()))
+        .shows_any_of(submitted.keys().map(String::as_str))
     {
         tracing::error!(
             credential_id = credential.id.as_str(),
