@@ -240,8 +240,8 @@ mod tests {
     use super::*;
     use crate::model::CredentialType;
 
-    /// The backstop, with validation bypassed: a record whose visible config holds a value
-    /// that was submitted as a secret is refused before anything is written.
+    /// The backstop, with validation bypassed: a record whose visible config holds a key
+    /// that was submitted (and sealed) as a secret is refused before anything is written.
     #[test]
     fn an_answer_showing_a_submitted_secret_is_refused() {
         let input = validate::new_credential(serde_json::json!({
@@ -261,7 +261,7 @@ mod tests {
         assert!(refuse_leak(&credential, &submitted).is_ok());
         credential
             .config
-            .insert("note".into(), "held s3cr3t-value-1 here".into());
+            .insert("password".into(), "s3cr3t-value-1".into());
         let refused = refuse_leak(&credential, &submitted).unwrap_err();
         assert_eq!(refused.status(), 500);
     }
