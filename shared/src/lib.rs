@@ -24,7 +24,7 @@ pub mod store;
 pub mod telemetry;
 pub mod validate;
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 
 pub use settings::Settings;
 pub use store::Store;
@@ -47,7 +47,7 @@ impl AppState {
     /// Reads the environment and builds the SDK clients this binary links.
     pub async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
-        let sdk = settings::load_sdk_config(&settings).await;
+        let sdk = settings::sdk_config(&settings)?;
         Ok(Self::new(&sdk, &settings)?)
     }
 

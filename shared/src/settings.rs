@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, Credentials, Region, SharedCredentialsProvider, SharedHttpClient,
+};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::SdkConfig;
 
 /// Default of `API_KEY_CACHE_SECONDS`: a revoked key stops working within this time.
 pub const DEFAULT_API_KEY_CACHE_SECONDS: u64 = 30;
@@ -106,13 +110,63 @@ pub fn retries() -> RetryConfig {
         .with_max_backoff(Duration::from_millis(500))
 }
 
-/// Loads the SDK configuration (region and credentials from the usual chain).
-pub async fn load_sdk_config(settings: &Settings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+/// The roots AWS service endpoints chain to: Amazon Root CA 1–4 (Amazon Trust Services)
+/// and Starfield Services Root Certificate Authority – G2, which cross-signs them; copied
+/// from Debian's ca-certificates. Five certificates instead of the OS bundle's ~140: parsing
+/// the bundle was most of a function's init, and no other CA can vouch for an AWS endpoint.
+const AWS_TRUST_ROOTS: &[u8] = include_bytes!("../aws-trust-roots.pem");
+
+/// The SDK's HTTPS client (rustls, aws-lc), built once per container. It trusts
+/// [`AWS_TRUST_ROOTS`], unless the standard certificate environment names a trust store
+/// (`SSL_CERT_FILE` or `SSL_CERT_DIR`, as rustls-native-certs reads them): then that one,
+/// so an operator can widen trust (a TLS-inspecting proxy) without a rebuild.
+pub fn http_client() -> SharedHttpClient {
+    let from_environment = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    let trust = if from_environment {
+        TrustStore::default()
+    } else {
+        TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AWS_TRUST_ROOTS)
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context with only a trust store always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// The SDK configuration from what Lambda provides, and nothing else: the region from
+/// `AWS_REGION` and the function's credentials from `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (Lambda sets them for the execution
+/// environment's lifetime). No profile file is read, no instance metadata is probed, and no
+/// STS or SSO client is linked (aws-config's chains would build an STS client, and its TLS
+/// roots, at start-up: most of a cold start's init).
+pub fn sdk_config(settings: &Settings) -> Result<SdkConfig, MissingSetting> {
+    let region = non_empty("AWS_REGION")
+        .or_else(|| non_empty("AWS_DEFAULT_REGION"))
+        .ok_or(MissingSetting("AWS_REGION"))?;
+    let credentials = Credentials::new(
+        non_empty("AWS_ACCESS_KEY_ID").ok_or(MissingSetting("AWS_ACCESS_KEY_ID"))?,
+        non_empty("AWS_SECRET_ACCESS_KEY").ok_or(MissingSetting("AWS_SECRET_ACCESS_KEY"))?,
+        non_empty("AWS_SESSION_TOKEN"),
+        None,
+        "Environment",
+    );
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .timeout_config(timeouts())
         .retry_config(retries());
     if let Some(endpoint) = &settings.endpoint_url {
-        loader = loader.endpoint_url(endpoint);
+        builder = builder.endpoint_url(endpoint);
     }
-    loader.load().await
+    Ok(builder.build())
 }

@@ -2,7 +2,8 @@
 
 use lambda_http::{Error, Request};
 
-#[tokio::main]
+// A container serves one request at a time: a current-thread runtime starts no workers.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     // Config and clients are built once per container, not per request.

@@ -6,7 +6,7 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use shared::auth::{self, is_workspace_id, Scope};
-use shared::settings::{self, Settings};
+use shared::settings::Settings;
 use shared::store::Store;
 
 #[derive(Parser)]
@@ -100,7 +100,7 @@ async fn setup(sdk: &aws_config::SdkConfig, table: &str, alias: &str) -> Result<
 async fn main() -> Result<(), Error> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    let sdk = settings::load_sdk_config(&settings).await;
+    let sdk = local_stack::workstation_sdk_config(&settings).await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
     match cli.command {
         Command::Setup { alias } => setup(&sdk, &settings.table_name, &alias).await?,

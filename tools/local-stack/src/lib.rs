@@ -40,6 +40,20 @@ impl LocalStack {
     }
 }
 
+/// SDK configuration for the tools run on a workstation (the admin command): region and
+/// credentials from aws-config's usual chains (environment, profile files, SSO…), unlike
+/// the functions, which take them from the environment alone
+/// (`shared::settings::sdk_config`); `AWS_ENDPOINT_URL` is honoured by both.
+pub async fn workstation_sdk_config(settings: &Settings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(retries());
+    if let Some(endpoint) = &settings.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
 /// SDK configuration for an emulator at `endpoint`: fixed region, dummy static credentials,
 /// and the same timeouts and retries as production.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
