@@ -2,6 +2,8 @@
 # `make bench`: sizes, cold starts, warm latency and list-at-scale figures, printed and
 # written to target/bench/summary.json. Not a pass/fail gate.
 #   BENCH_SKIP_ARM64=1  measure sizes on host binaries instead of arm64 bootstraps.
+#   BENCH_QUICK=1       smaller counts (5 cold runs, 200 warm requests, 1,000 listed), for
+#                       iterating; figures are noisier.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -27,4 +29,15 @@ log "starting the emulator on 127.0.0.1:$port"
 start_emulator "$port"
 trap stop_emulator EXIT
 
-EMULATOR_ENDPOINT="http://127.0.0.1:$port" BENCH_ROOT="$ROOT" target/release/credentials-bench
+# The cold starts reach the emulator over TLS, as functions reach DynamoDB: a throwaway CA
+# made by the proxy, trusted by the functions through SSL_CERT_FILE.
+tls_port="$(free_port)"
+mkdir -p "$ROOT/target/bench"
+"$VENV/bin/python" tools/python/tls_proxy.py --port "$tls_port" --upstream "127.0.0.1:$port" \
+  --ca-out "$ROOT/target/bench/ca.pem" >"$ROOT/target/bench/tls-proxy.log" 2>&1 &
+proxy_pid=$!
+trap 'kill "$proxy_pid" 2>/dev/null || true; stop_emulator' EXIT
+for _ in $(seq 1 100); do grep -q ready "$ROOT/target/bench/tls-proxy.log" 2>/dev/null && break; sleep 0.1; done
+
+EMULATOR_ENDPOINT="http://127.0.0.1:$port" EMULATOR_TLS_ENDPOINT="https://localhost:$tls_port" \
+  BENCH_CA_FILE="$ROOT/target/bench/ca.pem" BENCH_ROOT="$ROOT" target/release/credentials-bench

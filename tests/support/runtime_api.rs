@@ -27,17 +27,31 @@ pub enum Outcome {
 }
 
 struct Shared {
-    event: Mutex<Option<String>>,
-    outcome: Mutex<Option<oneshot::Sender<Outcome>>>,
+    /// Events not served yet, in order.
+    events: Mutex<std::collections::VecDeque<String>>,
+    /// When each served event was handed out, in order.
+    served: Mutex<Vec<Instant>>,
+    /// Each answer and when it arrived, in order.
+    answers: Mutex<Vec<(Instant, Outcome)>>,
+    /// Sent once every event has its answer.
+    done: Mutex<Option<oneshot::Sender<()>>>,
     /// When `/next` was first asked for, i.e. when the binary finished its init.
     first_poll: Mutex<Option<Instant>>,
     never: Notify,
 }
 
+/// One event's answer: how long the function took (event handed out to answer posted).
+#[derive(Debug)]
+pub struct Answer {
+    pub outcome: Outcome,
+    pub at: Instant,
+    pub took: Duration,
+}
+
 pub struct RuntimeApi {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    outcome: oneshot::Receiver<Outcome>,
+    done: oneshot::Receiver<()>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -58,9 +72,9 @@ async fn answer(
             .lock()
             .unwrap()
             .get_or_insert_with(Instant::now);
-        let event = shared.event.lock().unwrap().take();
+        let event = shared.events.lock().unwrap().pop_front();
         let Some(event) = event else {
-            // One event per run: later polls wait until the process is stopped.
+            // Every event served: later polls wait until the process is stopped.
             shared.never.notified().await;
             unreachable!("never notified");
         };
@@ -83,6 +97,7 @@ async fn answer(
             )
             .body(Full::new(Bytes::from(event)))
             .unwrap();
+        shared.served.lock().unwrap().push(Instant::now());
         return Ok(response);
     }
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -91,8 +106,14 @@ async fn answer(
     } else {
         Outcome::Error(parsed)
     };
-    if let Some(sender) = shared.outcome.lock().unwrap().take() {
-        let _ = sender.send(outcome);
+    let mut answers = shared.answers.lock().unwrap();
+    answers.push((Instant::now(), outcome));
+    if answers.len() == shared.served.lock().unwrap().len()
+        && shared.events.lock().unwrap().is_empty()
+    {
+        if let Some(done) = shared.done.lock().unwrap().take() {
+            let _ = done.send(());
+        }
     }
     Ok(Response::builder()
         .status(202)
@@ -103,12 +124,20 @@ async fn answer(
 impl RuntimeApi {
     /// Serves `event` once on a free loopback port.
     pub async fn start(event: &Value) -> Self {
+        Self::start_many(std::slice::from_ref(event)).await
+    }
+
+    /// Serves `events` one after the other (the next once the previous is answered, as
+    /// Lambda does) on a free loopback port.
+    pub async fn start_many(events: &[Value]) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (sender, outcome) = oneshot::channel();
+        let (sender, done) = oneshot::channel();
         let shared = Arc::new(Shared {
-            event: Mutex::new(Some(event.to_string())),
-            outcome: Mutex::new(Some(sender)),
+            events: Mutex::new(events.iter().map(Value::to_string).collect()),
+            served: Mutex::new(Vec::new()),
+            answers: Mutex::new(Vec::new()),
+            done: Mutex::new(Some(sender)),
             first_poll: Mutex::new(None),
             never: Notify::new(),
         });
@@ -130,7 +159,7 @@ impl RuntimeApi {
         Self {
             addr,
             shared,
-            outcome,
+            done,
             server,
         }
     }
@@ -143,13 +172,27 @@ impl RuntimeApi {
     /// Waits for the function's answer; also tells when the function first asked for an
     /// event, i.e. when its init phase ended.
     pub async fn finish(self, timeout: Duration) -> (Option<Outcome>, Option<Instant>) {
-        let result = tokio::time::timeout(timeout, self.outcome)
-            .await
-            .ok()
-            .and_then(Result::ok);
+        let (answers, first_poll) = self.finish_all(timeout).await;
+        (answers.into_iter().next().map(|a| a.outcome), first_poll)
+    }
+
+    /// Waits until every event is answered (or `timeout`); returns the answers so far, in
+    /// order, and when the function first asked for an event.
+    pub async fn finish_all(self, timeout: Duration) -> (Vec<Answer>, Option<Instant>) {
+        let _ = tokio::time::timeout(timeout, self.done).await;
         self.server.abort();
         let first_poll = *self.shared.first_poll.lock().unwrap();
-        (result, first_poll)
+        let served = self.shared.served.lock().unwrap().clone();
+        let answers = std::mem::take(&mut *self.shared.answers.lock().unwrap())
+            .into_iter()
+            .zip(served)
+            .map(|((at, outcome), handed_out)| Answer {
+                outcome,
+                at,
+                took: at.duration_since(handed_out),
+            })
+            .collect();
+        (answers, first_poll)
     }
 }
 

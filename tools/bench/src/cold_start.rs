@@ -1,6 +1,11 @@
-//! Cold starts: each function binary started fresh per event and answering it through a
-//! loopback Lambda Runtime API (process start to first answer, and to first poll: the init
-//! phase alone), with its peak RSS; a bare `lambda_http` hello world first, for scale.
+//! Cold starts as Lambda pays them: each function binary started fresh per run through a
+//! loopback Lambda Runtime API, reaching the emulator over TLS (`tools/python/tls_proxy.py`,
+//! trusted through `SSL_CERT_FILE`), so the first request pays whatever handshake init left
+//! to it. Per run the same process then answers [`WARM_EVENTS`] more events of the same
+//! request: their median is the warm figure the cold penalty is measured against. Reported:
+//! init (process start to first poll), the connection prewarm inside it (the function's
+//! `prewarm_ms` log field), first answer, warm p50, cold penalty and peak RSS; a bare
+//! `lambda_http` hello world first, for scale.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,15 +18,27 @@ use shared::api::Route;
 
 use crate::server::{database_body, Client};
 use crate::stack::Stack;
-use crate::stats::stats;
+use crate::stats::{round, stats};
 use crate::Error;
+
+/// Events each started process answers after its first (cold) one.
+pub const WARM_EVENTS: usize = 5;
 
 pub struct ColdStart {
     /// Process start to first answer.
     pub median: f64,
     pub max: f64,
-    /// Process start to the first poll for an event: the init phase alone.
+    /// Process start to the first poll for an event: the init phase, prewarm included.
     pub init_median: f64,
+    /// The connection prewarm the function reported (absent for the hello world).
+    pub prewarm_median: Option<f64>,
+    /// Init less its prewarm, per run, then the median.
+    pub init_less_prewarm_median: f64,
+    /// The same request answered again by the same (now warm) process: event handed out to
+    /// answer posted.
+    pub warm_p50: f64,
+    /// First answer less warm p50.
+    pub cold_penalty: f64,
     pub peak_rss_kb: u64,
 }
 
@@ -29,6 +46,12 @@ pub struct ColdStarts {
     pub hello: ColdStart,
     /// In `Route::ALL` order.
     pub functions: Vec<(Route, ColdStart)>,
+}
+
+/// Where the functions reach the emulator over TLS, and the CA they trust for it.
+pub struct Tls {
+    pub endpoint: String,
+    pub ca_file: String,
 }
 
 /// `runs` cold starts of the hello world and of each function in `bin_dir`. `fixed_id` is
@@ -39,30 +62,40 @@ pub async fn measure(
     bin_dir: &Path,
     fixed_id: &str,
     runs: usize,
+    tls: &Tls,
 ) -> Result<ColdStarts, Error> {
-    eprintln!("cold starts ({runs} runs each)…");
-    let env = stack.function_env();
+    eprintln!("cold starts over TLS ({runs} runs each, {WARM_EVENTS} warm events per run)…");
+    let mut env = stack.function_env();
+    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL" && *name != "LOG_LEVEL");
+    env.push(("AWS_ENDPOINT_URL", tls.endpoint.clone()));
+    env.push(("SSL_CERT_FILE", tls.ca_file.clone()));
+    env.push(("LOG_LEVEL", "info".to_owned()));
     let hello_event = aimed(&event_file(Route::Get), &stack.key, fixed_id);
-    let hello = cold_starts(&bin_dir.join("hello-world"), &env, vec![hello_event; runs]).await?;
+    let hello_runs = vec![vec![hello_event; 1 + WARM_EVENTS]; runs];
+    let hello = cold_starts(&bin_dir.join("hello-world"), &env, hello_runs).await?;
     let mut functions = Vec::new();
     for route in Route::ALL {
         let raw = event_file(route);
-        let mut events = Vec::with_capacity(runs);
+        let mut per_run = Vec::with_capacity(runs);
         for _ in 0..runs {
-            let id = subject(client, route, fixed_id).await?;
-            let mut event = aimed(&raw, &stack.key, &id);
-            if route == Route::Create {
-                event["body"] = Value::String(database_body(&unique("cold")).to_string());
+            let mut events = Vec::with_capacity(1 + WARM_EVENTS);
+            for _ in 0..=WARM_EVENTS {
+                let id = subject(client, route, fixed_id).await?;
+                let mut event = aimed(&raw, &stack.key, &id);
+                if route == Route::Create {
+                    event["body"] = Value::String(database_body(&unique("cold")).to_string());
+                }
+                events.push(event);
             }
-            events.push(event);
+            per_run.push(events);
         }
-        let cold = cold_starts(&bin_dir.join(route.name()), &env, events).await?;
+        let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run).await?;
         functions.push((route, cold));
     }
     Ok(ColdStarts { hello, functions })
 }
 
-/// The credential one run of `route` acts on: a fresh one where the route consumes it
+/// The credential one event of `route` acts on: a fresh one where the route consumes it
 /// (soft deleted already for restore), else `fixed_id`.
 async fn subject(client: &mut Client, route: Route, fixed_id: &str) -> Result<String, Error> {
     match route {
@@ -79,38 +112,70 @@ async fn subject(client: &mut Client, route: Route, fixed_id: &str) -> Result<St
     }
 }
 
-/// Starts `binary` fresh once per event, each time answering that one event.
+/// The `prewarm_ms` a function logged during init, if it did.
+fn logged_prewarm_ms(stdout: &[u8]) -> Option<f64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["message"] == "connection prewarmed")
+        .and_then(|line| line["prewarm_ms"].as_f64())
+}
+
+/// Starts `binary` fresh once per run, each time answering that run's events in order.
 async fn cold_starts(
     binary: &Path,
     env: &[(&str, String)],
-    events: Vec<Value>,
+    runs: Vec<Vec<Value>>,
 ) -> Result<ColdStart, Error> {
-    let mut samples = Vec::new();
-    let mut inits = Vec::new();
+    let (mut firsts, mut inits, mut less_prewarm, mut prewarms, mut warm) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut peak = 0;
-    for event in events {
-        let runtime = RuntimeApi::start(&event).await;
+    for events in runs {
+        let runtime = RuntimeApi::start_many(&events).await;
         let started = Instant::now();
         let mut child = spawn_function(binary, runtime.addr, env);
         let pid = child.id().unwrap_or_default();
-        let (outcome, first_poll) = runtime.finish(Duration::from_secs(30)).await;
-        let elapsed = started.elapsed();
-        inits.push(first_poll.map_or(elapsed, |t| t.duration_since(started)));
+        let (answers, first_poll) = runtime.finish_all(Duration::from_secs(60)).await;
         peak = peak.max(peak_rss_kb(pid).unwrap_or(0));
         child.kill().await?;
-        match outcome {
-            Some(Outcome::Response(r))
-                if r["statusCode"].as_u64().is_some_and(|s| s < 300)
-                    || r.get("statusCode").is_none() => {}
-            other => return Err(format!("{}: {other:?}", binary.display()).into()),
+        let output = child.wait_with_output().await?;
+        if answers.len() != events.len() {
+            return Err(format!(
+                "{}: {} of {} events answered\n{}",
+                binary.display(),
+                answers.len(),
+                events.len(),
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
         }
-        samples.push(elapsed);
+        for answer in &answers {
+            match &answer.outcome {
+                Outcome::Response(r)
+                    if r["statusCode"].as_u64().is_some_and(|s| s < 300)
+                        || r.get("statusCode").is_none() => {}
+                other => return Err(format!("{}: {other:?}", binary.display()).into()),
+            }
+        }
+        let init = first_poll.map_or(Duration::ZERO, |t| t.duration_since(started));
+        let prewarm = logged_prewarm_ms(&output.stdout);
+        inits.push(init);
+        less_prewarm
+            .push(init.saturating_sub(Duration::from_secs_f64(prewarm.unwrap_or(0.0) / 1000.0)));
+        prewarms.extend(prewarm.map(|p| Duration::from_secs_f64(p / 1000.0)));
+        firsts.push(answers[0].at.duration_since(started));
+        warm.extend(answers[1..].iter().map(|a| a.took));
     }
-    let s = stats(samples);
+    let first = stats(firsts);
+    let warm_p50 = stats(warm).p50;
     Ok(ColdStart {
-        median: s.p50,
-        max: s.max,
+        median: first.p50,
+        max: first.max,
         init_median: stats(inits).p50,
+        prewarm_median: (!prewarms.is_empty()).then(|| stats(prewarms).p50),
+        init_less_prewarm_median: stats(less_prewarm).p50,
+        warm_p50,
+        cold_penalty: round(first.p50 - warm_p50),
         peak_rss_kb: peak,
     })
 }
@@ -126,7 +191,7 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 }
 
 /// The example event of `route` (`events/<function>.json`).
-fn event_file(route: Route) -> String {
+pub(crate) fn event_file(route: Route) -> String {
     all()
         .into_iter()
         .find(|(stem, _)| stem == route.name())

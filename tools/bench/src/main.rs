@@ -3,12 +3,14 @@
 //!   loopback Lambda Runtime API), peak RSS, next to a bare `lambda_http` hello world;
 //! - warm latency per route through the local server, next to the raw SDK calls the route
 //!   makes, against the same emulator;
+//! - each handler called in process against the raw SDK calls it makes (no HTTP hop);
 //! - list latency and AWS calls per page with 100 and with 10,000 credentials.
 //!
 //! Prints a table and writes `target/bench/summary.json`. Figures, not pass/fail: the
 //! budgets are compared and reported, never asserted.
 
 mod cold_start;
+mod inprocess;
 mod items;
 mod list_scale;
 mod raw;
@@ -38,9 +40,13 @@ struct Config {
     root: PathBuf,
     /// Where the host binaries that run are (`target/release` by default).
     bin_dir: PathBuf,
+    /// The emulator behind TLS, for the cold starts.
+    tls: cold_start::Tls,
     cold_runs: usize,
     warm_requests: usize,
     scale_large: usize,
+    /// `BENCH_QUICK=1`: smaller counts, for iterating (figures are noisier).
+    quick: bool,
 }
 
 impl Config {
@@ -50,13 +56,23 @@ impl Config {
         let root = PathBuf::from(std::env::var("BENCH_ROOT").unwrap_or_else(|_| ".".into()));
         let bin_dir = std::env::var_os("BENCH_BIN_DIR")
             .map_or_else(|| root.join("target/release"), PathBuf::from);
+        let tls = cold_start::Tls {
+            endpoint: std::env::var("EMULATOR_TLS_ENDPOINT")
+                .map_err(|_| "EMULATOR_TLS_ENDPOINT is not set: run `make bench`")?,
+            ca_file: std::env::var("BENCH_CA_FILE")
+                .map_err(|_| "BENCH_CA_FILE is not set: run `make bench`")?,
+        };
+        let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+        let pick = |full: usize, small: usize| if quick { small } else { full };
         Ok(Self {
             endpoint,
             root,
             bin_dir,
-            cold_runs: count("BENCH_COLD_RUNS", 15),
-            warm_requests: count("BENCH_WARM_REQUESTS", 1000),
-            scale_large: count("BENCH_SCALE_LARGE", 10_000),
+            tls,
+            cold_runs: count("BENCH_COLD_RUNS", pick(15, 5)),
+            warm_requests: count("BENCH_WARM_REQUESTS", pick(1000, 200)),
+            scale_large: count("BENCH_SCALE_LARGE", pick(10_000, 1_000)),
+            quick,
         })
     }
 }
@@ -85,13 +101,16 @@ async fn main() -> Result<(), Error> {
         &config.bin_dir,
         &fixed_id,
         config.cold_runs,
+        &config.tls,
     )
     .await?;
     let warm = warm::measure(&mut client, &fixed_id, config.warm_requests).await?;
     let raw = raw::measure(&stack, &fixed_id, config.warm_requests).await?;
+    let inprocess =
+        inprocess::measure(&stack, &mut client, &fixed_id, config.warm_requests).await?;
     let list = list_scale::measure(&stack, server.addr, config.scale_large).await?;
 
-    let report = Report::new(&config, &sizes, cold, &warm, raw, list);
+    let report = Report::new(&config, &sizes, cold, &warm, raw, inprocess, list);
     let path = report.write(&config.root)?;
     report.print();
     println!("\nwrote {}", path.display());

@@ -27,7 +27,8 @@ pub fn baseline(route: Route) -> &'static [&'static str] {
         Route::Get => &["GetItem"],
         Route::Create => &["GenerateDataKey", "TransactWriteItems"],
         Route::Update => &["GetItem", "TransactWriteItems"],
-        Route::SoftDelete | Route::Restore => &["UpdateItem"],
+        // The status change and its audit event are one transaction, after a read.
+        Route::SoftDelete | Route::Restore => &["GetItem", "TransactWriteItems"],
         Route::Purge => &["GetItem", "TransactWriteItems"],
         Route::ListAuditEvents => &["Query"],
         Route::Resolve => &["GetItem", "PutItem", "Decrypt"],
@@ -138,6 +139,48 @@ pub async fn measure(
         request.send()
     });
     out.insert("GenerateDataKey", data_key.await?);
+
+    // As resolve's audit event: one conditional PutItem of a new item (a credential-shaped
+    // item in a workspace of its own; the audit codec is private to the store).
+    let event_workspace = unique("raw-events");
+    let put_item = timed(requests, |i| {
+        dynamo
+            .put_item()
+            .table_name(table)
+            .set_item(Some(encode_credential(&active_credential(
+                &event_workspace,
+                format!("e-{i}"),
+                &now,
+            ))))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+    });
+    out.insert("PutItem", put_item.await?);
+
+    // As resolve opening a credential's data key: Decrypt with its encryption context.
+    let mut request = kms
+        .generate_data_key()
+        .key_id(key_id)
+        .key_spec(DataKeySpec::Aes256);
+    for (k, v) in encryption_context(WORKSPACE, fixed_id) {
+        request = request.encryption_context(k, v);
+    }
+    let wrapped = request
+        .send()
+        .await?
+        .ciphertext_blob
+        .ok_or("GenerateDataKey returned no ciphertext")?;
+    let decrypt = timed(requests, |_| {
+        let mut request = kms
+            .decrypt()
+            .key_id(key_id)
+            .ciphertext_blob(wrapped.clone());
+        for (k, v) in encryption_context(WORKSPACE, fixed_id) {
+            request = request.encryption_context(k, v);
+        }
+        request.send()
+    });
+    out.insert("Decrypt", decrypt.await?);
     Ok(out)
 }
 

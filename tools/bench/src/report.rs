@@ -22,7 +22,10 @@ struct Function {
     links_kms: bool,
     cold: ColdStart,
     ratio: f64,
+    /// Init less its connection prewarm, to the hello world's init.
     init_ratio: f64,
+    /// Cold penalty to the hello world's process start to first answer.
+    cold_penalty_ratio: f64,
 }
 
 /// One route's warm latency, next to the raw calls it makes.
@@ -36,6 +39,7 @@ struct Latency {
 
 pub struct Report {
     target: &'static str,
+    quick: bool,
     cold_runs: usize,
     warm_requests: usize,
     scale_large: usize,
@@ -44,7 +48,21 @@ pub struct Report {
     functions: Vec<Function>,
     routes: Vec<Latency>,
     raw: BTreeMap<&'static str, Stats>,
+    inprocess: Vec<Latency>,
     list: ListScale,
+}
+
+/// A route's timing next to the sum of the raw calls it makes.
+fn latency(route: Route, timed: Stats, raw: &BTreeMap<&'static str, Stats>) -> Latency {
+    let raw_calls = raw::baseline(route);
+    let raw_p50 = round(raw_calls.iter().map(|op| raw[op].p50).sum());
+    Latency {
+        name: route.name(),
+        warm: timed,
+        raw_calls,
+        raw_p50,
+        ratio: round(timed.p50 / raw_p50),
+    }
 }
 
 impl Report {
@@ -54,6 +72,7 @@ impl Report {
         cold: ColdStarts,
         warm: &HashMap<Route, Stats>,
         raw: BTreeMap<&'static str, Stats>,
+        inprocess: Vec<(Route, Stats)>,
         list: ListScale,
     ) -> Self {
         let hello = cold.hello;
@@ -65,27 +84,22 @@ impl Report {
                 size_bytes: sizes.bytes(route.name()),
                 links_kms: sizes.links_kms(route.name()),
                 ratio: round(cold.median / hello.median),
-                init_ratio: round(cold.init_median / hello.init_median),
+                init_ratio: round(cold.init_less_prewarm_median / hello.init_median),
+                cold_penalty_ratio: round(cold.cold_penalty / hello.median),
                 cold,
             })
             .collect();
         let routes = Route::ALL
             .into_iter()
-            .map(|route| {
-                let warm = warm[&route];
-                let raw_calls = raw::baseline(route);
-                let raw_p50 = round(raw_calls.iter().map(|op| raw[op].p50).sum());
-                Latency {
-                    name: route.name(),
-                    warm,
-                    raw_calls,
-                    raw_p50,
-                    ratio: round(warm.p50 / raw_p50),
-                }
-            })
+            .map(|route| latency(route, warm[&route], &raw))
+            .collect();
+        let inprocess = inprocess
+            .into_iter()
+            .map(|(route, timed)| latency(route, timed, &raw))
             .collect();
         Self {
             target: sizes.target(),
+            quick: config.quick,
             cold_runs: config.cold_runs,
             warm_requests: config.warm_requests,
             scale_large: config.scale_large,
@@ -94,6 +108,7 @@ impl Report {
             functions,
             routes,
             raw,
+            inprocess,
             list,
         }
     }
@@ -119,7 +134,13 @@ impl Report {
                     "cold_start_ms_max": f.cold.max,
                     "cold_start_ratio": f.ratio,
                     "init_ms_median": f.cold.init_median,
+                    "init_less_prewarm_ms_median": f.cold.init_less_prewarm_median,
                     "init_ratio": f.init_ratio,
+                    "prewarm_ms": f.cold.prewarm_median,
+                    "first_answer_ms_median": f.cold.median,
+                    "warm_p50_ms": f.cold.warm_p50,
+                    "cold_penalty_ms": f.cold.cold_penalty,
+                    "cold_penalty_ratio": f.cold_penalty_ratio,
                     "peak_rss_kb": f.cold.peak_rss_kb,
                 });
                 (f.name.to_owned(), figures)
@@ -141,14 +162,29 @@ impl Report {
             .iter()
             .map(|(op, s)| (op.to_string(), json!({"p50_ms": s.p50, "p99_ms": s.p99})))
             .collect();
+        let inprocess: serde_json::Map<String, Value> = self
+            .inprocess
+            .iter()
+            .map(|r| {
+                let figures = json!({
+                    "p50_ms": r.warm.p50, "p99_ms": r.warm.p99, "raw_p50_ms": r.raw_p50,
+                    "raw_calls": r.raw_calls, "ratio_p50": r.ratio,
+                });
+                (r.name.to_owned(), figures)
+            })
+            .collect();
         let hello = &self.hello;
         json!({
             "target": self.target,
+            "quick": self.quick,
             "cold_start_runs": self.cold_runs,
+            "cold_start_transport": "TLS (tools/python/tls_proxy.py in front of the emulator)",
+            "warm_events_per_cold_run": crate::cold_start::WARM_EVENTS,
             "warm_requests_per_route": self.warm_requests,
             "functions": functions,
-            "hello_world": {"size_bytes": self.hello_size_bytes, "cold_start_ms_median": hello.median, "cold_start_ms_max": hello.max, "init_ms_median": hello.init_median, "peak_rss_kb": hello.peak_rss_kb},
+            "hello_world": {"size_bytes": self.hello_size_bytes, "cold_start_ms_median": hello.median, "cold_start_ms_max": hello.max, "init_ms_median": hello.init_median, "warm_p50_ms": hello.warm_p50, "cold_penalty_ms": hello.cold_penalty, "peak_rss_kb": hello.peak_rss_kb},
             "routes": routes,
+            "inprocess": inprocess,
             "raw": raw,
             "list_scale": {
                 "page_size": PAGE,
@@ -162,7 +198,7 @@ impl Report {
 
     pub fn print(&self) {
         let (target, cold_runs) = (self.target, self.cold_runs);
-        println!("\nsizes ({target}) and cold starts ({cold_runs} runs; host binaries, loopback Runtime API)");
+        println!("\nsizes ({target}) and cold starts ({cold_runs} runs; host binaries, loopback Runtime API, emulator over TLS)");
         println!("(cold = process start to first answer, incl. the route's DynamoDB calls; init = process start to first poll)");
         println!(
             "{:<20} {:>13} {:>12} {:>12} {:>8} {:>12} {:>8} {:>11} {:>5}",
@@ -202,6 +238,27 @@ impl Report {
                 if f.links_kms { "yes" } else { "no" }
             );
         }
+        println!("\ncold penalty over TLS (first answer less the warm p50 of the same request in the same process)");
+        println!(
+            "{:<20} {:>11} {:>11} {:>11} {:>11} {:>11} {:>8}",
+            "function", "init", "prewarm", "first", "warm p50", "penalty", "ratio"
+        );
+        for f in &self.functions {
+            println!(
+                "{:<20} {:>8.2} ms {:>8.2} ms {:>8.2} ms {:>8.2} ms {:>8.2} ms {:>7.2}x",
+                f.name,
+                f.cold.init_median,
+                f.cold.prewarm_median.unwrap_or(0.0),
+                f.cold.median,
+                f.cold.warm_p50,
+                f.cold.cold_penalty,
+                f.cold_penalty_ratio
+            );
+        }
+        println!(
+            "(ratio: penalty / hello world's first answer, {:.2} ms; init ratio above: init less prewarm / hello's init)",
+            self.hello.median
+        );
         let warm_requests = self.warm_requests;
         println!("\nwarm latency ({warm_requests} sequential requests, key cached) vs the raw calls the route makes");
         println!(
@@ -209,6 +266,22 @@ impl Report {
             "route", "p50", "p99", "raw p50", "ratio"
         );
         for r in &self.routes {
+            println!(
+                "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
+                r.name,
+                r.warm.p50,
+                r.warm.p99,
+                r.raw_p50,
+                r.ratio,
+                r.raw_calls.join(" + ")
+            );
+        }
+        println!("\nin process: each handler called with its event (key cached) vs the raw calls it makes");
+        println!(
+            "{:<20} {:>11} {:>11} {:>11} {:>7}",
+            "route", "p50", "p99", "raw p50", "ratio"
+        );
+        for r in &self.inprocess {
             println!(
                 "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
                 r.name,

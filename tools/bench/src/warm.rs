@@ -51,7 +51,12 @@ pub async fn measure(
     }
     let one = format!("/api/credentials/{fixed_id}");
     let list = format!("/api/credentials?limit={PAGE}");
+    let events = format!("/api/audit-events?limit={PAGE}");
     for i in 0..requests {
+        samples
+            .entry(Route::ListAuditEvents)
+            .or_default()
+            .push(client.timed("GET", &events, None, 200).await?.0);
         samples
             .entry(Route::List)
             .or_default()
