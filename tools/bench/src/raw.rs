@@ -128,7 +128,7 @@ pub async fn measure(
 
     // As the encryptor sealing a credential's secrets.
     let key_id = stack.settings.kms_key_id.as_deref().unwrap_or_default();
-    let data_key = timed(requests, |_| {
+    let generate = || {
         let mut request = kms
             .generate_data_key()
             .key_id(key_id)
@@ -136,8 +136,9 @@ pub async fn measure(
         for (k, v) in encryption_context(WORKSPACE, fixed_id) {
             request = request.encryption_context(k, v);
         }
-        request.send()
-    });
+        request
+    };
+    let data_key = timed(requests, |_| generate().send());
     out.insert("GenerateDataKey", data_key.await?);
 
     // As resolve's audit event: one conditional PutItem of a new item (a credential-shaped
@@ -158,14 +159,7 @@ pub async fn measure(
     out.insert("PutItem", put_item.await?);
 
     // As resolve opening a credential's data key: Decrypt with its encryption context.
-    let mut request = kms
-        .generate_data_key()
-        .key_id(key_id)
-        .key_spec(DataKeySpec::Aes256);
-    for (k, v) in encryption_context(WORKSPACE, fixed_id) {
-        request = request.encryption_context(k, v);
-    }
-    let wrapped = request
+    let wrapped = generate()
         .send()
         .await?
         .ciphertext_blob

@@ -65,6 +65,39 @@ fn latency(route: Route, timed: Stats, raw: &BTreeMap<&'static str, Stats>) -> L
     }
 }
 
+/// Latencies by route, as the summary writes them.
+fn latency_map(latencies: &[Latency]) -> serde_json::Map<String, Value> {
+    latencies
+        .iter()
+        .map(|r| {
+            let figures = json!({
+                "p50_ms": r.warm.p50, "p99_ms": r.warm.p99, "raw_p50_ms": r.raw_p50,
+                "raw_calls": r.raw_calls, "ratio_p50": r.ratio,
+            });
+            (r.name.to_owned(), figures)
+        })
+        .collect()
+}
+
+/// A table of latencies next to their raw calls.
+fn print_latencies(latencies: &[Latency]) {
+    println!(
+        "{:<20} {:>11} {:>11} {:>11} {:>7}",
+        "route", "p50", "p99", "raw p50", "ratio"
+    );
+    for r in latencies {
+        println!(
+            "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
+            r.name,
+            r.warm.p50,
+            r.warm.p99,
+            r.raw_p50,
+            r.ratio,
+            r.raw_calls.join(" + ")
+        );
+    }
+}
+
 impl Report {
     pub fn new(
         config: &Config,
@@ -146,33 +179,13 @@ impl Report {
                 (f.name.to_owned(), figures)
             })
             .collect();
-        let routes: serde_json::Map<String, Value> = self
-            .routes
-            .iter()
-            .map(|r| {
-                let figures = json!({
-                    "p50_ms": r.warm.p50, "p99_ms": r.warm.p99, "raw_p50_ms": r.raw_p50,
-                    "raw_calls": r.raw_calls, "ratio_p50": r.ratio,
-                });
-                (r.name.to_owned(), figures)
-            })
-            .collect();
+        let routes = latency_map(&self.routes);
         let raw: serde_json::Map<String, Value> = self
             .raw
             .iter()
             .map(|(op, s)| (op.to_string(), json!({"p50_ms": s.p50, "p99_ms": s.p99})))
             .collect();
-        let inprocess: serde_json::Map<String, Value> = self
-            .inprocess
-            .iter()
-            .map(|r| {
-                let figures = json!({
-                    "p50_ms": r.warm.p50, "p99_ms": r.warm.p99, "raw_p50_ms": r.raw_p50,
-                    "raw_calls": r.raw_calls, "ratio_p50": r.ratio,
-                });
-                (r.name.to_owned(), figures)
-            })
-            .collect();
+        let inprocess = latency_map(&self.inprocess);
         let hello = &self.hello;
         json!({
             "target": self.target,
@@ -261,37 +274,9 @@ impl Report {
         );
         let warm_requests = self.warm_requests;
         println!("\nwarm latency ({warm_requests} sequential requests, key cached) vs the raw calls the route makes");
-        println!(
-            "{:<20} {:>11} {:>11} {:>11} {:>7}",
-            "route", "p50", "p99", "raw p50", "ratio"
-        );
-        for r in &self.routes {
-            println!(
-                "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
-                r.name,
-                r.warm.p50,
-                r.warm.p99,
-                r.raw_p50,
-                r.ratio,
-                r.raw_calls.join(" + ")
-            );
-        }
+        print_latencies(&self.routes);
         println!("\nin process: each handler called with its event (key cached) vs the raw calls it makes");
-        println!(
-            "{:<20} {:>11} {:>11} {:>11} {:>7}",
-            "route", "p50", "p99", "raw p50", "ratio"
-        );
-        for r in &self.inprocess {
-            println!(
-                "{:<20} {:>8.3} ms {:>8.3} ms {:>8.3} ms {:>6.2}x  ({})",
-                r.name,
-                r.warm.p50,
-                r.warm.p99,
-                r.raw_p50,
-                r.ratio,
-                r.raw_calls.join(" + ")
-            );
-        }
+        print_latencies(&self.inprocess);
         let (page_small, page_large) = (self.list.small.page_ms, self.list.large.page_ms);
         let (scale_large, calls_large) = (self.scale_large, self.list.large.calls_per_page);
         println!("\nlist, {PAGE} per page: {page_small:.3} ms with {SCALE_SMALL} credentials, {page_large:.3} ms with {scale_large}; {calls_large} Query per page (Scan: never)");
