@@ -2,7 +2,7 @@
 # `make bench`: sizes, cold starts, warm latency and list-at-scale figures, printed and
 # written to target/bench/summary.json. Not a pass/fail gate.
 #   BENCH_SKIP_ARM64=1  measure sizes on host binaries instead of arm64 bootstraps.
-#   BENCH_QUICK=1       smaller counts (5 cold runs, 200 warm requests, 1,000 listed), for
+#   BENCH_QUICK=1       smaller counts (3 cold runs, 40 warm requests, 1,000 listed), for
 #                       iterating; figures are noisier.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -16,12 +16,17 @@ if [[ "${BENCH_SKIP_ARM64:-}" != 1 ]]; then
   PATH="$VENV/bin:$PATH" cargo lambda build --release --arm64 --locked --package hello-world --lambda-dir target/lambda
 fi
 
-# Host builds for running: one package at a time, so no binary links another's features.
-for package in functions/* tools/hello-world tools/local-server tools/bench; do
+# Host builds for running, in the `host-bench` profile (release without fat LTO; see
+# Cargo.toml). One function at a time, so that no function links another's features; the
+# local server and the bench in one go, as their features are the same either way.
+for package in functions/* tools/hello-world; do
   name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$package/Cargo.toml" | head -n 1)"
-  log "building $name (release, host)"
-  cargo build --release --locked --quiet -p "$name"
+  log "building $name (host-bench, host)"
+  cargo build --profile host-bench --locked --quiet -p "$name"
 done
+log "building local-server and bench (host-bench, host)"
+cargo build --profile host-bench --locked --quiet -p local-server -p bench
+export BENCH_BIN_DIR="$ROOT/target/host-bench"
 
 port="$(free_port)"
 export EMULATOR_LOG="$ROOT/target/emulator-bench.log"
@@ -40,4 +45,4 @@ trap 'kill "$proxy_pid" 2>/dev/null || true; stop_emulator' EXIT
 for _ in $(seq 1 100); do grep -q ready "$ROOT/target/bench/tls-proxy.log" 2>/dev/null && break; sleep 0.1; done
 
 EMULATOR_ENDPOINT="http://127.0.0.1:$port" EMULATOR_TLS_ENDPOINT="https://localhost:$tls_port" \
-  BENCH_CA_FILE="$ROOT/target/bench/ca.pem" BENCH_ROOT="$ROOT" target/release/credentials-bench
+  BENCH_CA_FILE="$ROOT/target/bench/ca.pem" BENCH_ROOT="$ROOT" "$BENCH_BIN_DIR/credentials-bench"

@@ -33,7 +33,7 @@ pub use api_keys::ApiKeyRecord;
 pub use audit::{audit_pk, EventFilter, EventPage};
 /// The item a credential is stored as, and its keys (benchmarks make the same raw calls
 /// the store makes, and bulk-load items directly).
-pub use codec::{credential_key, encode_credential, status_sk};
+pub use codec::{credential_key, encode_credential, status_sk, type_pk};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
 pub use migrate::MigrationReport;

@@ -19,6 +19,7 @@ mod server;
 mod sizes;
 mod stack;
 mod stats;
+mod trim;
 mod warm;
 
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ struct Config {
     endpoint: String,
     /// The project root: `target/lambda` bootstraps are read, `target/bench` is written.
     root: PathBuf,
-    /// Where the host binaries that run are (`target/release` by default).
+    /// Where the host binaries that run are (`target/host-bench` by default).
     bin_dir: PathBuf,
     /// The emulator behind TLS, for the cold starts.
     tls: cold_start::Tls,
@@ -55,7 +56,7 @@ impl Config {
             .map_err(|_| "EMULATOR_ENDPOINT is not set: run `make bench`")?;
         let root = PathBuf::from(std::env::var("BENCH_ROOT").unwrap_or_else(|_| ".".into()));
         let bin_dir = std::env::var_os("BENCH_BIN_DIR")
-            .map_or_else(|| root.join("target/release"), PathBuf::from);
+            .map_or_else(|| root.join("target/host-bench"), PathBuf::from);
         let tls = cold_start::Tls {
             endpoint: std::env::var("EMULATOR_TLS_ENDPOINT")
                 .map_err(|_| "EMULATOR_TLS_ENDPOINT is not set: run `make bench`")?,
@@ -69,11 +70,26 @@ impl Config {
             root,
             bin_dir,
             tls,
-            cold_runs: count("BENCH_COLD_RUNS", pick(15, 5)),
-            warm_requests: count("BENCH_WARM_REQUESTS", pick(1000, 200)),
+            cold_runs: count("BENCH_COLD_RUNS", pick(10, 3)),
+            warm_requests: count("BENCH_WARM_REQUESTS", pick(150, 40)),
             scale_large: count("BENCH_SCALE_LARGE", pick(10_000, 1_000)),
             quick,
         })
+    }
+}
+
+/// How long each phase of the run took, printed as it ends (to see where a run's minutes
+/// go).
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn done(&mut self, phase: &str) {
+        eprintln!("  {phase}: {:.0} s", self.0.elapsed().as_secs_f64());
+        self.0 = std::time::Instant::now();
     }
 }
 
@@ -95,6 +111,7 @@ async fn main() -> Result<(), Error> {
     // reads and updates act on the credential this makes.
     let (_, fixed_id) = client.create("warm-up").await?;
     let sizes = Sizes::find(&config.root, &config.bin_dir);
+    let mut phases = Phases::start();
     let cold = cold_start::measure(
         &stack,
         &mut client,
@@ -104,11 +121,16 @@ async fn main() -> Result<(), Error> {
         &config.tls,
     )
     .await?;
-    let warm = warm::measure(&mut client, &fixed_id, config.warm_requests).await?;
+    phases.done("cold starts");
+    let warm = warm::measure(&stack, &mut client, &fixed_id, config.warm_requests).await?;
+    phases.done("warm latency");
     let raw = raw::measure(&stack, &fixed_id, config.warm_requests).await?;
+    phases.done("raw calls");
     let inprocess =
         inprocess::measure(&stack, &mut client, &fixed_id, config.warm_requests).await?;
+    phases.done("in process");
     let list = list_scale::measure(&stack, server.addr, config.scale_large).await?;
+    phases.done("list at scale");
 
     let report = Report::new(&config, &sizes, cold, &warm, raw, inprocess, list);
     let path = report.write(&config.root)?;

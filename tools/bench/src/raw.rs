@@ -18,7 +18,7 @@ use shared::store::{credential_key, encode_credential, status_sk, workspace_pk, 
 use crate::items::active_credential;
 use crate::stack::{Stack, WORKSPACE};
 use crate::stats::{stats, Stats};
-use crate::{Error, PAGE};
+use crate::{trim, Error, PAGE};
 
 /// The raw calls each route makes once its key is cached (its call budget).
 pub fn baseline(route: Route) -> &'static [&'static str] {
@@ -49,7 +49,7 @@ pub async fn measure(
     let mut out = BTreeMap::new();
 
     // As `Store::get_credential`.
-    let get = timed(requests, |_| {
+    let get = timed(requests, None, |_| {
         dynamo
             .get_item()
             .table_name(table)
@@ -61,7 +61,7 @@ pub async fn measure(
 
     // As `Store::list_credentials` for a first page of active credentials: the sort key
     // bounds take in every `active#<id>`.
-    let query = timed(requests, |_| {
+    let query = timed(requests, None, |_| {
         dynamo
             .query()
             .table_name(table)
@@ -81,7 +81,7 @@ pub async fn measure(
     // As `Store::set_status` restoring (conditional, index keys rewritten, item returned),
     // but from active to active so that it can repeat on one item.
     let active = Status::Active.as_str();
-    let update = timed(requests, |i| {
+    let update = timed(requests, None, |i| {
         dynamo
             .update_item()
             .table_name(table)
@@ -117,7 +117,8 @@ pub async fn measure(
             .expect("table, item and condition are set");
         TransactWriteItem::builder().put(insert).build()
     };
-    let transact = timed(requests, |i| {
+    let grown = workspace_pk(&workspace);
+    let transact = timed(requests, Some((stack, &grown)), |i| {
         dynamo
             .transact_write_items()
             .transact_items(put(format!("a-{i}")))
@@ -125,6 +126,7 @@ pub async fn measure(
             .send()
     });
     out.insert("TransactWriteItems", transact.await?);
+    trim::partition(stack, &grown, 0).await?;
 
     // As the encryptor sealing a credential's secrets.
     let key_id = stack.settings.kms_key_id.as_deref().unwrap_or_default();
@@ -138,13 +140,14 @@ pub async fn measure(
         }
         request
     };
-    let data_key = timed(requests, |_| generate().send());
+    let data_key = timed(requests, None, |_| generate().send());
     out.insert("GenerateDataKey", data_key.await?);
 
     // As resolve's audit event: one conditional PutItem of a new item (a credential-shaped
     // item in a workspace of its own; the audit codec is private to the store).
     let event_workspace = unique("raw-events");
-    let put_item = timed(requests, |i| {
+    let grown = workspace_pk(&event_workspace);
+    let put_item = timed(requests, Some((stack, &grown)), |i| {
         dynamo
             .put_item()
             .table_name(table)
@@ -164,7 +167,7 @@ pub async fn measure(
         .await?
         .ciphertext_blob
         .ok_or("GenerateDataKey returned no ciphertext")?;
-    let decrypt = timed(requests, |_| {
+    let decrypt = timed(requests, None, |_| {
         let mut request = kms
             .decrypt()
             .key_id(key_id)
@@ -175,11 +178,20 @@ pub async fn measure(
         request.send()
     });
     out.insert("Decrypt", decrypt.await?);
+    trim::partition(stack, &grown, 0).await?;
     Ok(out)
 }
 
-/// Times `n` calls made by `call` (given the call's index), one after the other.
-async fn timed<F, Fut, T, E>(n: usize, mut call: F) -> Result<Stats, Error>
+/// Calls between two cuts of the partition a measurement grows.
+const TRIM_EVERY: usize = 50;
+
+/// Times `n` calls made by `call` (given the call's index), one after the other. `grows`:
+/// the partition the calls add items to, emptied (untimed) every [`TRIM_EVERY`] calls.
+async fn timed<F, Fut, T, E>(
+    n: usize,
+    grows: Option<(&Stack, &str)>,
+    mut call: F,
+) -> Result<Stats, Error>
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -187,6 +199,9 @@ where
 {
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
+        if let Some((stack, pk)) = grows.filter(|_| i % TRIM_EVERY == 0) {
+            trim::partition(stack, pk, 0).await?;
+        }
         let started = Instant::now();
         call(i).await.map_err(Into::into)?;
         samples.push(started.elapsed());

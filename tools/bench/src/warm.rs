@@ -7,16 +7,22 @@ use std::time::Duration;
 use integration_tests::unique;
 use serde_json::json;
 use shared::api::Route;
+use shared::store::audit_pk;
 
 use crate::server::Client;
+use crate::stack::{Stack, WORKSPACE};
 use crate::stats::{stats, Stats};
-use crate::{Error, PAGE};
+use crate::{trim, Error, PAGE};
 
 /// Credentials alive at once in the lifecycle rounds.
 const ROUND: usize = 50;
 
+/// Audit events kept when the workspace's are cut back: two pages of the list measured.
+pub const EVENTS_KEPT: usize = 2 * PAGE;
+
 /// `requests` timed requests per route; list, get and update act on `fixed_id`.
 pub async fn measure(
+    stack: &Stack,
     client: &mut Client,
     fixed_id: &str,
     requests: usize,
@@ -24,8 +30,9 @@ pub async fn measure(
     eprintln!("warm latency ({requests} requests per route)…");
     let mut samples: HashMap<Route, Vec<Duration>> = Default::default();
     // moto copies a whole table for every transaction, so its transactions slow down as the
-    // table grows: credentials are created, deleted, restored and purged in small rounds so
-    // that the table stays the same size throughout (as a real table's cost would).
+    // table grows: credentials are created, deleted, restored and purged in small rounds, and
+    // the audit events they write are cut back between rounds, so that the table stays about
+    // the same size throughout (as a real table's cost would).
     let lifecycle = [
         (Route::SoftDelete, "DELETE", ""),
         (Route::Restore, "POST", "/restore"),
@@ -33,6 +40,7 @@ pub async fn measure(
     ];
     let mut done = 0;
     while done < requests {
+        trim::partition(stack, &audit_pk(WORKSPACE), EVENTS_KEPT).await?;
         let round = ROUND.min(requests - done);
         let mut ids = Vec::with_capacity(round);
         for _ in 0..round {
@@ -53,6 +61,9 @@ pub async fn measure(
     let list = format!("/api/credentials?limit={PAGE}");
     let events = format!("/api/audit-events?limit={PAGE}");
     for i in 0..requests {
+        if i % ROUND == 0 {
+            trim::partition(stack, &audit_pk(WORKSPACE), EVENTS_KEPT).await?;
+        }
         samples
             .entry(Route::ListAuditEvents)
             .or_default()
