@@ -9,6 +9,7 @@ cd "$ROOT"
 
 ensure_venv
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
+started=$SECONDS
 
 if [[ "${BENCH_SKIP_ARM64:-}" != 1 ]]; then
   scripts/build.sh
@@ -27,6 +28,7 @@ done
 log "building local-server and bench (host-bench, host)"
 cargo build --profile host-bench --locked --quiet -p local-server -p bench
 export BENCH_BIN_DIR="$ROOT/target/host-bench"
+log "builds took $((SECONDS - started)) s"
 
 port="$(free_port)"
 export EMULATOR_LOG="$ROOT/target/emulator-bench.log"
@@ -41,7 +43,7 @@ mkdir -p "$ROOT/target/bench"
 "$VENV/bin/python" tools/python/tls_proxy.py --port "$tls_port" --upstream "127.0.0.1:$port" \
   --ca-out "$ROOT/target/bench/ca.pem" >"$ROOT/target/bench/tls-proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "$proxy_pid" 2>/dev/null || true; stop_emulator' EXIT
+trap 'kill "$proxy_pid" 2>/dev/null || true; stop_emulator; log "make bench took $((SECONDS - started)) s"' EXIT
 for _ in $(seq 1 100); do grep -q ready "$ROOT/target/bench/tls-proxy.log" 2>/dev/null && break; sleep 0.1; done
 
 EMULATOR_ENDPOINT="http://127.0.0.1:$port" EMULATOR_TLS_ENDPOINT="https://localhost:$tls_port" \

@@ -86,6 +86,13 @@ start_emulator() {
 stop_emulator() {
   if [[ -n "${EMULATOR_PID:-}" ]] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
     kill "$EMULATOR_PID" 2>/dev/null || true
+    # After a long run moto can take many seconds to exit (19 s after a quick `make bench`).
+    # Its state is in memory only, so after a 2-second grace period it is killed.
+    for _ in $(seq 1 20); do
+      kill -0 "$EMULATOR_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$EMULATOR_PID" 2>/dev/null || true
     wait "$EMULATOR_PID" 2>/dev/null || true
   fi
 }

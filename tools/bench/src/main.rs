@@ -70,8 +70,8 @@ impl Config {
             root,
             bin_dir,
             tls,
-            cold_runs: count("BENCH_COLD_RUNS", pick(10, 3)),
-            warm_requests: count("BENCH_WARM_REQUESTS", pick(150, 40)),
+            cold_runs: count("BENCH_COLD_RUNS", pick(8, 3)),
+            warm_requests: count("BENCH_WARM_REQUESTS", pick(100, 40)),
             scale_large: count("BENCH_SCALE_LARGE", pick(10_000, 1_000)),
             quick,
         })
