@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: sizes, cold starts, warm latency and list-at-scale figures, printed and
 # written to target/bench/summary.json. Not a pass/fail gate.
-#   BENCH_SKIP_ARM64=1  measure sizes on host binaries instead of arm64 bootstraps.
-#   BENCH_QUICK=1       smaller counts (3 cold runs, 40 warm requests, 1,000 listed), for
+#   BENCH_SKIP_ARM64=1  skip the arm64 builds: sizes are then of the bootstraps already in
+#                       target/lambda, or of the host binaries when one is missing.
+#   BENCH_QUICK=1       smaller counts (3 cold runs, 40 warm requests, 1,000 loaded), for
 #                       iterating; figures are noisier.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -19,7 +20,7 @@ fi
 
 # Host builds for running, in the `host-bench` profile (release without fat LTO; see
 # Cargo.toml). One function at a time, so that no function links another's features; the
-# local server and the bench in one go, as their features are the same either way.
+# local server and the bench in one go (both link `shared` with the same features).
 for package in functions/* tools/hello-world; do
   name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$package/Cargo.toml" | head -n 1)"
   log "building $name (host-bench, host)"

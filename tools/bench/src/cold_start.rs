@@ -2,7 +2,9 @@
 //! loopback Lambda Runtime API, reaching the emulator over TLS (`tools/python/tls_proxy.py`,
 //! trusted through `SSL_CERT_FILE`), so the first request pays whatever handshake init left
 //! to it. Per run the same process then answers [`WARM_EVENTS`] more events of the same
-//! request: their median is the warm figure the cold penalty is measured against. Reported:
+//! route (the same `events/` file; create with a new name each time, delete, restore and
+//! purge each on a credential of their own): the median of all runs' later events is the
+//! warm figure the cold penalty is measured against. Reported:
 //! init (process start to first poll), the connection prewarm inside it (the function's
 //! `prewarm_ms` log field), first answer, warm p50, cold penalty and peak RSS; a bare
 //! `lambda_http` hello world first, for scale.
@@ -34,7 +36,7 @@ pub struct ColdStart {
     pub prewarm_median: Option<f64>,
     /// Init less its prewarm, per run, then the median.
     pub init_less_prewarm_median: f64,
-    /// The same request answered again by the same (now warm) process: event handed out to
+    /// The same route answered again by the same (now warm) process: event handed out to
     /// answer posted.
     pub warm_p50: f64,
     /// First answer less warm p50.

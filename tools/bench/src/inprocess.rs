@@ -1,7 +1,8 @@
 //! In-process overhead: each handler called directly with its `events/` event (the API key
 //! cached), on the bench stack's `AppState`, against the raw SDK calls it makes, on the same
 //! SDK configuration and HTTP client. No HTTP hop on either side, so the ratio is the
-//! service's own work: auth, validation, decoding, rendering, logging.
+//! service's own work: auth, validation, decoding, rendering (the bench installs no tracing
+//! subscriber, so log lines cost nothing here).
 //!
 //! The two are interleaved (raw then handler, then handler then raw, …) on items of the same
 //! shape in the same table: the emulator's latency drifts as its table grows (it copies the
@@ -45,8 +46,8 @@ pub struct InProcess {
     pub raw: Stats,
 }
 
-/// `requests` handler calls and as many raw rounds each for get, list, resolve, soft delete
-/// and restore.
+/// `requests` handler calls and as many raw rounds each for get, list and resolve; for soft
+/// delete and restore, at least `requests`, in rounds of [`ROUND`].
 pub async fn measure(
     stack: &Stack,
     client: &mut Client,

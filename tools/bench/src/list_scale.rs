@@ -26,6 +26,8 @@ pub struct Scale {
     pub page_ms: f64,
     /// Query calls per page.
     pub calls_per_page: f64,
+    /// Scan calls in the whole walk (the store never scans).
+    pub scans: usize,
 }
 
 pub struct ListScale {
@@ -147,13 +149,12 @@ async fn walk(
         }
         after = page.items.last().map(|c| c.id.clone());
     }
-    let queries = calls
-        .take()
-        .iter()
-        .filter(|c| c.as_str() == "DynamoDB.Query")
-        .count();
+    let made = calls.take();
+    let count = |op: &str| made.iter().filter(|c| c.as_str() == op).count();
+    let (queries, scans) = (count("DynamoDB.Query"), count("DynamoDB.Scan"));
     Ok(Scale {
         page_ms: stats(samples).p50,
         calls_per_page: queries as f64 / walked as f64,
+        scans,
     })
 }

@@ -1,10 +1,12 @@
 //! `make bench`: measures, in one run against the emulator,
-//! - each function's bootstrap size and cold start (process start to first answer through a
-//!   loopback Lambda Runtime API), peak RSS, next to a bare `lambda_http` hello world;
-//! - warm latency per route through the local server, next to the raw SDK calls the route
-//!   makes, against the same emulator;
-//! - each handler called in process against the raw SDK calls it makes (no HTTP hop);
-//! - list latency and AWS calls per page with 100 and with 10,000 credentials.
+//! - the bootstrap size and cold start (process start to first answer through a loopback
+//!   Lambda Runtime API) and peak RSS of each function behind the API (resolve-credential:
+//!   in process only), next to a bare `lambda_http` hello world;
+//! - warm latency per route through the local server, next to raw SDK calls of its call
+//!   budget (`raw.rs`), against the same emulator;
+//! - the get, list, resolve, soft delete and restore handlers called in process, each call
+//!   taken in turn with the raw SDK calls it makes (no HTTP hop);
+//! - list page latency and Query calls per page in workspaces of 100 and 10,000 credentials.
 //!
 //! Prints a table and writes `target/bench/summary.json`. Figures, not pass/fail: the
 //! budgets are compared and reported, never asserted.

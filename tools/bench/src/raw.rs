@@ -1,7 +1,10 @@
-//! The raw SDK calls the routes make, timed against the same emulator: the floor each
-//! route's warm latency is compared with. Each call is shaped like the service's own (keys
-//! from the store's codec, the same expressions, attributes and encryption context), so the
-//! difference is the service's overhead, not a cheaper request.
+//! Raw SDK calls of the routes' call budgets, each timed on its own after the warm phase
+//! against the same emulator: the floor each route's warm latency is compared with. Calls
+//! are shaped like the service's (keys from the store's codec, the same expressions and
+//! encryption context), but one figure stands for several routes: a two-put transaction for
+//! every writing route's transaction (create's has three items, purge's deletes), and the
+//! credentials list's Query for list-audit-events too. The in-process figures
+//! (`inprocess.rs`) make each handler's own calls instead.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -78,8 +81,9 @@ pub async fn measure(
     });
     out.insert("Query", query.await?);
 
-    // As `Store::set_status` restoring (conditional, index keys rewritten, item returned),
-    // but from active to active so that it can repeat on one item.
+    // A conditional UpdateItem of the fixed credential (status, index keys, version; item
+    // returned), from active to active so that it can repeat on one item. In no route's
+    // baseline: reported under `raw` alone.
     let active = Status::Active.as_str();
     let update = timed(requests, None, |i| {
         dynamo
@@ -102,9 +106,10 @@ pub async fn measure(
     });
     out.insert("UpdateItem", update.await?);
 
-    // As create's transaction: two puts, each conditioned on its item not existing yet.
-    // The store's first item is the name reservation, whose codec is private to it, so both
-    // are credentials; they go to a workspace of their own, where nothing lists them.
+    // A two-put transaction, each put conditioned on its item not existing yet (create's
+    // has three: name reservation, credential, audit event). The reservation and event
+    // codecs are private to the store, so both are credentials, in a workspace of their own
+    // where nothing lists them.
     let workspace = unique("raw");
     let now = now_rfc3339();
     let put = |name: String| {

@@ -212,6 +212,7 @@ impl Report {
                 "page_ms_10000": self.list.large.page_ms,
                 "calls_per_page": self.list.large.calls_per_page,
                 "calls_per_page_100": self.list.small.calls_per_page,
+                "scans": self.list.small.scans + self.list.large.scans,
             },
         })
     }
@@ -258,7 +259,7 @@ impl Report {
                 if f.links_kms { "yes" } else { "no" }
             );
         }
-        println!("\ncold penalty over TLS (first answer less the warm p50 of the same request in the same process)");
+        println!("\ncold penalty over TLS (first answer less the warm p50 of the same route in the same process)");
         println!(
             "{:<20} {:>11} {:>11} {:>11} {:>11} {:>11} {:>8} {:>11}",
             "function", "init", "prewarm", "first", "warm p50", "penalty", "ratio", "1st extra"
@@ -288,6 +289,7 @@ impl Report {
         print_latencies(&self.inprocess);
         let (page_small, page_large) = (self.list.small.page_ms, self.list.large.page_ms);
         let (scale_large, calls_large) = (self.scale_large, self.list.large.calls_per_page);
-        println!("\nlist, {PAGE} per page: {page_small:.3} ms with {SCALE_SMALL} credentials, {page_large:.3} ms with {scale_large}; {calls_large} Query per page (Scan: never)");
+        let scans = self.list.small.scans + self.list.large.scans;
+        println!("\nlist, {PAGE} per page: {page_small:.3} ms with {SCALE_SMALL} credentials, {page_large:.3} ms with {scale_large}; {calls_large} Query per page, {scans} Scan");
     }
 }
