@@ -118,22 +118,13 @@ async fn subject(client: &mut Client, route: Route, fixed_id: &str) -> Result<St
     }
 }
 
-/// The `prewarm_ms` a function logged during init, if it did.
-fn logged_prewarm_ms(stdout: &[u8]) -> Option<f64> {
+/// The `field` of each line a function logged with `message`, in order.
+fn logged(stdout: &[u8], message: &str, field: &str) -> Vec<f64> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["message"] == "connection prewarmed")
-        .and_then(|line| line["prewarm_ms"].as_f64())
-}
-
-/// The `latency_ms` of each request a function logged, in order.
-fn logged_latencies_ms(stdout: &[u8]) -> Vec<f64> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["message"] == "request")
-        .filter_map(|line| line["latency_ms"].as_f64())
+        .filter(|line| line["message"] == message)
+        .filter_map(|line| line[field].as_f64())
         .collect()
 }
 
@@ -175,12 +166,14 @@ async fn cold_starts(
             }
         }
         let init = first_poll.map_or(Duration::ZERO, |t| t.duration_since(started));
-        let prewarm = logged_prewarm_ms(&output.stdout);
+        let prewarm = logged(&output.stdout, "connection prewarmed", "prewarm_ms")
+            .first()
+            .copied();
         inits.push(init);
         less_prewarm
             .push(init.saturating_sub(Duration::from_secs_f64(prewarm.unwrap_or(0.0) / 1000.0)));
         prewarms.extend(prewarm.map(|p| Duration::from_secs_f64(p / 1000.0)));
-        let handled = logged_latencies_ms(&output.stdout);
+        let handled = logged(&output.stdout, "request", "latency_ms");
         if let [first, rest @ ..] = handled.as_slice() {
             if !rest.is_empty() {
                 let rest = rest.iter().map(|ms| Duration::from_secs_f64(ms / 1000.0));

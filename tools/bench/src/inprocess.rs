@@ -75,13 +75,10 @@ pub async fn measure(
                     _ => raw.resolve(i).await,
                 }
             };
-            if i % 2 == 0 {
-                baseline.push(timed(raw_round).await?);
-                handler.push(call(stack, route, &event).await?);
-            } else {
-                handler.push(call(stack, route, &event).await?);
-                baseline.push(timed(raw_round).await?);
-            }
+            let (raw_took, handler_took) =
+                in_turn(i, raw_round, call(stack, route, &event)).await?;
+            baseline.push(raw_took);
+            handler.push(handler_took);
         }
         out.push(InProcess {
             route,
@@ -119,13 +116,10 @@ pub async fn measure(
             for (id, bare_id) in served.iter().zip(&bare) {
                 let event = aimed(&event_file(route), &stack.key, id).to_string();
                 let raw_round = raw.move_status(bare_id, to, i);
-                if i % 2 == 0 {
-                    raw_samples.push(timed(raw_round).await?);
-                    samples.push(call(stack, route, &event).await?);
-                } else {
-                    samples.push(call(stack, route, &event).await?);
-                    raw_samples.push(timed(raw_round).await?);
-                }
+                let (raw_took, handler_took) =
+                    in_turn(i, raw_round, call(stack, route, &event)).await?;
+                raw_samples.push(raw_took);
+                samples.push(handler_took);
                 i += 1;
             }
         }
@@ -162,6 +156,22 @@ async fn call(stack: &Stack, route: Route, event: &str) -> Result<Duration, Erro
         return Err(format!("{}: {}", route.name(), response.status()).into());
     }
     Ok(took)
+}
+
+/// Times a raw round and a handler call one after the other, the raw round first when `i`
+/// is even: neither side always runs on the connection the other just used.
+async fn in_turn(
+    i: usize,
+    raw_round: impl std::future::Future<Output = Result<(), Error>>,
+    handler_call: impl std::future::Future<Output = Result<Duration, Error>>,
+) -> Result<(Duration, Duration), Error> {
+    if i.is_multiple_of(2) {
+        let raw = timed(raw_round).await?;
+        Ok((raw, handler_call.await?))
+    } else {
+        let handler = handler_call.await?;
+        Ok((timed(raw_round).await?, handler))
+    }
 }
 
 async fn timed(
