@@ -2,11 +2,11 @@
 //! itself (or, for a resolve, before any secret is opened), carrying paths and never values,
 //! readable by workspace and by credential after the credential is purged.
 
+use credentials_core::audit::{Action, Actor, AuditEvent, RequestInfo};
+use credentials_core::auth::Scope;
 use futures::future::join_all;
 use integration_tests::{secret, unique, TestApp};
 use serde_json::{json, Value};
-use shared::audit::{Action, Actor, AuditEvent, RequestInfo};
-use shared::auth::Scope;
 
 /// Every event of the caller's workspace matching `query`, following cursors.
 async fn all_events(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
@@ -248,7 +248,7 @@ async fn pagination_visits_each_of_a_thousand_events_once() {
     let app = TestApp::new().await;
     let workspace = unique("ws");
     let key = app.key(&workspace, &Scope::ALL).await;
-    let retention = shared::audit::default_retention();
+    let retention = credentials_core::audit::default_retention();
     for chunk in 0..20 {
         let events: Vec<AuditEvent> = (0..50)
             .map(|i| {

@@ -1,9 +1,9 @@
 //! API keys: 401 for anything but a live key, 403 for a missing scope, and workspaces that
 //! cannot see each other on any route.
 
+use credentials_core::auth::Scope;
 use integration_tests::{database_body, unique, TestApp};
 use serde_json::json;
-use shared::auth::Scope;
 
 /// Every route, with a valid body where one is needed. `{id}` is replaced by a real id.
 fn all_routes() -> Vec<(&'static str, &'static str, Option<serde_json::Value>)> {
@@ -70,11 +70,11 @@ async fn missing_malformed_unknown_and_revoked_keys_get_401() {
 
     // Revoked keys stop working at once.
     let records = app.state.store.list_api_keys(&workspace).await.unwrap();
-    shared::auth::revoke_key(
+    credentials_core::auth::revoke_key(
         &app.state.store,
         &workspace,
         &records[0].key_id,
-        shared::audit::default_retention(),
+        credentials_core::audit::default_retention(),
     )
     .await
     .unwrap();
@@ -186,15 +186,15 @@ async fn revoking_twice_changes_nothing_the_second_time() {
     let key_id = app.state.store.list_api_keys(&workspace).await.unwrap()[0]
         .key_id
         .clone();
-    let retention = shared::audit::default_retention();
-    shared::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
+    let retention = credentials_core::audit::default_retention();
+    credentials_core::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
         .await
         .unwrap();
     let first = app.state.store.list_api_keys(&workspace).await.unwrap()[0]
         .revoked_at
         .clone();
     assert!(first.is_some());
-    shared::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
+    credentials_core::auth::revoke_key(&app.state.store, &workspace, &key_id, retention)
         .await
         .unwrap();
     let records = app.state.store.list_api_keys(&workspace).await.unwrap();

@@ -4,10 +4,10 @@
 //! Names that people read as the same clash.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use credentials_core::store::{workspace_pk, GSI_BY_STATUS};
 use integration_tests::logs::assert_not_logged;
 use integration_tests::{secret, unique, Item, TestApp};
 use serde_json::{json, Value};
-use shared::store::{workspace_pk, GSI_BY_STATUS};
 
 /// A fresh token-shaped run of `len` alphanumerics (so that each case's value is unique).
 fn alnum(len: usize) -> String {
@@ -315,7 +315,9 @@ fn cases() -> Vec<Case> {
 async fn no_spelling_of_a_secret_comes_back() {
     let app = TestApp::new().await;
     let workspace = unique("ws");
-    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let key = app
+        .key(&workspace, &credentials_core::auth::Scope::ALL)
+        .await;
     let cases = cases();
     assert!(cases.len() >= 60, "{} cases", cases.len());
     let mut answers = String::new();
@@ -651,7 +653,9 @@ async fn store_legacy_key(app: &TestApp, workspace: &str, id: &str, legacy: &str
 async fn rename_and_purge_release_the_stored_reservation_key() {
     let app = TestApp::new().await;
     let workspace = unique("ws");
-    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let key = app
+        .key(&workspace, &credentials_core::auth::Scope::ALL)
+        .await;
     let body =
         |name: &str| json!({"name": name, "type": "password", "config": {"password": secret("p")}});
     let renamed = app.create(&key, body("Legacy-One")).await;
@@ -766,7 +770,9 @@ async fn names_and_keys_that_embed_a_credential_are_refused() {
 async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
     let app = TestApp::new().await;
     let workspace = unique("ws");
-    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let key = app
+        .key(&workspace, &credentials_core::auth::Scope::ALL)
+        .await;
     let created = app
         .create(
             &key,

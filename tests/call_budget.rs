@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use credentials_core::auth::KeyCache;
 use integration_tests::{database_body, secret, TestApp};
 use serde_json::json;
-use shared::auth::KeyCache;
 
 const AUTH: &str = "DynamoDB.GetItem";
 

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use credentials_core::api::Route;
+use credentials_core::error::ErrorCode;
 use integration_tests::contract::{check, SPEC};
 use serde_json::json;
-use shared::api::Route;
-use shared::error::ErrorCode;
 
 fn credential() -> serde_json::Value {
     json!({"data": {

@@ -1,9 +1,9 @@
 //! Every example event in `events/` is one `lambda_http` accepts, and, aimed at a real
 //! stack, gets the answer its route promises from the route's handler.
 
+use credentials_core::api::Route;
 use integration_tests::events::{aimed, all, route_of, LIFECYCLE};
 use integration_tests::{database_body, TestApp, TestResponse};
-use shared::api::Route;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_deserializes_and_is_answered_by_its_handler() {

@@ -4,11 +4,11 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use credentials_client::{CacheConfig, ResolveError, Resolver};
+use credentials_core::auth::Scope;
 use integration_tests::logs::assert_not_logged;
 use integration_tests::{database_body, secret, unique, TestApp};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use shared::auth::Scope;
 
 const PURPOSE: &str = "pipeline:orders-nightly/run-42";
 

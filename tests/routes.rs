@@ -383,7 +383,9 @@ async fn every_type_can_be_created_with_its_schema() {
 async fn each_request_line_names_key_workspace_and_credential() {
     let app = TestApp::new().await;
     let workspace = integration_tests::unique("ws");
-    let key = app.key(&workspace, &shared::auth::Scope::ALL).await;
+    let key = app
+        .key(&workspace, &credentials_core::auth::Scope::ALL)
+        .await;
     let created = app.create(&key, database_body("logged").0).await;
     let id = created["id"].as_str().unwrap();
     app.request("GET", &format!("/api/credentials/{id}"))

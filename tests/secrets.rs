@@ -8,11 +8,11 @@ use std::sync::Arc;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use aws_sdk_dynamodb::types::AttributeValue;
+use credentials_core::crypto::{encryption_context, field_aad};
+use credentials_core::{AppState, Clients};
 use integration_tests::logs::assert_not_logged;
 use integration_tests::{database_body, sdk_config, secret, TestApp};
 use serde_json::json;
-use shared::crypto::{encryption_context, field_aad};
-use shared::{AppState, Clients};
 
 /// Every string and byte string inside an attribute, recursively.
 fn flatten(value: &AttributeValue, out: &mut Vec<String>) {

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use credentials_core::api::Route;
 use integration_tests::events::{aimed, all, route_of, LIFECYCLE};
 use integration_tests::runtime_api::{spawn_function, target_dir, Outcome, RuntimeApi};
 use integration_tests::{database_body, emulator_endpoint, TestApp};
-use shared::api::Route;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_function_binary_starts_from_its_environment_and_answers() {

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use shared::service::{WORST_CASE_CALLS, WORST_CASE_CALLS_BY_USE_CASE};
-use shared::settings::DEFAULT_OPERATION_TIMEOUT;
+use credentials_core::service::{WORST_CASE_CALLS, WORST_CASE_CALLS_BY_USE_CASE};
+use credentials_core::settings::DEFAULT_OPERATION_TIMEOUT;
 use yaml_rust2::YamlLoader;
 
 /// Left for what is not an AWS call: parsing, sealing, serializing, the runtime's overhead.
@@ -41,10 +41,10 @@ fn the_slowest_request_ends_before_the_function_times_out() {
 }
 
 /// The table `template.yaml` deploys has the indexes, keys and projections the code
-/// creates locally and queries (`shared::store`).
+/// creates locally and queries (`credentials_core::store`).
 #[test]
 fn the_deployed_table_matches_the_code() {
-    use shared::store::{
+    use credentials_core::store::{
         API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL, GSI_BY_STATUS,
         GSI_BY_TYPE, LIST_ATTRIBUTES,
     };

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use credentials_core::api::Route;
 use integration_tests::events::{aimed, all};
 use integration_tests::runtime_api::{spawn_function, target_dir, Outcome, RuntimeApi};
 use integration_tests::{database_body, emulator_endpoint, TestApp};
-use shared::api::Route;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The proxy on a free port; the CA it made; the process (killed on drop).

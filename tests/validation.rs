@@ -275,7 +275,11 @@ async fn update_rules() {
             "config.port",
             "must be an integer between 1 and 65535",
         ),
-        (json!({"name": ""}), "name", shared::names::ISSUE_EMPTY),
+        (
+            json!({"name": ""}),
+            "name",
+            credentials_core::names::ISSUE_EMPTY,
+        ),
         (
             json!({"config": {"password": 1}}),
             "config.password",

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::cursor::{decode, ListFilter};
-use shared::model::Status;
+use credentials_core::cursor::{decode, ListFilter};
+use credentials_core::model::Status;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

@@ -5,9 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    match shared::validate::parse_json(data) {
+    match credentials_core::validate::parse_json(data) {
         Ok(body) => {
-            if let Err(err) = shared::validate::new_credential(body) {
+            if let Err(err) = credentials_core::validate::new_credential(body) {
                 assert_eq!(err.status(), 400);
             }
         }

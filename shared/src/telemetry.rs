@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn other_crates_stay_at_warn_whatever_log_level_says() {
         let filter = filter(LevelFilter::TRACE);
-        assert!(filter.would_enable("shared::api", &tracing::Level::TRACE));
+        assert!(filter.would_enable("credentials_core::api", &tracing::Level::TRACE));
         for noisy in [
             "aws_smithy_runtime",
             "hyper_util::client",

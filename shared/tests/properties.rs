@@ -1,12 +1,12 @@
 //! Property tests over everything that reads client input: no panic, and every invalid
 //! input is a 4xx whose body repeats none of the submitted values.
 
+use credentials_core::cursor;
+use credentials_core::model::{is_credential_id, new_credential_id};
+use credentials_core::validate::{self, MAX_NAME_CHARS};
+use credentials_core::{api, idempotency};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use shared::cursor;
-use shared::model::{is_credential_id, new_credential_id};
-use shared::validate::{self, MAX_NAME_CHARS};
-use shared::{api, idempotency};
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -95,7 +95,7 @@ proptest! {
             "name": "current", "type": "database",
             "config": {"host": "h", "password": "p"}
         })).unwrap();
-        let stored = shared::model::StoredCredential::new(
+        let stored = credentials_core::model::StoredCredential::new(
             "ws",
             new_credential_id(),
             current,
@@ -173,12 +173,12 @@ proptest! {
         let body = json!({"name": "n", "type": "database", "config": {"host": "db", field: value}});
         match validate::new_credential(body) {
             Ok(mut input) => {
-                let sealed = input.secrets.keys().map(|k| (k.clone(), shared::model::SealedSecret {
+                let sealed = input.secrets.keys().map(|k| (k.clone(), credentials_core::model::SealedSecret {
                     encrypted_data_key: vec![1], nonce: vec![2], ciphertext: vec![3],
                 })).collect();
                 input.secrets.clear();
-                let credential = shared::model::StoredCredential::new("ws", new_credential_id(), input, sealed, "key_1", "t");
-                let answer = shared::model::document(credential.view(), None::<()>);
+                let credential = credentials_core::model::StoredCredential::new("ws", new_credential_id(), input, sealed, "key_1", "t");
+                let answer = credentials_core::model::document(credential.view(), None::<()>);
                 prop_assert!(!String::from_utf8_lossy(&answer).contains(&password));
             }
             Err(err) => {

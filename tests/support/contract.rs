@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
+use credentials_core::api::{resolve, Resolved};
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Number, Value};
-use shared::api::{resolve, Resolved};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn to_json(yaml: &Yaml) -> Value {

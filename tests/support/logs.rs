@@ -55,7 +55,7 @@ pub fn capture() {
             .expect("open log file");
         *FILE.lock().unwrap() = Some(file);
         // The production filter, one level more verbose, so that more is scanned.
-        shared::telemetry::install(|| Capture, LevelFilter::DEBUG);
+        credentials_core::telemetry::install(|| Capture, LevelFilter::DEBUG);
     });
 }
 

@@ -18,13 +18,13 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use calls::CallLog;
+use credentials_core::auth::{create_key, Scope};
+use credentials_core::{AppState, Clients};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use lambda_http::Body;
 use local_server::GatewayRequest;
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use shared::auth::{create_key, Scope};
-use shared::{AppState, Clients};
 
 /// The marker every test secret carries; `make test` fails if it shows up in any log.
 pub const CANARY: &str = "canary-5e3c7";
@@ -96,7 +96,7 @@ impl TestApp {
     }
 
     /// The settings this stack's service runs with (key cache off).
-    pub fn settings(&self) -> shared::Settings {
+    pub fn settings(&self) -> credentials_core::Settings {
         local_stack::LocalStack {
             table: self.table.clone(),
             kms_key_arn: self.kms_key_arn.clone(),
@@ -112,7 +112,7 @@ impl TestApp {
             workspace,
             scopes,
             "test",
-            shared::audit::default_retention(),
+            credentials_core::audit::default_retention(),
         )
         .await
         .expect("mint key");
@@ -373,8 +373,8 @@ pub fn database_body(name: &str) -> (Value, String) {
 
 /// The example events in `events/` and how to aim them at a test stack.
 pub mod events {
+    use credentials_core::api::Route;
     use serde_json::Value;
-    use shared::api::Route;
 
     /// The order that gives each function's event something to act on.
     pub const LIFECYCLE: [Route; 9] = [

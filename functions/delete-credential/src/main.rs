@@ -1,12 +1,15 @@
-//! Lambda function for `DELETE /api/credentials/{id}`. All logic lives in the `shared` crate.
+//! Lambda function for `DELETE /api/credentials/{id}`. All logic lives in the `credentials-core` crate (folder `shared/`).
 
 use lambda_http::{Error, Request};
 
 // A container serves one request at a time: a current-thread runtime starts no workers.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    credentials_core::telemetry::init();
     // Config and clients are built once per container, not per request.
-    let state = shared::AppState::from_env().await?;
-    shared::api::function::run(|req: Request| shared::api::delete_credential(&state, req)).await
+    let state = credentials_core::AppState::from_env().await?;
+    credentials_core::api::function::run(|req: Request| {
+        credentials_core::api::delete_credential(&state, req)
+    })
+    .await
 }

@@ -1,5 +1,5 @@
 //! Lambda function `resolve-credential`: `POST /api/credentials/{id}/resolve`, reached only
-//! by direct invocation (API Gateway has no route to it). All logic lives in the `shared`
+//! by direct invocation (API Gateway has no route to it). All logic lives in the `credentials-core`
 //! crate.
 
 use lambda_http::{Error, Request};
@@ -7,8 +7,11 @@ use lambda_http::{Error, Request};
 // A container serves one request at a time: a current-thread runtime starts no workers.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    credentials_core::telemetry::init();
     // Config and clients are built once per container, not per request.
-    let state = shared::AppState::from_env().await?;
-    shared::api::function::run(|req: Request| shared::api::resolve_credential(&state, req)).await
+    let state = credentials_core::AppState::from_env().await?;
+    credentials_core::api::function::run(|req: Request| {
+        credentials_core::api::resolve_credential(&state, req)
+    })
+    .await
 }

@@ -12,11 +12,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use credentials_core::api::Route;
 use integration_tests::events::{aimed, all};
 use integration_tests::runtime_api::{spawn_function, Outcome, RuntimeApi};
 use integration_tests::unique;
 use serde_json::Value;
-use shared::api::Route;
 
 use crate::server::{database_body, Client};
 use crate::stack::Stack;

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_kms::primitives::Blob;
-use integration_tests::events::aimed;
-use integration_tests::unique;
-use shared::api::{self, function::event_request, Route};
-use shared::crypto::encryption_context;
-use shared::model::{now_rfc3339, CredentialType, Status};
-use shared::store::{
+use credentials_core::api::{self, function::event_request, Route};
+use credentials_core::crypto::encryption_context;
+use credentials_core::model::{now_rfc3339, CredentialType, Status};
+use credentials_core::store::{
     audit_pk, credential_key, encode_credential, status_sk, type_pk, workspace_pk, GSI_BY_TYPE,
 };
+use integration_tests::events::aimed;
+use integration_tests::unique;
 
 use crate::cold_start::event_file;
 use crate::items::active_credential;

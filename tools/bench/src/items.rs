@@ -1,9 +1,9 @@
 //! Credentials written straight into the table, past the API: the list benchmark needs many
 //! items, not many creates, and the raw transactions need items shaped like the store's.
 
+use credentials_core::model::{new_credential_id, CredentialType, Status, StoredCredential};
+use credentials_core::names::name_key;
 use serde_json::json;
-use shared::model::{new_credential_id, CredentialType, Status, StoredCredential};
-use shared::names::name_key;
 
 /// An active database credential without secrets, as the store would hold it (built
 /// literally: `StoredCredential::new` wants a validated request, which a bulk load skips).

@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use credentials_core::auth::{create_key, Scope};
+use credentials_core::cursor::ListFilter;
+use credentials_core::model::{now_rfc3339, Status};
+use credentials_core::store::{encode_credential, Store};
 use integration_tests::calls::CallLog;
 use integration_tests::unique;
 use secrecy::ExposeSecret;
-use shared::auth::{create_key, Scope};
-use shared::cursor::ListFilter;
-use shared::model::{now_rfc3339, Status};
-use shared::store::{encode_credential, Store};
 
 use crate::items::active_credential;
 use crate::server::Client;
@@ -102,7 +102,7 @@ async fn walk(
         workspace,
         &[Scope::Read],
         "bench",
-        shared::audit::default_retention(),
+        credentials_core::audit::default_retention(),
     )
     .await
     .map_err(|e| format!("{e:?}"))?;

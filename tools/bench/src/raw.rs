@@ -12,11 +12,13 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_kms::types::DataKeySpec;
+use credentials_core::api::Route;
+use credentials_core::crypto::encryption_context;
+use credentials_core::model::{now_rfc3339, Status};
+use credentials_core::store::{
+    credential_key, encode_credential, status_sk, workspace_pk, GSI_BY_STATUS,
+};
 use integration_tests::unique;
-use shared::api::Route;
-use shared::crypto::encryption_context;
-use shared::model::{now_rfc3339, Status};
-use shared::store::{credential_key, encode_credential, status_sk, workspace_pk, GSI_BY_STATUS};
 
 use crate::items::active_credential;
 use crate::stack::{Stack, WORKSPACE};

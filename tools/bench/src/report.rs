@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use credentials_core::api::Route;
 use serde_json::{json, Value};
-use shared::api::Route;
 
 use crate::cold_start::{ColdStart, ColdStarts};
 use crate::inprocess::InProcess;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shared::api::Route;
+use credentials_core::api::Route;
 
 pub struct Sizes {
     root: PathBuf,

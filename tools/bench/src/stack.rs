@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use credentials_core::auth::{create_key, Scope};
+use credentials_core::{AppState, Settings};
 use integration_tests::{sdk_config, unique};
 use secrecy::ExposeSecret;
-use shared::auth::{create_key, Scope};
-use shared::{AppState, Settings};
 
 use crate::Error;
 
@@ -35,7 +35,7 @@ impl Stack {
             WORKSPACE,
             &Scope::ALL,
             "bench",
-            shared::audit::default_retention(),
+            credentials_core::audit::default_retention(),
         )
         .await
         .map_err(|e| format!("{e:?}"))?

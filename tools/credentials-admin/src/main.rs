@@ -4,10 +4,10 @@
 //! API keys are printed once, on the last line of stdout, and never stored in clear.
 
 use clap::{Parser, Subcommand};
+use credentials_core::auth::{self, is_workspace_id, Scope};
+use credentials_core::settings::Settings;
+use credentials_core::store::Store;
 use secrecy::ExposeSecret;
-use shared::auth::{self, is_workspace_id, Scope};
-use shared::settings::Settings;
-use shared::store::Store;
 
 #[derive(Parser)]
 #[command(

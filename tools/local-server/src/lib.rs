@@ -13,6 +13,9 @@ use std::net::SocketAddr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use credentials_core::api::{self, Resolved, Route};
+use credentials_core::error::{ApiError, ErrorCode};
+use credentials_core::AppState;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
@@ -22,9 +25,6 @@ use lambda_http::aws_lambda_events::apigw::{
 use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, Response};
-use shared::api::{self, Resolved, Route};
-use shared::error::{ApiError, ErrorCode};
-use shared::AppState;
 use tokio::net::TcpListener;
 
 /// API Gateway refuses payloads over 10 MB before any function runs; so do we.
@@ -45,7 +45,7 @@ pub fn gateway_event(
     path_parameters: HashMap<String, String>,
     route_key: String,
 ) -> ApiGatewayV2httpRequest {
-    let request_id = shared::ids::new_request_id();
+    let request_id = credentials_core::ids::new_request_id();
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.route_key = Some(route_key.clone());
     context.stage = Some("$default".to_owned());
@@ -240,7 +240,7 @@ pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<
 }
 
 fn gateway_error(code: ErrorCode, message: &'static str) -> Response<Body> {
-    let request_id = shared::ids::new_request_id();
+    let request_id = credentials_core::ids::new_request_id();
     api::error_response(&ApiError::new(code, message), &request_id)
 }
 

@@ -2,15 +2,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use shared::AppState;
+use credentials_core::AppState;
 
 #[tokio::main]
-async fn main() -> Result<(), shared::BoxError> {
+async fn main() -> Result<(), credentials_core::BoxError> {
     // `--routes`: the route table as served, one `METHOD PATH FUNCTION` per line (the
     // template consistency check compares it with template.yaml).
     if std::env::args().any(|a| a == "--routes") {
-        for route in shared::api::Route::ALL {
-            for prefix in shared::api::routes::PREFIXES {
+        for route in credentials_core::api::Route::ALL {
+            for prefix in credentials_core::api::routes::PREFIXES {
                 println!(
                     "{} {prefix}{} {}",
                     route.method(),
@@ -21,7 +21,7 @@ async fn main() -> Result<(), shared::BoxError> {
         }
         return Ok(());
     }
-    shared::telemetry::init();
+    credentials_core::telemetry::init();
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

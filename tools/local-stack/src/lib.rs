@@ -8,8 +8,8 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-use shared::settings::{retries, timeouts, Settings};
-use shared::store::create_table;
+use credentials_core::settings::{retries, timeouts, Settings};
+use credentials_core::store::create_table;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -34,7 +34,7 @@ impl LocalStack {
             api_key_cache,
             endpoint_url: None,
             audit_retention: std::time::Duration::from_secs(
-                86_400 * shared::audit::DEFAULT_RETENTION_DAYS,
+                86_400 * credentials_core::audit::DEFAULT_RETENTION_DAYS,
             ),
         }
     }
@@ -43,7 +43,7 @@ impl LocalStack {
 /// SDK configuration for the tools run on a workstation (the admin command): region and
 /// credentials from aws-config's usual chains (environment, profile files, SSO…), unlike
 /// the functions, which take them from the environment alone
-/// (`shared::settings::sdk_config`); `AWS_ENDPOINT_URL` is honoured by both.
+/// (`credentials_core::settings::sdk_config`); `AWS_ENDPOINT_URL` is honoured by both.
 pub async fn workstation_sdk_config(settings: &Settings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts())
