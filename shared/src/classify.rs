@@ -11,8 +11,8 @@
 //! secret it never saw (`********`, `[REDACTED]`, …).
 //!
 //! Nothing here returns, formats or logs a value: the results are booleans, fieldless enums
-//! and fixed `&'static str` texts. Every list is a `pub const`, and the README's "Secret
-//! classification" section is checked against them (see the tests).
+//! and fixed `&'static str` texts. Every list is a `pub const`, and
+//! `docs/secret-classification.md` is checked against them (see the tests).
 
 // ---------------------------------------------------------------------------------------------
 // Field names
@@ -2879,10 +2879,10 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------------------------
-    // The README's "Secret classification" section lists every const; these render what it must contain.
+    // `docs/secret-classification.md` lists every const; these render what it must contain.
     // -----------------------------------------------------------------------------------------
 
-    const DOC: &str = include_str!("../../README.md");
+    const DOC: &str = include_str!("../../docs/secret-classification.md");
 
     fn code_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
         items

@@ -1,15 +1,5 @@
-//! DynamoDB persistence. One table holds three kinds of item:
-//!
-//! | item | pk | sk | gsi1 (by status) | gsi2 (by type) | gsi3 (API keys) |
-//! |---|---|---|---|---|---|
-//! | credential | `WS#<ws>` | `CRED#<id>` | `WS#<ws>` / `<status>#<id>` | `WS#<ws>#TY#<type>` / `<status>#<id>` | – |
-//! | name reservation | `WS#<ws>` | `NAME#<folded name>` | – | – | – |
-//! | API key | `APIKEY#<sha256 of key>` | `APIKEY` | – | – | `WS#<ws>` / `<key id>` |
-//! | idempotency record | `WS#<ws>` | `IDEM#<sha256 of Idempotency-Key>` | – | – | – |
-//! | audit event | `AUDIT#<ws>` | `EVT#<event id>` | – | – | – |
-//!
-//! Audit events of a credential are also in `gsi4-audit-by-credential`
-//! (`AUDIT#<ws>#<credential id>` / `EVT#<event id>`).
+//! DynamoDB persistence in one table; its items, keys and indexes are in
+//! `docs/architecture.md` ("Storage and encryption").
 //!
 //! The indexes project only what their readers show (`INCLUDE`): sealed secrets live in
 //! the base table alone.
