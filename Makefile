@@ -7,7 +7,7 @@ SCOPES ?= read,write,purge
 
 export EMULATOR_PORT PORT
 
-.PHONY: dev api-key test build bench
+.PHONY: dev api-key test build bench explore
 
 ## dev: emulator, table, KMS key, dev API key, and every route on http://127.0.0.1:$(PORT)
 dev:
@@ -28,3 +28,8 @@ build:
 ## bench: sizes, cold starts, warm latency, list at scale -> target/bench/summary.json
 bench:
 	@scripts/bench.sh
+
+## explore: the property tests with random seeds and more cases (not part of `make test`;
+## a failure prints the seed to replay it with PROPTEST_SEED=<seed>)
+explore:
+	@scripts/explore.sh

@@ -1,65 +1,37 @@
 //! The audit trail: one event per change (create, update, soft delete, restore, purge), per
 //! resolve and per API-key mint or revoke. Events carry ids, the actor, where the request
 //! came from and the paths that changed, never a config value (not even of a visible
-//! field); the name, a resolve's purpose and the caller's user agent are kept as sent. The
+//! field); the name and a resolve's purpose are kept as sent, the caller's source address
+//! and user agent as reported (printable characters only, at most 256). The
 //! store writes each in the same transaction as its change (a resolve's before any
 //! plaintext leaves); events outlive purge and expire by TTL.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
-use crate::model::StoredCredential;
+use crate::clock;
+use crate::domain::StoredCredential;
 
 /// Default of `AUDIT_RETENTION_DAYS`: how long events are kept before DynamoDB TTL removes
 /// them.
 pub const DEFAULT_RETENTION_DAYS: u64 = 400;
 
 /// `DEFAULT_RETENTION_DAYS` as a duration.
-pub fn default_retention() -> std::time::Duration {
-    std::time::Duration::from_secs(86_400 * DEFAULT_RETENTION_DAYS)
+pub fn default_retention() -> Duration {
+    Duration::from_secs(86_400 * DEFAULT_RETENTION_DAYS)
 }
 
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    CredentialCreated,
-    CredentialUpdated,
-    CredentialDeleted,
-    CredentialRestored,
-    CredentialPurged,
-    CredentialResolved,
-    ApiKeyCreated,
-    ApiKeyRevoked,
-}
-
-impl Action {
-    pub const ALL: [Action; 8] = [
-        Self::CredentialCreated,
-        Self::CredentialUpdated,
-        Self::CredentialDeleted,
-        Self::CredentialRestored,
-        Self::CredentialPurged,
-        Self::CredentialResolved,
-        Self::ApiKeyCreated,
-        Self::ApiKeyRevoked,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CredentialCreated => "credential.created",
-            Self::CredentialUpdated => "credential.updated",
-            Self::CredentialDeleted => "credential.deleted",
-            Self::CredentialRestored => "credential.restored",
-            Self::CredentialPurged => "credential.purged",
-            Self::CredentialResolved => "credential.resolved",
-            Self::ApiKeyCreated => "api_key.created",
-            Self::ApiKeyRevoked => "api_key.revoked",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
+crate::labelled_enum! {
+    /// What happened.
+    pub enum Action {
+        CredentialCreated => "credential.created",
+        CredentialUpdated => "credential.updated",
+        CredentialDeleted => "credential.deleted",
+        CredentialRestored => "credential.restored",
+        CredentialPurged => "credential.purged",
+        CredentialResolved => "credential.resolved",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyRevoked => "api_key.revoked",
     }
 }
 
@@ -114,9 +86,10 @@ impl AuditEvent {
         actor: Actor,
         request: &RequestInfo,
         changes: Vec<String>,
-        retention: std::time::Duration,
+        now: SystemTime,
+        retention: Duration,
     ) -> Self {
-        let (at, expires_at) = timestamps(retention);
+        let (at, expires_at) = timestamps(now, retention);
         Self {
             workspace_id: credential.workspace_id.clone(),
             id: crate::ids::new_event_id(),
@@ -139,9 +112,10 @@ impl AuditEvent {
         action: Action,
         workspace_id: &str,
         key_id: &str,
-        retention: std::time::Duration,
+        now: SystemTime,
+        retention: Duration,
     ) -> Self {
-        let (at, expires_at) = timestamps(retention);
+        let (at, expires_at) = timestamps(now, retention);
         Self {
             workspace_id: workspace_id.to_owned(),
             id: crate::ids::new_event_id(),
@@ -159,37 +133,10 @@ impl AuditEvent {
         }
     }
 
-    pub fn view(&self) -> AuditEventView<'_> {
-        AuditEventView {
-            id: &self.id,
-            at: &self.at,
-            action: self.action.as_str(),
-            credential_id: self.credential_id.as_deref(),
-            credential_name: self.credential_name.as_deref(),
-            key_id: self.key_id.as_deref(),
-            version: self.version,
-            actor: match &self.actor {
-                Actor::ApiKey(id) => ActorView {
-                    kind: "api_key",
-                    id: Some(id),
-                },
-                Actor::Admin => ActorView {
-                    kind: "admin",
-                    id: None,
-                },
-            },
-            request_id: self.request.request_id.as_deref(),
-            source_ip: self.request.source_ip.as_deref(),
-            user_agent: self.request.user_agent.as_deref(),
-            purpose: self.purpose.as_deref(),
-            changes: &self.changes,
-        }
-    }
-
     /// The event as one structured log line (`"message":"audit"`), for log subscriptions
     /// and SIEMs. Emitted once the event is stored.
     pub fn log(&self) {
-        let view = self.view();
+        let view = crate::views::Event::from(self);
         tracing::info!(
             event_id = view.id,
             at = view.at,
@@ -211,45 +158,12 @@ impl AuditEvent {
     }
 }
 
-fn timestamps(retention: std::time::Duration) -> (String, u64) {
-    let now = time::OffsetDateTime::now_utc();
-    let at = crate::model::rfc3339(now);
-    let expires_at = u64::try_from(now.unix_timestamp()).unwrap_or(0) + retention.as_secs();
-    (at, expires_at)
-}
-
-/// The public shape of an event.
-#[derive(Serialize, Debug)]
-pub struct AuditEventView<'a> {
-    pub id: &'a str,
-    pub at: &'a str,
-    pub action: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<u64>,
-    pub actor: ActorView<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<&'a str>,
-    pub changes: &'a [String],
-}
-
-#[derive(Serialize, Debug)]
-pub struct ActorView<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<&'a str>,
+/// The event's time and its TTL expiry (epoch seconds).
+fn timestamps(now: SystemTime, retention: Duration) -> (String, u64) {
+    (
+        clock::rfc3339(now),
+        clock::epoch_seconds(now) + retention.as_secs(),
+    )
 }
 
 /// The paths a create sets: `name`, `type` and every config field, secret or not.
@@ -295,7 +209,7 @@ pub fn lifecycle_paths() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SealedSecret;
+    use crate::domain::SealedSecret;
     use crate::validate;
     use std::collections::BTreeMap;
 
@@ -326,7 +240,7 @@ mod tests {
     #[test]
     fn actions_round_trip() {
         for action in Action::ALL {
-            assert_eq!(Action::parse(action.as_str()), Some(action));
+            assert_eq!(Action::parse(action.as_str()), Some(*action));
         }
         assert_eq!(Action::parse("credential.read"), None);
     }
@@ -366,9 +280,10 @@ mod tests {
             Actor::ApiKey("key_1".into()),
             &RequestInfo::default(),
             paths,
-            std::time::Duration::from_secs(60),
+            SystemTime::now(),
+            Duration::from_secs(60),
         );
-        let json = serde_json::to_string(&event.view()).unwrap();
+        let json = serde_json::to_string(&crate::views::Event::from(&event)).unwrap();
         assert!(
             !json.contains("6432") && !json.contains("p-value"),
             "{json}"

@@ -1,4 +1,5 @@
-//! API keys: minting, hashing and checking.
+//! API keys: their format, scopes and hash, and the per-container cache of checked keys. The
+//! use cases that store and check them live in `service::api_keys`.
 //!
 //! A key is `cak_` followed by 32 random bytes in unpadded base64url. Only its SHA-256 is
 //! stored (a fast hash is right here: the key has 256 bits of entropy, so there is nothing
@@ -6,7 +7,7 @@
 //! never pass through API Gateway.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,57 +15,34 @@ use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::audit::{Action, AuditEvent};
+use crate::clock::SharedClock;
 use crate::error::ApiError;
-use crate::model::now_rfc3339;
-use crate::store::{ApiKeyRecord, Store, StoreError};
+use crate::store::ApiKeyRecord;
 
 const KEY_PREFIX: &str = "cak_";
 const KEY_RANDOM_BYTES: usize = 32;
 const KEY_ENCODED_CHARS: usize = 43;
 
-/// What a key allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    Read,
-    Write,
-    Purge,
-    /// Read a credential whole, secrets decrypted (`resolve-credential`, direct invocation
-    /// only). Granted only when asked for.
-    Resolve,
-    /// Read the workspace's audit trail.
-    Audit,
+crate::labelled_enum! {
+    /// What a key allows.
+    pub enum Scope {
+        Read => "credentials:read",
+        Write => "credentials:write",
+        Purge => "credentials:purge",
+        /// Read a credential whole, secrets decrypted (`resolve-credential`, direct
+        /// invocation only). Granted only when asked for.
+        Resolve => "credentials:resolve",
+        /// Read the workspace's audit trail.
+        Audit => "credentials:audit",
+    }
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
-        Scope::Read,
-        Scope::Write,
-        Scope::Purge,
-        Scope::Resolve,
-        Scope::Audit,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "credentials:read",
-            Self::Write => "credentials:write",
-            Self::Purge => "credentials:purge",
-            Self::Resolve => "credentials:resolve",
-            Self::Audit => "credentials:audit",
-        }
-    }
-
-    /// The stored form: exactly `credentials:read`, … (anything else is not a scope).
-    pub fn from_stored(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
-    }
-
     /// What an operator may type: the full form (`credentials:read`) or the short one
     /// (`read`).
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse_operator(s: &str) -> Option<Self> {
         let s = s.trim();
-        Self::ALL.into_iter().find(|scope| {
+        Self::ALL.iter().copied().find(|scope| {
             scope.as_str() == s || scope.as_str().strip_prefix("credentials:") == Some(s)
         })
     }
@@ -112,8 +90,8 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
-/// Generates a key and its record (not yet stored).
-pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str) -> MintedKey {
+/// Generates a key and its record (not yet stored), created at `now` (RFC 3339).
+pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str, now: &str) -> MintedKey {
     let mut random = zeroize::Zeroizing::new([0u8; KEY_RANDOM_BYTES]);
     getrandom::getrandom(random.as_mut()).expect("the OS random source is available");
     let key = SecretString::from(format!(
@@ -126,54 +104,14 @@ pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str) -> Mint
         workspace_id: workspace_id.to_owned(),
         scopes: scopes.to_vec(),
         description: description.to_owned(),
-        created_at: now_rfc3339(),
+        created_at: now.to_owned(),
         revoked_at: None,
     };
     MintedKey { key, record }
 }
 
-/// Mints a key and stores its record with its `api_key.created` audit event (by the admin
-/// tool, the only minter), in one transaction.
-pub async fn create_key(
-    store: &Store,
-    workspace_id: &str,
-    scopes: &[Scope],
-    description: &str,
-    audit_retention: std::time::Duration,
-) -> Result<MintedKey, StoreError> {
-    let minted = mint_key(workspace_id, scopes, description);
-    let event = AuditEvent::for_api_key(
-        Action::ApiKeyCreated,
-        workspace_id,
-        &minted.record.key_id,
-        audit_retention,
-    );
-    store.put_api_key(&minted.record, &event).await?;
-    event.log();
-    Ok(minted)
-}
-
-/// Revokes a key of `workspace_id` and records `api_key.revoked` with it. Revoking an
-/// already revoked key changes nothing and records nothing.
-pub async fn revoke_key(
-    store: &Store,
-    workspace_id: &str,
-    key_id: &str,
-    audit_retention: std::time::Duration,
-) -> Result<(), StoreError> {
-    let event =
-        AuditEvent::for_api_key(Action::ApiKeyRevoked, workspace_id, key_id, audit_retention);
-    if store
-        .revoke_api_key(workspace_id, key_id, &now_rfc3339(), &event)
-        .await?
-    {
-        event.log();
-    }
-    Ok(())
-}
-
 /// Extracts the key from an `Authorization` header value, if it has the right shape.
-fn bearer_key(header: Option<&str>) -> Option<&str> {
+pub fn bearer_key(header: Option<&str>) -> Option<&str> {
     let header = header?.trim();
     let (scheme, key) = header.split_once(' ')?;
     let key = key.trim();
@@ -184,22 +122,6 @@ fn bearer_key(header: Option<&str>) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     well_formed.then_some(key)
-}
-
-/// The time a cache entry's age is measured on. The wall clock, not a monotonic one: a
-/// Lambda container frozen between invocations does not see monotonic time advance, so a
-/// 30-second entry could otherwise outlive a revocation by hours.
-pub trait Clock: std::fmt::Debug + Send + Sync {
-    fn now(&self) -> SystemTime;
-}
-
-#[derive(Debug)]
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
 }
 
 /// How long an unknown or revoked key is remembered as such (at most the cache's TTL): a
@@ -214,7 +136,7 @@ pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct KeyCache {
     ttl: Duration,
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
     entries: Mutex<HashMap<String, (Option<Principal>, SystemTime)>>,
 }
 
@@ -222,12 +144,8 @@ pub struct KeyCache {
 const KEY_CACHE_CAPACITY: usize = 1024;
 
 impl KeyCache {
-    /// A cache keeping each key for `ttl` (zero: no caching at all).
-    pub fn new(ttl: Duration) -> Self {
-        Self::with_clock(ttl, Arc::new(WallClock))
-    }
-
-    pub fn with_clock(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+    /// A cache keeping each key for `ttl` (zero: no caching at all), aged on `clock`.
+    pub fn new(ttl: Duration, clock: SharedClock) -> Self {
         Self {
             ttl,
             clock,
@@ -237,7 +155,7 @@ impl KeyCache {
 
     /// `Some(answer)` while a check of this key is fresh: the principal, or `None` for a
     /// key known not to work. An entry from the future (the clock went back) is stale.
-    fn get(&self, key_hash: &str) -> Option<Option<Principal>> {
+    pub fn get(&self, key_hash: &str) -> Option<Option<Principal>> {
         let now = self.clock.now();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (principal, at) = entries.get(key_hash)?;
@@ -249,7 +167,7 @@ impl KeyCache {
         (age < ttl).then(|| principal.clone())
     }
 
-    fn put(&self, key_hash: String, principal: Option<&Principal>) {
+    pub fn put(&self, key_hash: String, principal: Option<&Principal>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -261,56 +179,10 @@ impl KeyCache {
     }
 }
 
-/// Checks the `Authorization` header against the stored keys (or this container's cache).
-/// `Ok(None)` when there is no usable key: missing, malformed, unknown or revoked.
-pub async fn authenticate(
-    store: &Store,
-    cache: &KeyCache,
-    authorization: Option<&str>,
-) -> Result<Option<Principal>, StoreError> {
-    let Some(key) = bearer_key(authorization) else {
-        return Ok(None);
-    };
-    let key_hash = hash_key(key);
-    if let Some(answer) = cache.get(&key_hash) {
-        return Ok(answer);
-    }
-    let principal = store
-        .get_api_key(&key_hash)
-        .await?
-        .filter(ApiKeyRecord::is_active)
-        .map(|record| Principal {
-            workspace_id: record.workspace_id,
-            key_id: record.key_id,
-            scopes: record.scopes,
-        });
-    cache.put(key_hash, principal.as_ref());
-    Ok(principal)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A clock the test moves by hand.
-    #[derive(Debug)]
-    struct Manual(Mutex<SystemTime>);
-
-    impl Clock for Manual {
-        fn now(&self) -> SystemTime {
-            *self.0.lock().unwrap()
-        }
-    }
-
-    impl Manual {
-        fn advance(&self, by: Duration) {
-            *self.0.lock().unwrap() += by;
-        }
-
-        fn rewind(&self, by: Duration) {
-            *self.0.lock().unwrap() -= by;
-        }
-    }
+    use crate::clock::ManualClock;
 
     fn principal() -> Principal {
         Principal {
@@ -322,10 +194,8 @@ mod tests {
 
     #[test]
     fn entries_age_on_the_wall_clock() {
-        let clock = Arc::new(Manual(Mutex::new(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
-        )));
-        let cache = KeyCache::with_clock(Duration::from_secs(30), clock.clone());
+        let clock = ManualClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+        let cache = KeyCache::new(Duration::from_secs(30), clock.clone());
         cache.put("k".into(), Some(&principal()));
         clock.advance(Duration::from_secs(29));
         assert_eq!(cache.get("k"), Some(Some(principal())));
@@ -340,16 +210,14 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_remembered_briefly() {
-        let clock = Arc::new(Manual(Mutex::new(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
-        )));
-        let cache = KeyCache::with_clock(Duration::from_secs(30), clock.clone());
+        let clock = ManualClock::at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000));
+        let cache = KeyCache::new(Duration::from_secs(30), clock.clone());
         cache.put("bad".into(), None);
         assert_eq!(cache.get("bad"), Some(None));
         clock.advance(NEGATIVE_TTL);
         assert_eq!(cache.get("bad"), None);
         // With caching off, nothing is remembered, not even bad keys.
-        let off = KeyCache::with_clock(Duration::ZERO, clock.clone());
+        let off = KeyCache::new(Duration::ZERO, clock.clone());
         off.put("bad".into(), None);
         off.put("k".into(), Some(&principal()));
         assert_eq!((off.get("bad"), off.get("k")), (None, None));

@@ -30,7 +30,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::model::SealedSecret;
+use crate::domain::SealedSecret;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum CryptoError {

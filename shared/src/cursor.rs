@@ -7,8 +7,8 @@
 //! `invalid_cursor`); nothing else needs to be, because the workspace a query reads always
 //! comes from the API key, never from the cursor.
 
+use crate::domain::{CredentialType, Status};
 use crate::ids::{is_credential_id, is_event_id};
-use crate::model::{CredentialType, Status};
 
 /// What a list query filters on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,25 @@ mod tests {
         for junk in ["", "!!!", "cred_", "abc", &upper, &format!("{credential}x")] {
             assert_eq!(decode(junk), None, "{junk}");
             assert_eq!(decode_events(junk), None, "{junk}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::properties::config(512))]
+
+        /// A cursor is accepted exactly when it is an id of its list (the shape the spec's
+        /// cursor pattern states), and round-trips.
+        #[test]
+        fn cursors_are_ids_of_their_list(garbage in ".{0,600}", tail in "[0-9a-hjkmnp-tv-z]{26}") {
+            use crate::ids::is_credential_id;
+            let id = new_credential_id();
+            proptest::prop_assert_eq!(decode(&encode(&id)).map(|c| c.after_id), Some(id));
+            proptest::prop_assert_eq!(decode(&garbage).is_some(), is_credential_id(&garbage));
+            proptest::prop_assert_eq!(decode_events(&garbage).is_some(), garbage.starts_with("evt_") && is_credential_id(&garbage.replacen("evt_", "cred_", 1)));
+            let credential_position = format!("cred_{tail}");
+            let event_position = format!("evt_{tail}");
+            proptest::prop_assert!(decode(&credential_position).is_some());
+            proptest::prop_assert!(decode_events(&event_position).is_some());
         }
     }
 }

@@ -5,74 +5,31 @@
 
 use serde::Serialize;
 
-/// Stable, documented error codes. Clients branch on these, never on messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
-    ValidationFailed,
-    InvalidJson,
-    InvalidCursor,
-    InvalidQuery,
-    UnsupportedMediaType,
-    PayloadTooLarge,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    NameTaken,
-    InvalidState,
-    CredentialDeleted,
-    Conflict,
-    PreconditionFailed,
-    IdempotencyKeyReused,
-    ServiceUnavailable,
-    Internal,
+crate::labelled_enum! {
+    /// Stable, documented error codes. Clients branch on these, never on messages.
+    pub enum ErrorCode {
+        ValidationFailed => "validation_failed",
+        InvalidJson => "invalid_json",
+        InvalidCursor => "invalid_cursor",
+        InvalidQuery => "invalid_query",
+        UnsupportedMediaType => "unsupported_media_type",
+        PayloadTooLarge => "payload_too_large",
+        Unauthorized => "unauthorized",
+        Forbidden => "forbidden",
+        NotFound => "not_found",
+        MethodNotAllowed => "method_not_allowed",
+        NameTaken => "name_taken",
+        InvalidState => "invalid_state",
+        CredentialDeleted => "credential_deleted",
+        Conflict => "conflict",
+        PreconditionFailed => "precondition_failed",
+        IdempotencyKeyReused => "idempotency_key_reused",
+        ServiceUnavailable => "service_unavailable",
+        Internal => "internal_error",
+    }
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
-        Self::ValidationFailed,
-        Self::InvalidJson,
-        Self::InvalidCursor,
-        Self::InvalidQuery,
-        Self::UnsupportedMediaType,
-        Self::PayloadTooLarge,
-        Self::Unauthorized,
-        Self::Forbidden,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::NameTaken,
-        Self::InvalidState,
-        Self::CredentialDeleted,
-        Self::Conflict,
-        Self::PreconditionFailed,
-        Self::IdempotencyKeyReused,
-        Self::ServiceUnavailable,
-        Self::Internal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ValidationFailed => "validation_failed",
-            Self::InvalidJson => "invalid_json",
-            Self::InvalidCursor => "invalid_cursor",
-            Self::InvalidQuery => "invalid_query",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::NameTaken => "name_taken",
-            Self::InvalidState => "invalid_state",
-            Self::CredentialDeleted => "credential_deleted",
-            Self::Conflict => "conflict",
-            Self::PreconditionFailed => "precondition_failed",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::Internal => "internal_error",
-        }
-    }
-
     pub fn status(self) -> u16 {
         match self {
             Self::ValidationFailed

@@ -92,4 +92,14 @@ mod tests {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::properties::config(512))]
+
+        #[test]
+        fn idempotency_keys_are_checked_without_panic(key in ".{0,300}") {
+            let ok = check_key(&key).is_ok();
+            proptest::prop_assert_eq!(ok, !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic()));
+        }
+    }
 }

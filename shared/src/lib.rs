@@ -1,28 +1,32 @@
-//! The Credentials API's shared crate: everything the per-route Lambda functions run.
+//! `credentials-core`: everything the per-route Lambda functions of the Credentials API run
+//! (the crate lives in the `shared/` folder).
 //!
-//! A request goes `api` (extract input from the event, render the answer) → `service` (the
-//! use case: authorize, read, `validate` with `classify` and `names`, seal with `crypto`,
-//! conditional write through `store` together with its `audit` event) → back to `api` as
-//! `model` views, which never carry secret values (except resolve's, by design).
+//! A request goes `http` (extract input from the event) → `service` (the use case:
+//! authorize, read, `validate` into the `domain`'s typed commands, seal with `crypto`,
+//! conditional write through `store` together with its `audit` event) → back to `http`,
+//! which renders the result as one of the `views` (none carries a secret value except
+//! resolve's, by design).
 
-pub mod api;
 pub mod audit;
 pub mod auth;
-pub mod classify;
+pub mod clock;
 #[cfg(feature = "encryption")]
 pub mod crypto;
 pub mod cursor;
+pub mod domain;
 pub mod error;
+pub mod http;
 pub mod idempotency;
 pub mod ids;
-pub mod model;
-pub mod names;
-pub mod schema;
+mod labels;
+#[cfg(test)]
+mod properties;
 pub mod service;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod validate;
+pub mod views;
 
 use aws_types::SdkConfig;
 
@@ -35,6 +39,8 @@ pub struct AppState {
     pub store: Store,
     /// API keys this container has checked recently.
     pub keys: std::sync::Arc<auth::KeyCache>,
+    /// Where every timestamp, TTL and cache age comes from.
+    pub clock: clock::SharedClock,
     /// How long audit events are kept (their TTL).
     pub audit_retention: std::time::Duration,
     #[cfg(feature = "encryption")]
@@ -85,6 +91,15 @@ impl AppState {
         clients: Clients,
         settings: &Settings,
     ) -> Result<Self, settings::MissingSetting> {
+        Self::with_clock(clients, settings, clock::wall())
+    }
+
+    /// [`AppState::from_clients`] on a given clock (tests freeze or move it).
+    pub fn with_clock(
+        clients: Clients,
+        settings: &Settings,
+        clock: clock::SharedClock,
+    ) -> Result<Self, settings::MissingSetting> {
         #[cfg(feature = "encryption")]
         let encryptor = crypto::Encryptor::new(
             clients.kms,
@@ -96,11 +111,29 @@ impl AppState {
         .with_fingerprint_key(settings.idempotency_key_id.clone());
         Ok(Self {
             store: Store::new(clients.dynamodb, &settings.table_name),
-            keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache)),
+            keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache, clock.clone())),
+            clock,
             audit_retention: settings.audit_retention,
             #[cfg(feature = "encryption")]
             encryptor,
         })
+    }
+}
+
+impl AppState {
+    /// The current time.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
+    /// The current time as RFC 3339 UTC with second precision.
+    pub fn now_rfc3339(&self) -> String {
+        clock::rfc3339(self.now())
+    }
+
+    /// The current time in seconds since the Unix epoch.
+    pub fn now_epoch(&self) -> u64 {
+        clock::epoch_seconds(self.now())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Structured JSON logs. One line per request (see `api::respond`); SDK internals only at
+//! Structured JSON logs. One line per request (see `http::respond`); SDK internals only at
 //! warn, because their debug output carries request payloads.
 
 use tracing::level_filters::LevelFilter;
@@ -21,7 +21,7 @@ fn filter(level: LevelFilter) -> Targets {
     // LevelFilter orders by verbosity: the smaller of WARN and `level` is the quieter.
     Targets::new()
         .with_default(LevelFilter::WARN.min(level))
-        .with_target("shared", level)
+        .with_target("credentials_core", level)
         .with_target("local_server", level)
         .with_target("credentials_client", level)
 }
@@ -75,6 +75,6 @@ mod tests {
         }
         let quiet = super::filter(LevelFilter::ERROR);
         assert!(!quiet.would_enable("rustls", &tracing::Level::WARN));
-        assert!(!quiet.would_enable("shared", &tracing::Level::WARN));
+        assert!(!quiet.would_enable("credentials_core", &tracing::Level::WARN));
     }
 }

@@ -8,8 +8,8 @@ async fn main() -> Result<(), Error> {
     credentials_core::telemetry::init();
     // Config and clients are built once per container, not per request.
     let state = credentials_core::AppState::from_env().await?;
-    credentials_core::api::function::run(|req: Request| {
-        credentials_core::api::restore_credential(&state, req)
+    credentials_core::http::function::run(|req: Request| {
+        credentials_core::http::restore_credential(&state, req)
     })
     .await
 }

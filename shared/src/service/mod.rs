@@ -7,7 +7,8 @@
 //!
 //! A write that loses a race (its condition failed because the item changed since it was
 //! read, or another transaction touched the same items) is run again from the read, at
-//! most [`WRITE_ROUNDS`] times in all; this is the only retry loop for lost races. The
+//! most [`WRITE_ROUNDS`] times in all, by the one write path (`edit::on_current`; create,
+//! whose id is new, repeats only its transaction, within the same bound). The
 //! store makes one attempt per call, and the SDK's own retries cover transient failures
 //! only (transport errors, timeouts, HTTP 5xx, throttling and transient error codes). Two rounds: one retry absorbs the common collision (two writers on one
 //! credential), and each further round would add two calls to the worst case below.
@@ -23,27 +24,34 @@
 //! AWS; `template.yaml`'s function timeout leaves a margin above that, and
 //! `tests/template.rs` checks it.
 
+pub mod api_keys;
 mod audit;
+#[cfg(feature = "encryption")]
+mod create;
+mod edit;
 mod errors;
 mod lifecycle;
 mod read;
 #[cfg(feature = "encryption")]
 mod resolve;
 #[cfg(feature = "encryption")]
-mod write;
+mod update;
 
 pub use audit::{list_events, AuditPage, AuditQuery};
-pub use lifecycle::{purge, restore, soft_delete, Target};
+#[cfg(feature = "encryption")]
+pub use create::{create, CreateCommand, Created};
+pub use edit::Target;
+pub use lifecycle::{purge, restore, soft_delete};
 pub use read::{get, list, ListPage, ListQuery};
 #[cfg(feature = "encryption")]
 pub use resolve::{resolve, ResolveCommand, ResolvedCredential};
 #[cfg(feature = "encryption")]
-pub use write::{create, update, CreateCommand, Rendered, UpdateCommand};
+pub use update::{update, UpdateCommand};
 
 use crate::audit::{Action, Actor, AuditEvent, RequestInfo};
-use crate::auth::{authenticate, Principal, Scope};
+use crate::auth::{Principal, Scope};
+use crate::domain::StoredCredential;
 use crate::error::ApiError;
-use crate::model::StoredCredential;
 use crate::store::MAX_QUERIES_PER_PAGE;
 use crate::AppState;
 
@@ -109,6 +117,7 @@ impl Caller {
             Actor::ApiKey(self.principal.key_id.clone()),
             &self.request,
             changes,
+            app.now(),
             app.audit_retention,
         )
     }
@@ -122,7 +131,7 @@ pub async fn authorize(
     scope: Scope,
     request: RequestInfo,
 ) -> Result<Caller, ApiError> {
-    let principal = authenticate(&app.store, &app.keys, authorization)
+    let principal = api_keys::authenticate(&app.store, &app.keys, authorization)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     principal.require(scope)?;

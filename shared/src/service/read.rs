@@ -2,8 +2,8 @@
 
 use super::Caller;
 use crate::cursor::{self, ListFilter};
+use crate::domain::{ListedCredential, StoredCredential};
 use crate::error::ApiError;
-use crate::model::{ListedCredential, StoredCredential};
 use crate::AppState;
 
 /// One page request of the credentials list.

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 
 use super::Caller;
 use crate::audit::Action;
+use crate::domain::{Status, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
-use crate::model::{Status, StoredCredential};
 use crate::AppState;
 
 /// Which credential, and why it is read (recorded; e.g. `pipeline:orders-nightly/run-42`).

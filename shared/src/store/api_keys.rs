@@ -47,7 +47,7 @@ fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
         .map(|v| {
             v.as_s()
                 .ok()
-                .and_then(|s| Scope::from_stored(s))
+                .and_then(|s| Scope::parse(s))
                 .ok_or(StoreError::Corrupt)
         })
         .collect::<Result<_, _>>()?;

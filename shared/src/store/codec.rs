@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue as Av;
 use serde_json::{Map, Value};
 
 use super::{workspace_pk, StoreError};
-use crate::model::{
+use crate::domain::{
     CredentialType, IdempotencyRef, ListedCredential, SealedSecret, Status, StoredCredential,
 };
 
@@ -244,7 +244,7 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::new_credential_id;
+    use crate::ids::new_credential_id;
 
     #[test]
     fn credentials_round_trip() {
@@ -283,8 +283,8 @@ mod tests {
         let listed = decode_listed(&item).unwrap();
         assert_eq!(listed.secret_fields, ["password"]);
         assert_eq!(
-            serde_json::to_value(listed.view()).unwrap(),
-            serde_json::to_value(original.view()).unwrap()
+            serde_json::to_value(crate::views::Credential::from(&listed)).unwrap(),
+            serde_json::to_value(crate::views::Credential::from(&original)).unwrap()
         );
     }
 }

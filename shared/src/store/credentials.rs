@@ -8,12 +8,12 @@ use super::codec::{
     credential_key, decode_credential, decode_listed, encode_credential, item_size, n,
     name_key_item, name_reservation, s, status_sk, type_pk, Item, MAX_ITEM_BYTES,
 };
-use super::idempotency::{idempotency_key, now_epoch as idempotency_now_epoch};
+use super::idempotency::idempotency_key;
 use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::audit::AuditEvent;
 use crate::cursor::ListFilter;
-use crate::model::{ListedCredential, StoredCredential};
+use crate::domain::{ListedCredential, StoredCredential};
 
 /// Query calls one list page may make. A page needs more than one only when DynamoDB's
 /// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
@@ -155,13 +155,14 @@ impl Store {
         credential: &StoredCredential,
         idempotency: Option<&IdempotencyRecord>,
         event: &AuditEvent,
+        now: u64,
     ) -> Result<(), StoreError> {
         let offset = usize::from(idempotency.is_some());
         let mut items = Vec::with_capacity(3);
         if let Some(record) = idempotency {
             items.push(
                 TransactWriteItem::builder()
-                    .put(self.idempotency_put(record))
+                    .put(self.idempotency_put(record, now))
                     .build(),
             );
         }
@@ -309,12 +310,14 @@ impl Store {
 
     /// Deletes `current`, its name reservation (under its stored key) and, while it is
     /// live, the idempotency record its create wrote, and appends `event`, in one
-    /// transaction conditioned on the version that was read. One attempt: a changed or vanished item is `Conflict` (the
-    /// caller reads again to tell which).
+    /// transaction conditioned on the version that was read (`now`, epoch seconds, tells
+    /// whether that record is still live). One attempt: a changed or vanished item is
+    /// `Conflict` (the caller reads again to tell which).
     pub async fn purge_credential(
         &self,
         current: &StoredCredential,
         event: &AuditEvent,
+        now: u64,
     ) -> Result<(), StoreError> {
         let remove = Delete::builder()
             .table_name(&self.table)
@@ -331,11 +334,7 @@ impl Store {
         ];
         // An expired record is void already (and its key may have been used again since, by
         // another create): only a live one is ours to delete. TTL may have removed it.
-        if let Some(record) = current
-            .idempotency
-            .as_ref()
-            .filter(|r| r.expires_at >= idempotency_now_epoch())
-        {
+        if let Some(record) = current.idempotency.as_ref().filter(|r| r.expires_at >= now) {
             let forget = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(idempotency_key(

@@ -32,15 +32,10 @@ pub(super) fn idempotency_key(workspace_id: &str, key_hash: &str) -> Item {
     ])
 }
 
-pub fn now_epoch() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Store {
-    /// The conditional put of a record: it may replace only an expired one.
-    pub(super) fn idempotency_put(&self, record: &IdempotencyRecord) -> Put {
+    /// The conditional put of a record: it may replace only one expired at `now` (epoch
+    /// seconds).
+    pub(super) fn idempotency_put(&self, record: &IdempotencyRecord, now: u64) -> Put {
         let mut item = idempotency_key(&record.workspace_id, &record.key_hash);
         item.insert(
             "fingerprint".into(),
@@ -52,15 +47,17 @@ impl Store {
         self.put(
             item,
             "attribute_not_exists(pk) OR expires_at < :now",
-            Some([(":now".to_owned(), n(now_epoch()))].into()),
+            Some([(":now".to_owned(), n(now))].into()),
         )
     }
 
-    /// The live record for this key, if any (strongly consistent).
+    /// The record for this key still live at `now` (epoch seconds), if any (strongly
+    /// consistent).
     pub async fn get_idempotency(
         &self,
         workspace_id: &str,
         key_hash: &str,
+        now: u64,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let output = self
             .client
@@ -75,7 +72,7 @@ impl Store {
             return Ok(None);
         };
         let expires_at = get_n(&item, TTL_ATTRIBUTE)?;
-        if expires_at < now_epoch() {
+        if expires_at < now {
             return Ok(None);
         }
         Ok(Some(IdempotencyRecord {

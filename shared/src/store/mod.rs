@@ -25,7 +25,7 @@ pub use audit::{audit_pk, EventFilter, EventPage};
 /// the store makes, and bulk-load items directly).
 pub use codec::{credential_key, encode_credential, status_sk, type_pk};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
-pub use idempotency::{now_epoch as idempotency_now_epoch, IdempotencyRecord};
+pub use idempotency::IdempotencyRecord;
 pub use migrate::MigrationReport;
 pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,

@@ -12,11 +12,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use credentials_core::api::Route;
-use integration_tests::events::{aimed, all};
-use integration_tests::runtime_api::{spawn_function, Outcome, RuntimeApi};
-use integration_tests::unique;
+use credentials_core::http::Route;
 use serde_json::Value;
+use test_harness::events::{aimed, all};
+use test_harness::runtime_api::{spawn_function, Outcome, RuntimeApi};
+use test_harness::unique;
 
 use crate::server::{database_body, Client};
 use crate::stack::Stack;
@@ -50,7 +50,7 @@ pub struct ColdStart {
 
 pub struct ColdStarts {
     pub hello: ColdStart,
-    /// In `Route::ALL` order.
+    /// In `Route::routed()` order.
     pub functions: Vec<(Route, ColdStart)>,
 }
 
@@ -80,7 +80,7 @@ pub async fn measure(
     let hello_runs = vec![vec![hello_event; 1 + WARM_EVENTS]; runs];
     let hello = cold_starts(&bin_dir.join("hello-world"), &env, hello_runs).await?;
     let mut functions = Vec::new();
-    for route in Route::ALL {
+    for route in Route::routed() {
         let raw = event_file(route);
         let mut per_run = Vec::with_capacity(runs);
         for _ in 0..runs {

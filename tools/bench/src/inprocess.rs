@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_kms::primitives::Blob;
-use credentials_core::api::{self, function::event_request, Route};
+use credentials_core::clock::rfc3339;
 use credentials_core::crypto::encryption_context;
-use credentials_core::model::{now_rfc3339, CredentialType, Status};
+use credentials_core::domain::{CredentialType, Status};
+use credentials_core::http::{self, function::event_request, Route};
 use credentials_core::store::{
     audit_pk, credential_key, encode_credential, status_sk, type_pk, workspace_pk, GSI_BY_TYPE,
 };
-use integration_tests::events::aimed;
-use integration_tests::unique;
+use test_harness::events::aimed;
+use test_harness::unique;
 
 use crate::cold_start::event_file;
 use crate::items::active_credential;
@@ -143,11 +144,11 @@ async fn call(stack: &Stack, route: Route, event: &str) -> Result<Duration, Erro
     let state = &stack.state;
     let started = Instant::now();
     let answered = match route {
-        Route::Get => api::get_credential(state, req).await,
-        Route::List => api::list_credentials(state, req).await,
-        Route::SoftDelete => api::delete_credential(state, req).await,
-        Route::Restore => api::restore_credential(state, req).await,
-        Route::Resolve => api::resolve_credential(state, req).await,
+        Route::Get => http::get_credential(state, req).await,
+        Route::List => http::list_credentials(state, req).await,
+        Route::SoftDelete => http::delete_credential(state, req).await,
+        Route::Restore => http::restore_credential(state, req).await,
+        Route::Resolve => http::resolve_credential(state, req).await,
         other => return Err(format!("{} is not measured in process", other.name()).into()),
     };
     let Ok(response) = answered;
@@ -273,7 +274,11 @@ impl Raw {
 
     /// An audit event's item (the `i`th of this run).
     fn event_item(&self, i: usize) -> HashMap<String, AttributeValue> {
-        let item = active_credential(&self.events_workspace, format!("e-{i}"), &now_rfc3339());
+        let item = active_credential(
+            &self.events_workspace,
+            format!("e-{i}"),
+            &rfc3339(std::time::SystemTime::now()),
+        );
         encode_credential(&item)
     }
 
@@ -317,7 +322,7 @@ impl Raw {
             Status::Active => Status::Deleted,
             Status::Deleted => Status::Active,
         };
-        let now = now_rfc3339();
+        let now = rfc3339(std::time::SystemTime::now());
         let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = :next";
         let expression = match to {
             Status::Deleted => format!("SET {set}, deleted_at = :now"),

@@ -1,8 +1,9 @@
 //! Credentials written straight into the table, past the API: the list benchmark needs many
 //! items, not many creates, and the raw transactions need items shaped like the store's.
 
-use credentials_core::model::{new_credential_id, CredentialType, Status, StoredCredential};
-use credentials_core::names::name_key;
+use credentials_core::domain::names::name_key;
+use credentials_core::domain::{CredentialType, Status, StoredCredential};
+use credentials_core::ids::new_credential_id;
 use serde_json::json;
 
 /// An active database credential without secrets, as the store would hold it (built

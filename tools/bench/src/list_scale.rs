@@ -4,13 +4,16 @@
 use std::net::SocketAddr;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use credentials_core::auth::{create_key, Scope};
+use credentials_core::auth::Scope;
+use credentials_core::clock::rfc3339;
+use credentials_core::clock::WallClock;
 use credentials_core::cursor::ListFilter;
-use credentials_core::model::{now_rfc3339, Status};
+use credentials_core::domain::Status;
+use credentials_core::service::api_keys;
 use credentials_core::store::{encode_credential, Store};
-use integration_tests::calls::CallLog;
-use integration_tests::unique;
 use secrecy::ExposeSecret;
+use test_harness::calls::CallLog;
+use test_harness::unique;
 
 use crate::items::active_credential;
 use crate::server::Client;
@@ -59,7 +62,7 @@ pub async fn measure(
 /// list benchmark needs many items, not many creates.
 async fn fill_workspace(stack: &Stack, workspace: &str, count: usize) -> Result<(), Error> {
     let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
-    let now = now_rfc3339();
+    let now = rfc3339(std::time::SystemTime::now());
     let items: Vec<_> = (0..count)
         .map(|i| {
             let credential = active_credential(workspace, format!("scale-{i}"), &now);
@@ -97,8 +100,9 @@ async fn walk(
     workspace: &str,
     pages: usize,
 ) -> Result<Scale, Error> {
-    let key = create_key(
+    let key = api_keys::mint(
         &stack.state.store,
+        &WallClock,
         workspace,
         &[Scope::Read],
         "bench",

@@ -12,13 +12,14 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_kms::types::DataKeySpec;
-use credentials_core::api::Route;
+use credentials_core::clock::rfc3339;
 use credentials_core::crypto::encryption_context;
-use credentials_core::model::{now_rfc3339, Status};
+use credentials_core::domain::Status;
+use credentials_core::http::Route;
 use credentials_core::store::{
     credential_key, encode_credential, status_sk, workspace_pk, GSI_BY_STATUS,
 };
-use integration_tests::unique;
+use test_harness::unique;
 
 use crate::items::active_credential;
 use crate::stack::{Stack, WORKSPACE};
@@ -113,7 +114,7 @@ pub async fn measure(
     // codecs are private to the store, so both are credentials, in a workspace of their own
     // where nothing lists them.
     let workspace = unique("raw");
-    let now = now_rfc3339();
+    let now = rfc3339(std::time::SystemTime::now());
     let put = |name: String| {
         let item = encode_credential(&active_credential(&workspace, name, &now));
         let insert = Put::builder()

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use credentials_core::api::Route;
+use credentials_core::http::Route;
 use serde_json::{json, Value};
 
 use crate::cold_start::{ColdStart, ColdStarts};
@@ -128,8 +128,7 @@ impl Report {
                 cold,
             })
             .collect();
-        let routes = Route::ALL
-            .into_iter()
+        let routes = Route::routed()
             .map(|route| latency(route, warm[&route], &raw))
             .collect();
         let inprocess = inprocess

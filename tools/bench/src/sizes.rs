@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use credentials_core::api::Route;
+use credentials_core::http::Route;
 
 pub struct Sizes {
     root: PathBuf,

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use credentials_core::auth::{create_key, Scope};
+use credentials_core::auth::Scope;
+use credentials_core::clock::WallClock;
+use credentials_core::service::api_keys;
 use credentials_core::{AppState, Settings};
-use integration_tests::{sdk_config, unique};
 use secrecy::ExposeSecret;
+use test_harness::{sdk_config, unique};
 
 use crate::Error;
 
@@ -30,10 +32,11 @@ impl Stack {
         let mut settings = local.settings(Duration::from_secs(60));
         settings.endpoint_url = Some(endpoint.to_owned());
         let state = AppState::new(&sdk, &settings)?;
-        let key = create_key(
+        let key = api_keys::mint(
             &state.store,
+            &WallClock,
             WORKSPACE,
-            &Scope::ALL,
+            Scope::ALL,
             "bench",
             credentials_core::audit::default_retention(),
         )

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use credentials_core::api::Route;
+use credentials_core::http::Route;
 use credentials_core::store::audit_pk;
-use integration_tests::unique;
 use serde_json::json;
+use test_harness::unique;
 
 use crate::server::Client;
 use crate::stack::{Stack, WORKSPACE};

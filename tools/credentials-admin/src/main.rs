@@ -4,7 +4,9 @@
 //! API keys are printed once, on the last line of stdout, and never stored in clear.
 
 use clap::{Parser, Subcommand};
-use credentials_core::auth::{self, is_workspace_id, Scope};
+use credentials_core::auth::{is_workspace_id, Scope};
+use credentials_core::clock::WallClock;
+use credentials_core::service::api_keys;
 use credentials_core::settings::Settings;
 use credentials_core::store::Store;
 use secrecy::ExposeSecret;
@@ -61,7 +63,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn parse_scopes(raw: &str) -> Result<Vec<Scope>, Error> {
     let mut scopes = Vec::new();
     for part in raw.split(',').filter(|p| !p.trim().is_empty()) {
-        let scope = Scope::parse(part).ok_or("scopes must be read, write, purge or resolve")?;
+        let scope =
+            Scope::parse_operator(part).ok_or("scopes must be read, write, purge or resolve")?;
         if !scopes.contains(&scope) {
             scopes.push(scope);
         }
@@ -111,8 +114,9 @@ async fn main() -> Result<(), Error> {
         } => {
             check_workspace(&workspace)?;
             let scopes = parse_scopes(&scopes)?;
-            let minted = auth::create_key(
+            let minted = api_keys::mint(
                 &store,
+                &WallClock,
                 &workspace,
                 &scopes,
                 &description,
@@ -159,9 +163,15 @@ async fn main() -> Result<(), Error> {
         }
         Command::RevokeKey { workspace, key_id } => {
             check_workspace(&workspace)?;
-            auth::revoke_key(&store, &workspace, &key_id, settings.audit_retention)
-                .await
-                .map_err(|e| format!("revoking failed: {e:?}"))?;
+            api_keys::revoke(
+                &store,
+                &WallClock,
+                &workspace,
+                &key_id,
+                settings.audit_retention,
+            )
+            .await
+            .map_err(|e| format!("revoking failed: {e:?}"))?;
             println!("revoked {key_id}");
         }
     }

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use credentials_core::api::{self, Resolved, Route};
 use credentials_core::error::{ApiError, ErrorCode};
+use credentials_core::http::{self, Route, RouteMatch};
 use credentials_core::AppState;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -127,7 +127,7 @@ fn invoke_error(status: StatusCode, kind: &str, message: &str) -> Response<Body>
 /// Lambda runtime would, and the handler's response comes back in the shape `lambda_http`
 /// gives Lambda (HTTP API payload 2.0).
 pub async fn invoke(state: &AppState, name: &str, event: &[u8]) -> Response<Body> {
-    let Some(route) = Route::by_name(function_name(name)) else {
+    let Some(route) = Route::parse(function_name(name)) else {
         return invoke_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
@@ -136,7 +136,7 @@ pub async fn invoke(state: &AppState, name: &str, event: &[u8]) -> Response<Body
     };
     let Some(request) = std::str::from_utf8(event)
         .ok()
-        .and_then(api::function::event_request)
+        .and_then(http::function::event_request)
     else {
         // What the real function does with an event it cannot deserialize: the runtime
         // reports an error, which Lambda returns with status 200 and a function error.
@@ -190,15 +190,15 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
         }
         return invoke(state, &name, &request.body).await;
     }
-    let (route, id) = match api::resolve(request.method.as_str(), &request.path) {
-        Resolved::Found { route, id } => (route, id),
-        Resolved::MethodNotAllowed => {
+    let (route, id) = match http::match_route(request.method.as_str(), &request.path) {
+        RouteMatch::Found { route, id } => (route, id),
+        RouteMatch::MethodNotAllowed => {
             let mut response = gateway_error(
                 ErrorCode::MethodNotAllowed,
                 "This method is not allowed on this path.",
             );
             // RFC 9110: a 405 lists the methods the path supports.
-            let allow = api::routes::allowed_methods(&request.path).join(", ");
+            let allow = http::routes::allowed_methods(&request.path).join(", ");
             if let Ok(value) = lambda_http::http::HeaderValue::from_str(&allow) {
                 response
                     .headers_mut()
@@ -206,7 +206,7 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
             }
             return response;
         }
-        Resolved::NotFound => {
+        RouteMatch::NotFound => {
             return gateway_error(ErrorCode::NotFound, "No route matches this path.")
         }
     };
@@ -226,22 +226,22 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
 /// Runs the entry point of `route`, exactly as that route's function binary does.
 pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<Body> {
     let Ok(response) = match route {
-        Route::List => api::list_credentials(state, req).await,
-        Route::Create => api::create_credential(state, req).await,
-        Route::Get => api::get_credential(state, req).await,
-        Route::Update => api::update_credential(state, req).await,
-        Route::SoftDelete => api::delete_credential(state, req).await,
-        Route::Restore => api::restore_credential(state, req).await,
-        Route::Purge => api::purge_credential(state, req).await,
-        Route::ListAuditEvents => api::list_audit_events(state, req).await,
-        Route::Resolve => api::resolve_credential(state, req).await,
+        Route::List => http::list_credentials(state, req).await,
+        Route::Create => http::create_credential(state, req).await,
+        Route::Get => http::get_credential(state, req).await,
+        Route::Update => http::update_credential(state, req).await,
+        Route::SoftDelete => http::delete_credential(state, req).await,
+        Route::Restore => http::restore_credential(state, req).await,
+        Route::Purge => http::purge_credential(state, req).await,
+        Route::ListAuditEvents => http::list_audit_events(state, req).await,
+        Route::Resolve => http::resolve_credential(state, req).await,
     };
     response
 }
 
 fn gateway_error(code: ErrorCode, message: &'static str) -> Response<Body> {
     let request_id = credentials_core::ids::new_request_id();
-    api::error_response(&ApiError::new(code, message), &request_id)
+    http::error_response(&ApiError::new(code, message), &request_id)
 }
 
 fn into_hyper(response: Response<Body>) -> hyper::Response<Full<Bytes>> {

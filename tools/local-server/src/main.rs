@@ -9,8 +9,8 @@ async fn main() -> Result<(), credentials_core::BoxError> {
     // `--routes`: the route table as served, one `METHOD PATH FUNCTION` per line (the
     // template consistency check compares it with template.yaml).
     if std::env::args().any(|a| a == "--routes") {
-        for route in credentials_core::api::Route::ALL {
-            for prefix in credentials_core::api::routes::PREFIXES {
+        for route in credentials_core::http::Route::routed() {
+            for prefix in credentials_core::http::routes::PREFIXES {
                 println!(
                     "{} {prefix}{} {}",
                     route.method(),

@@ -1,0 +1,13 @@
+//! The domain: what a credential is, how it changes, and the rules that need no I/O (which
+//! fields each type declares, which names clash, which values embed a credential).
+
+pub mod classify;
+mod commands;
+mod credential;
+mod kinds;
+pub mod names;
+pub mod schema;
+
+pub use commands::{CredentialChange, NewCredential};
+pub use credential::{IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential};
+pub use kinds::{CredentialType, Lifecycle, Status};

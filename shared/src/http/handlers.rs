@@ -1,0 +1,205 @@
+//! One function per route: extract the input from the request, call the route's use case,
+//! shape the answer. Authentication comes first, so a caller without a valid key learns
+//! nothing else (401 before 403 before any other answer).
+
+use lambda_http::Request;
+
+use super::request::{credential_id, expected_version, header, invalid_query, request_info, Query};
+use super::{Reply, Route};
+use crate::audit::Action;
+use crate::cursor::ListFilter;
+use crate::domain::{CredentialType, Status, StoredCredential};
+use crate::error::ApiError;
+use crate::ids::is_credential_id;
+use crate::service::{self, AuditQuery, Caller, ListQuery, Target};
+use crate::views::{self, PageMeta};
+use crate::AppState;
+
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 100;
+
+async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Caller, ApiError> {
+    let caller = service::authorize(
+        state,
+        header(req, "authorization"),
+        route.scope(),
+        request_info(req),
+    )
+    .await?;
+    let span = tracing::Span::current();
+    span.record("key_id", caller.principal.key_id.as_str());
+    span.record("workspace_id", caller.workspace());
+    Ok(caller)
+}
+
+/// `limit`: 1–100, default 50 (both lists).
+fn page_limit(query: &Query) -> Result<usize, ApiError> {
+    match query.get("limit") {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| invalid_query("limit", "must be an integer between 1 and 100")),
+    }
+}
+
+fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
+    let query = Query::parse(req, &["limit", "cursor", "type", "status"])?;
+    let limit = page_limit(&query)?;
+    let status = match query.get("status") {
+        None => Status::Active,
+        Some(raw) => Status::parse(raw)
+            .ok_or_else(|| invalid_query("status", "must be active or deleted"))?,
+    };
+    let kind = match query.get("type") {
+        None => None,
+        Some(raw) => Some(
+            CredentialType::parse(raw)
+                .ok_or_else(|| invalid_query("type", CredentialType::ONE_OF))?,
+        ),
+    };
+    Ok(ListQuery {
+        limit,
+        filter: ListFilter { status, kind },
+        cursor: query.get("cursor").map(str::to_owned),
+    })
+}
+
+pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::List).await?;
+    let query = list_query(req)?;
+    let limit = query.limit;
+    let page = service::list(state, &principal, query).await?;
+    let data: Vec<_> = page.items.iter().map(views::Credential::from).collect();
+    Ok(Reply::with_meta(
+        data,
+        Some(PageMeta::new(limit, page.next_cursor)),
+    ))
+}
+
+fn audit_query(req: &Request) -> Result<AuditQuery, ApiError> {
+    let query = Query::parse(req, &["limit", "cursor", "credential_id", "action"])?;
+    let credential_id = match query.get("credential_id") {
+        None => None,
+        Some(id) if is_credential_id(id) => Some(id.to_owned()),
+        Some(_) => return Err(invalid_query("credential_id", "must be a credential id")),
+    };
+    let action = match query.get("action") {
+        None => None,
+        Some(raw) => {
+            Some(Action::parse(raw).ok_or_else(|| invalid_query("action", Action::ONE_OF))?)
+        }
+    };
+    Ok(AuditQuery {
+        limit: page_limit(&query)?,
+        credential_id,
+        action,
+        cursor: query.get("cursor").map(str::to_owned),
+    })
+}
+
+pub async fn list_audit_events(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let caller = caller(state, req, Route::ListAuditEvents).await?;
+    let query = audit_query(req)?;
+    let limit = query.limit;
+    let page = service::list_events(state, &caller, query).await?;
+    let data: Vec<_> = page.events.iter().map(views::Event::from).collect();
+    Ok(Reply::with_meta(
+        data,
+        Some(PageMeta::new(limit, page.next_cursor)),
+    ))
+}
+
+pub async fn get(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Get).await?;
+    let id = credential_id(req)?;
+    let credential = service::get(state, &principal, &id).await?;
+    Ok(credential_reply(&credential))
+}
+
+fn credential_reply(credential: &StoredCredential) -> Reply {
+    Reply::ok(views::Credential::from(credential)).version(credential.version)
+}
+
+#[cfg(feature = "encryption")]
+pub async fn create(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Create).await?;
+    let idempotency_key = super::request::idempotency_key(req)?;
+    let body = super::request::json_body(req)?;
+    let command = service::CreateCommand {
+        body,
+        idempotency_key,
+    };
+    let created = service::create(state, &principal, command).await?;
+    let location = format!("/api/credentials/{}", created.view.id);
+    let version = created.view.version;
+    let reply = Reply::ok(created.view).created(location).version(version);
+    Ok(if created.replayed {
+        reply.replayed()
+    } else {
+        reply
+    })
+}
+
+#[cfg(feature = "encryption")]
+pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Update).await?;
+    let id = credential_id(req)?;
+    // A bad body is 400 whatever If-Match says.
+    let body = super::request::json_body(req)?;
+    let target = Target {
+        id,
+        if_match: expected_version(req),
+    };
+    let updated =
+        service::update(state, &principal, service::UpdateCommand { target, body }).await?;
+    Ok(credential_reply(&updated))
+}
+
+fn target(req: &Request) -> Result<Target, ApiError> {
+    Ok(Target {
+        id: credential_id(req)?,
+        if_match: expected_version(req),
+    })
+}
+
+fn lifecycle_reply(credential: &StoredCredential) -> Reply {
+    Reply::ok(views::Lifecycle::from(credential)).version(credential.version)
+}
+
+pub async fn soft_delete(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::SoftDelete).await?;
+    let target = target(req)?;
+    let credential = service::soft_delete(state, &principal, &target).await?;
+    Ok(lifecycle_reply(&credential))
+}
+
+pub async fn restore(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Restore).await?;
+    let target = target(req)?;
+    let credential = service::restore(state, &principal, &target).await?;
+    Ok(lifecycle_reply(&credential))
+}
+
+pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Purge).await?;
+    let target = target(req)?;
+    service::purge(state, &principal, &target).await?;
+    Ok(Reply::ok(views::Purged {
+        id: target.id,
+        purged: true,
+    }))
+}
+
+#[cfg(feature = "encryption")]
+pub async fn resolve(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::Resolve).await?;
+    let id = credential_id(req)?;
+    let purpose = crate::validate::resolve_purpose(super::request::json_body(req)?)?;
+    let command = service::ResolveCommand { id, purpose };
+    let resolved = service::resolve(state, &principal, &command).await?;
+    let reply = Reply::ok(views::Resolved::from(&resolved)).version(resolved.credential.version);
+    // `resolved` (and with it every opened value) is dropped, and wiped, right here.
+    Ok(reply)
+}

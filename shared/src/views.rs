@@ -1,0 +1,262 @@
+//! Every body a successful answer carries, in one place: the credential, the lifecycle and
+//! purge answers, audit events, the resolved credential and page metadata, each a type the
+//! HTTP layer renders in the `{"data": …, "meta": …}` envelope. None carries a secret value
+//! except [`Resolved`] (resolve's answer, by design).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::audit::{Actor, AuditEvent};
+use crate::domain::{ListedCredential, StoredCredential};
+
+/// The public shape of a credential: metadata, non-secret config, and the names (never the
+/// values) of the secret fields that are set. Owned, so that an idempotent create can store
+/// it and replay it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub config: Map<String, Value>,
+    pub secret_fields: Vec<String>,
+    pub version: u64,
+}
+
+impl From<&StoredCredential> for Credential {
+    fn from(c: &StoredCredential) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            kind: c.kind.as_str().to_owned(),
+            status: c.status.as_str().to_owned(),
+            created_at: c.created_at.clone(),
+            updated_at: c.updated_at.clone(),
+            deleted_at: c.deleted_at.clone(),
+            created_by: c.created_by.clone(),
+            config: c.config.clone(),
+            secret_fields: c.secret_fields().map(str::to_owned).collect(),
+            version: c.version,
+        }
+    }
+}
+
+impl From<&ListedCredential> for Credential {
+    fn from(c: &ListedCredential) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            kind: c.kind.as_str().to_owned(),
+            status: c.status.as_str().to_owned(),
+            created_at: c.created_at.clone(),
+            updated_at: c.updated_at.clone(),
+            deleted_at: c.deleted_at.clone(),
+            created_by: c.created_by.clone(),
+            config: c.config.clone(),
+            secret_fields: c.secret_fields.clone(),
+            version: c.version,
+        }
+    }
+}
+
+impl Credential {
+    /// True when one of `secret_keys` is also a visible setting. A key is in exactly one
+    /// place (config or sealed secrets); the write paths check their answer against the
+    /// keys they sealed before anything is stored, as the last line of defence should a
+    /// path ever put a secret's value among the visible settings.
+    pub fn shows_any_of<'s>(&self, mut secret_keys: impl Iterator<Item = &'s str>) -> bool {
+        secret_keys.any(|key| self.config.contains_key(key))
+    }
+}
+
+/// Answer of soft delete and restore: the lifecycle fields only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lifecycle {
+    pub id: String,
+    pub status: &'static str,
+    pub deleted_at: Option<String>,
+    pub version: u64,
+}
+
+impl From<&StoredCredential> for Lifecycle {
+    fn from(c: &StoredCredential) -> Self {
+        Self {
+            id: c.id.clone(),
+            status: c.status.as_str(),
+            deleted_at: c.deleted_at.clone(),
+            version: c.version,
+        }
+    }
+}
+
+/// Answer of purge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Purged {
+    pub id: String,
+    pub purged: bool,
+}
+
+/// Page metadata of both lists: `{"page": {"limit": 50, "cursor": "…" | null}}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PageMeta {
+    pub page: PageInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PageInfo {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageMeta {
+    pub fn new(limit: usize, cursor: Option<String>) -> Self {
+        Self {
+            page: PageInfo { limit, cursor },
+        }
+    }
+}
+
+/// The public shape of an audit event.
+#[derive(Serialize, Debug)]
+pub struct Event<'a> {
+    pub id: &'a str,
+    pub at: &'a str,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    pub actor: EventActor<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<&'a str>,
+    pub changes: &'a [String],
+}
+
+#[derive(Serialize, Debug)]
+pub struct EventActor<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+}
+
+impl<'a> From<&'a AuditEvent> for Event<'a> {
+    fn from(e: &'a AuditEvent) -> Self {
+        Self {
+            id: &e.id,
+            at: &e.at,
+            action: e.action.as_str(),
+            credential_id: e.credential_id.as_deref(),
+            credential_name: e.credential_name.as_deref(),
+            key_id: e.key_id.as_deref(),
+            version: e.version,
+            actor: match &e.actor {
+                Actor::ApiKey(id) => EventActor {
+                    kind: "api_key",
+                    id: Some(id),
+                },
+                Actor::Admin => EventActor {
+                    kind: "admin",
+                    id: None,
+                },
+            },
+            request_id: e.request.request_id.as_deref(),
+            source_ip: e.request.source_ip.as_deref(),
+            user_agent: e.request.user_agent.as_deref(),
+            purpose: e.purpose.as_deref(),
+            changes: &e.changes,
+        }
+    }
+}
+
+/// The envelope every successful answer uses: `{"data": …, "meta": …}`.
+#[derive(Serialize, Deserialize)]
+pub struct Envelope<D, M = ()> {
+    pub data: D,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<M>,
+}
+
+/// Serializes an answer in the envelope. Views hold only strings, numbers and JSON values,
+/// so serialization cannot fail.
+pub fn document<D: Serialize, M: Serialize>(data: D, meta: Option<M>) -> Vec<u8> {
+    serde_json::to_vec(&Envelope { data, meta }).expect("views always serialize")
+}
+
+#[cfg(feature = "encryption")]
+pub use resolved::Resolved;
+
+#[cfg(feature = "encryption")]
+mod resolved {
+    use secrecy::ExposeSecret;
+    use serde::ser::SerializeMap;
+    use serde::{Serialize, Serializer};
+
+    use crate::service::ResolvedCredential;
+
+    /// The resolve answer: the credential's metadata and every config field, secrets
+    /// written straight from their `SecretString`s into the body (no intermediate copy).
+    #[derive(Serialize)]
+    pub struct Resolved<'a> {
+        id: &'a str,
+        name: &'a str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        status: &'static str,
+        version: u64,
+        updated_at: &'a str,
+        /// Which fields of `config` are secrets (as in every other view).
+        secret_fields: Vec<&'a str>,
+        config: Config<'a>,
+    }
+
+    impl<'a> From<&'a ResolvedCredential> for Resolved<'a> {
+        fn from(resolved: &'a ResolvedCredential) -> Self {
+            let c = &resolved.credential;
+            Self {
+                id: &c.id,
+                name: &c.name,
+                kind: c.kind.as_str(),
+                status: c.status.as_str(),
+                version: c.version,
+                updated_at: &c.updated_at,
+                secret_fields: resolved.secrets.keys().map(String::as_str).collect(),
+                config: Config(resolved),
+            }
+        }
+    }
+
+    struct Config<'a>(&'a ResolvedCredential);
+
+    impl Serialize for Config<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let resolved = self.0;
+            let config = &resolved.credential.config;
+            let mut map = serializer.serialize_map(Some(config.len() + resolved.secrets.len()))?;
+            for (key, value) in config {
+                map.serialize_entry(key, value)?;
+            }
+            for (key, secret) in &resolved.secrets {
+                map.serialize_entry(key, secret.expose_secret())?;
+            }
+            map.end()
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! AWS calls per operation: deterministic, so asserted exactly (times live in `make bench`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use credentials_core::auth::KeyCache;
+use serde_json::json;
+use test_harness::{database_body, secret, TestApp};
+
+const AUTH: &str = "DynamoDB.GetItem";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_route_stays_within_its_call_budget() {
+    let mut app = TestApp::new().await;
+    // As deployed: checked keys are cached by the container.
+    let mut state = (*app.state).clone();
+    state.keys = Arc::new(KeyCache::new(Duration::from_secs(60), state.clock.clone()));
+    app.state = Arc::new(state);
+    let key = app.admin_key().await;
+    let calls = app.calls.clone();
+    calls.take();
+
+    // create: the key lookup (first use), one data key, one transaction.
+    let created = app.create(&key, database_body("budget").0).await;
+    assert_eq!(
+        calls.take(),
+        [AUTH, "KMS.GenerateDataKey", "DynamoDB.TransactWriteItems"]
+    );
+    let path = format!("/api/credentials/{}", created["id"].as_str().unwrap());
+
+    // get with the key cached: one read.
+    app.request("GET", &path).key(&key).send().await;
+    assert_eq!(calls.take(), ["DynamoDB.GetItem"]);
+
+    // resolve: one consistent read, the audit event's PutItem, one Decrypt of the data key
+    // (all secrets were set by one write, under one data key).
+    let id = created["id"].as_str().unwrap();
+    let resolved = app.resolve(&key, id, "budget").await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.PutItem", "KMS.Decrypt"]
+    );
+
+    // list: one Query per page.
+    for i in 0..4 {
+        app.create(&key, json!({"name": format!("p{i}"), "type": "password", "config": {"password": secret("p")}})).await;
+    }
+    calls.take();
+    let page = app
+        .request("GET", "/api/credentials?limit=2")
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(calls.take(), ["DynamoDB.Query"]);
+    let cursor = page.body["meta"]["page"]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request("GET", &format!("/api/credentials?limit=2&cursor={cursor}"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(calls.take(), ["DynamoDB.Query"]);
+
+    // update without a secret change: no KMS call.
+    app.request("PUT", &path)
+        .key(&key)
+        .json(&json!({"config": {"database": "d2"}}))
+        .send()
+        .await;
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
+    // update of a secret: one data key.
+    app.request("PUT", &path)
+        .key(&key)
+        .json(&json!({"config": {"password": secret("new")}}))
+        .send()
+        .await;
+    assert_eq!(
+        calls.take(),
+        [
+            "DynamoDB.GetItem",
+            "KMS.GenerateDataKey",
+            "DynamoDB.TransactWriteItems"
+        ]
+    );
+
+    // soft delete, restore, purge: a read, then one transaction (the change and its audit
+    // event).
+    app.request("DELETE", &path).key(&key).send().await;
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
+    app.request("POST", &format!("{path}/restore"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
+    app.request("DELETE", &format!("{path}/permanent"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotent_replay_makes_no_write_and_no_kms_call() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (body, _) = database_body("replayed");
+    let send = || {
+        app.request("POST", "/api/credentials")
+            .key(&key)
+            .header("idempotency-key", "k-1")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send().await.status, 201);
+    app.calls.take();
+    let replay = send().await;
+    assert_eq!(replay.status, 201);
+    // The key lookup (uncached in tests) and the record read: nothing else.
+    assert_eq!(app.calls.take(), [AUTH, "DynamoDB.GetItem"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_mid_request_answer_503_and_leave_nothing_half_written() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let kept = app.create(&key, database_body("kept").0).await;
+    let path = format!("/api/credentials/{}", kept["id"].as_str().unwrap());
+    let snapshot = app.scan().await;
+
+    // The data key was made, the write fails: no credential, no name reserved.
+    app.calls.fail("DynamoDB.TransactWriteItems");
+    let (body, password) = database_body("half-made");
+    let response = app
+        .request("POST", "/api/credentials")
+        .key(&key)
+        .json(&body)
+        .send()
+        .await;
+    response.assert_error(503, "service_unavailable");
+    assert!(!response.text.contains(&password));
+    // A rename whose transaction fails keeps the old name and leaves the new one free.
+    app.request("PUT", &path)
+        .key(&key)
+        .json(&json!({"name": "moved", "config": {"password": secret("x")}}))
+        .send()
+        .await
+        .assert_error(503, "service_unavailable");
+    app.request("DELETE", &format!("{path}/permanent"))
+        .key(&key)
+        .send()
+        .await
+        .assert_error(503, "service_unavailable");
+
+    app.request("DELETE", &path)
+        .key(&key)
+        .send()
+        .await
+        .assert_error(503, "service_unavailable");
+
+    app.calls.fail("KMS.GenerateDataKey");
+    app.request("POST", "/api/credentials")
+        .key(&key)
+        .json(&database_body("no-key").0)
+        .send()
+        .await
+        .assert_error(503, "service_unavailable");
+
+    app.calls.fail("DynamoDB.Query");
+    app.request("GET", "/api/credentials")
+        .key(&key)
+        .send()
+        .await
+        .assert_error(503, "service_unavailable");
+
+    app.calls.heal();
+    let after = app.scan().await;
+    assert_eq!(after, snapshot, "a failed request changed the table");
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert_eq!(got.body["data"], kept);
+    app.create(&key, database_body("moved").0).await;
+    app.create(&key, database_body("half-made").0).await;
+}

@@ -1,0 +1,57 @@
+//! Every example event in `events/` is one `lambda_http` accepts, and, aimed at a real
+//! stack, gets the answer its route promises from the route's handler.
+
+use credentials_core::http::Route;
+use test_harness::events::{aimed, all, route_of, LIFECYCLE};
+use test_harness::{database_body, TestApp, TestResponse};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_deserializes_and_is_answered_by_its_handler() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (body, password) = database_body("event-target");
+    let target = app.create(&key, body).await;
+    let id = target["id"].as_str().unwrap();
+
+    let events = all();
+    assert!(
+        events.len() >= 9,
+        "one event per function plus a REST API one"
+    );
+    for (stem, raw) in &events {
+        lambda_http::request::from_str(raw).unwrap_or_else(|e| panic!("events/{stem}.json: {e}"));
+    }
+    // Run them in lifecycle order so each has something to act on.
+    for route in LIFECYCLE {
+        for (stem, raw) in events.iter().filter(|(stem, _)| route_of(stem) == route) {
+            let event = aimed(raw, &key, id);
+            let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+            let response = local_server::dispatch(&app.state, route, request).await;
+            let response = TestResponse::from_lambda(response);
+            let expected = if route == Route::Create { 201 } else { 200 };
+            assert_eq!(
+                response.status, expected,
+                "events/{stem}.json: {}",
+                response.text
+            );
+            match route {
+                Route::Get | Route::Update => assert_eq!(response.body["data"]["id"], id),
+                Route::Purge => assert_eq!(response.body["data"]["purged"], true),
+                Route::Resolve => assert_eq!(response.body["data"]["config"]["password"], password),
+                _ => {}
+            }
+            // API Gateway's request id is the one answered with.
+            let gateway_id = event["requestContext"]["requestId"].as_str().unwrap();
+            assert_eq!(
+                response.header("x-request-id"),
+                Some(gateway_id),
+                "events/{stem}.json"
+            );
+        }
+    }
+    app.request("GET", &format!("/api/credentials/{id}"))
+        .key(&key)
+        .send()
+        .await
+        .assert_error(404, "not_found");
+}

@@ -1,0 +1,25 @@
+//! The integration tests: one binary (one link of the AWS SDK), one module per topic. Every
+//! test gets its own table and KMS key in the emulator `make test` starts, and goes through
+//! the real handlers and SDK clients (`test_harness`).
+
+mod audit;
+mod auth;
+mod boundary;
+mod call_budget;
+mod concurrency;
+#[cfg(feature = "contract")]
+mod contract;
+mod events;
+mod http_server;
+mod pagination;
+mod preconditions;
+mod resolve;
+mod retries;
+mod routes;
+mod secrets;
+mod smoke;
+#[cfg(feature = "contract")]
+mod template;
+mod tls;
+#[cfg(feature = "contract")]
+mod validation;
