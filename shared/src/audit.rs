@@ -166,15 +166,20 @@ fn timestamps(now: SystemTime, retention: Duration) -> (String, u64) {
     )
 }
 
-/// The paths a create sets: `name`, `type` and every config field, secret or not.
+/// The paths a create sets: `name`, `type`, every config field (secret or not) and
+/// `visible_fields` when it names any.
 pub fn created_paths(credential: &StoredCredential) -> Vec<String> {
     let mut paths: BTreeSet<String> = ["name".to_owned(), "type".to_owned()].into();
     paths.extend(credential.config.keys().map(|k| format!("config.{k}")));
     paths.extend(credential.secrets.keys().map(|k| format!("config.{k}")));
+    if !credential.visible_fields.is_empty() {
+        paths.insert("visible_fields".to_owned());
+    }
     paths.into_iter().collect()
 }
 
-/// The paths an update changed: the name when it changed; a visible config field when it
+/// The paths an update changed: the name and `visible_fields` when they changed; a visible
+/// config field when it
 /// was added, removed or got another value; a secret field when it was set (a new value
 /// cannot be compared with a sealed one, so setting counts as a change) or removed.
 pub fn changed_paths(
@@ -185,6 +190,9 @@ pub fn changed_paths(
     let mut paths = BTreeSet::new();
     if before.name != after.name {
         paths.insert("name".to_owned());
+    }
+    if before.visible_fields != after.visible_fields {
+        paths.insert("visible_fields".to_owned());
     }
     let visible: BTreeSet<&String> = before.config.keys().chain(after.config.keys()).collect();
     for key in visible {
@@ -225,6 +233,7 @@ mod tests {
                 encrypted_data_key: vec![1],
                 nonce: vec![2; 12],
                 ciphertext: vec![3],
+                encoding: crate::domain::Encoding::Text,
             },
         )]);
         StoredCredential::new(

@@ -26,11 +26,11 @@ use aws_sdk_kms::operation::decrypt::DecryptError;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::domain::SealedSecret;
+use crate::domain::{SealedSecret, SecretValue};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum CryptoError {
@@ -138,7 +138,7 @@ impl Encryptor {
         &self,
         workspace_id: &str,
         credential_id: &str,
-        secrets: &BTreeMap<String, SecretString>,
+        secrets: &BTreeMap<String, SecretValue>,
     ) -> Result<BTreeMap<String, SealedSecret>, CryptoError> {
         if secrets.is_empty() {
             return Ok(BTreeMap::new());
@@ -183,7 +183,7 @@ impl Encryptor {
                 .encrypt(
                     &nonce,
                     Payload {
-                        msg: value.expose_secret().as_bytes(),
+                        msg: value.expose().as_bytes(),
                         aad: &aad,
                     },
                 )
@@ -194,6 +194,7 @@ impl Encryptor {
                     encrypted_data_key: wrapped_key.clone(),
                     nonce: nonce.to_vec(),
                     ciphertext,
+                    encoding: value.encoding,
                 },
             );
         }
@@ -212,7 +213,7 @@ impl Encryptor {
         workspace_id: &str,
         credential_id: &str,
         sealed: &BTreeMap<String, SealedSecret>,
-    ) -> Result<BTreeMap<String, SecretString>, CryptoError> {
+    ) -> Result<BTreeMap<String, SecretValue>, CryptoError> {
         let mut wrapped_keys: Vec<&[u8]> = sealed
             .values()
             .map(|s| s.encrypted_data_key.as_slice())
@@ -247,7 +248,13 @@ impl Encryptor {
                     .map_err(|_| CryptoError::Corrupt)?,
             );
             let text = std::str::from_utf8(&plain).map_err(|_| CryptoError::Corrupt)?;
-            opened.insert(field.clone(), SecretString::from(text.to_owned()));
+            opened.insert(
+                field.clone(),
+                SecretValue {
+                    text: SecretString::from(text.to_owned()),
+                    encoding: secret.encoding,
+                },
+            );
         }
         Ok(opened)
     }

@@ -27,6 +27,9 @@ pub struct Credential {
     pub created_by: Option<String>,
     pub config: Map<String, Value>,
     pub secret_fields: Vec<String>,
+    /// Undeclared fields shown because the client asked (`visible_fields`).
+    #[serde(default)]
+    pub visible_fields: Vec<String>,
     pub version: u64,
 }
 
@@ -43,6 +46,7 @@ impl From<&StoredCredential> for Credential {
             created_by: c.created_by.clone(),
             config: c.config.clone(),
             secret_fields: c.secret_fields().map(str::to_owned).collect(),
+            visible_fields: c.visible_fields.clone(),
             version: c.version,
         }
     }
@@ -61,6 +65,7 @@ impl From<&ListedCredential> for Credential {
             created_by: c.created_by.clone(),
             config: c.config.clone(),
             secret_fields: c.secret_fields.clone(),
+            visible_fields: c.visible_fields.clone(),
             version: c.version,
         }
     }
@@ -205,9 +210,11 @@ pub use resolved::Resolved;
 
 #[cfg(feature = "encryption")]
 mod resolved {
-    use secrecy::ExposeSecret;
     use serde::ser::SerializeMap;
     use serde::{Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    use crate::domain::Encoding;
 
     use crate::service::ResolvedCredential;
 
@@ -254,7 +261,15 @@ mod resolved {
                 map.serialize_entry(key, value)?;
             }
             for (key, secret) in &resolved.secrets {
-                map.serialize_entry(key, secret.expose_secret())?;
+                match secret.encoding {
+                    Encoding::Text => map.serialize_entry(key, secret.expose())?,
+                    // Written as sent, without a parsed copy (the raw text is borrowed).
+                    Encoding::Json => {
+                        let raw: &RawValue = serde_json::from_str(secret.expose())
+                            .map_err(|_| serde::ser::Error::custom("a sealed value is not JSON"))?;
+                        map.serialize_entry(key, raw)?
+                    }
+                }
             }
             map.end()
         }

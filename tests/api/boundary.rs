@@ -100,6 +100,8 @@ struct Case {
     /// The credential type and the rest of its config.
     kind: &'static str,
     base: Value,
+    /// The client asks to see `field` (`visible_fields`).
+    shown: bool,
     field: String,
     value: Value,
     /// The text that must never come back (the whole value, or the credential inside it).
@@ -111,6 +113,7 @@ fn free_form(field: &str, value: String, needle: String) -> Case {
     Case {
         kind: "password",
         base: json!({"password": secret("base")}),
+        shown: false,
         field: field.to_owned(),
         value: Value::String(value),
         needle,
@@ -123,9 +126,20 @@ fn named(field: &str) -> Case {
     free_form(field, value.clone(), value)
 }
 
-/// A credential inside an ordinary-looking value, under a neutral field name.
-fn embedded(template: &str, needle: String) -> Case {
-    free_form("note", template.replace("{}", &needle), needle)
+/// A credential inside an ordinary-looking value, under a neutral field name: sealed like
+/// every undeclared field, and refused when the client asks to see the field.
+fn embedded(template: &str, needle: String) -> [Case; 2] {
+    let sealed = free_form("note", template.replace("{}", &needle), needle);
+    let shown = Case {
+        shown: true,
+        field: "notes".into(),
+        expect: Expect::Refused,
+        base: sealed.base.clone(),
+        value: sealed.value.clone(),
+        needle: sealed.needle.clone(),
+        kind: sealed.kind,
+    };
+    [sealed, shown]
 }
 
 /// A declared visible field holding a credential: refused.
@@ -134,6 +148,7 @@ fn visible(kind: &'static str, base: Value, field: &str, template: &str) -> Case
     Case {
         kind,
         base,
+        shown: false,
         field: field.to_owned(),
         value: Value::String(template.replace("{}", &needle)),
         needle,
@@ -205,7 +220,8 @@ fn cases() -> Vec<Case> {
 
     // Values that embed a credential, under a neutral name.
     let pw = || format!("Pw{}", alnum(16));
-    cases.extend([
+    cases.extend(
+        [
         embedded("postgres://etl:{}@db.example.com/prod", pw()),
         embedded("mongodb+srv://app:{}@cluster0.example.net/db", pw()),
         embedded("redis://:{}@cache.example.com:6379/0", pw()),
@@ -247,21 +263,31 @@ fn cases() -> Vec<Case> {
         // Unlabelled random tokens: sealed under a free-form name.
         embedded("{}", format!("{}/{}+{}", alnum(12), hex(14), alnum(12))),
         embedded("{}", hex(40)),
-    ]);
-    // A list of strings hiding a credential in a free-form field is refused (a list
-    // cannot be sealed as one secret).
-    let needle = pw();
-    cases.push(Case {
-        kind: "password",
-        base: json!({"password": secret("base")}),
-        field: "mirrors".into(),
-        value: json!([
-            "https://a.example.com",
-            format!("https://u:{needle}@b.example.com")
-        ]),
-        needle,
-        expect: Expect::Refused,
-    });
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    // A list of strings hiding a credential: sealed in an undeclared field (as its JSON),
+    // refused in a field the client asked to see.
+    for shown in [false, true] {
+        let needle = pw();
+        cases.push(Case {
+            kind: "password",
+            base: json!({"password": secret("base")}),
+            shown,
+            field: "mirrors".into(),
+            value: json!([
+                "https://a.example.com",
+                format!("https://u:{needle}@b.example.com")
+            ]),
+            needle,
+            expect: if shown {
+                Expect::Refused
+            } else {
+                Expect::Sealed
+            },
+        });
+    }
 
     // Declared visible fields that hold a credential are refused.
     cases.extend([
@@ -302,6 +328,7 @@ fn cases() -> Vec<Case> {
         cases.push(Case {
             kind: "password",
             base: json!({}),
+            shown: false,
             field: "password".into(),
             value: json!(mask),
             needle: format!("\"{mask}\""),
@@ -327,7 +354,10 @@ async fn no_spelling_of_a_secret_comes_back() {
             config["host"] = json!("db.example.com");
         }
         config[&case.field] = case.value.clone();
-        let body = json!({"name": format!("case-{i}"), "type": case.kind, "config": config});
+        let mut body = json!({"name": format!("case-{i}"), "type": case.kind, "config": config});
+        if case.shown {
+            body["visible_fields"] = json!([case.field]);
+        }
         let created = app
             .request("POST", "/api/credentials")
             .key(&key)
@@ -434,7 +464,8 @@ async fn declared_visible_fields_with_ordinary_values_stay_visible() {
     let created = app
         .create(
             &key,
-            json!({"name": "visible", "type": "oauth", "config": {
+            json!({"name": "visible", "type": "oauth",
+                "visible_fields": ["tenant_hint", "api_version"], "config": {
                 "client_id": "c-123",
                 "client_secret": secret("s"),
                 "token_url": "https://login.microsoftonline.com/tenant/oauth2/v2.0/token",
@@ -470,24 +501,27 @@ async fn declared_visible_fields_with_ordinary_values_stay_visible() {
     assert_eq!(aws["config"]["access_key_id"], "AKIAIOSFODNN7EXAMPLE");
 }
 
+/// An undeclared field moves between sealed and shown only when `visible_fields` says so:
+/// leaving the list seals the value it shows; joining it needs the value sent again (no
+/// write path can decrypt). Its value never decides.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_field_moves_between_visible_and_sealed_as_its_value_changes() {
+async fn a_field_moves_between_visible_and_sealed_as_visible_fields_say() {
     let app = TestApp::new().await;
     let key = app.admin_key().await;
     let created = app
         .create(
             &key,
-            json!({"name": "moves", "type": "password", "config": {
+            json!({"name": "moves", "type": "password", "visible_fields": ["note"], "config": {
                 "password": secret("p"), "note": "plain text"
             }}),
         )
         .await;
+    assert_eq!(created["config"]["note"], "plain text");
     let path = format!("/api/credentials/{}", created["id"].as_str().unwrap());
-    let pw = secret("inside");
     let sealed = app
         .request("PUT", &path)
         .key(&key)
-        .json(&json!({"config": {"note": format!("postgres://u:{pw}@h/db")}}))
+        .json(&json!({"visible_fields": []}))
         .send()
         .await;
     assert_eq!(sealed.status, 200, "{}", sealed.text);
@@ -496,15 +530,39 @@ async fn a_field_moves_between_visible_and_sealed_as_its_value_changes() {
         sealed.body["data"]["secret_fields"],
         json!(["note", "password"])
     );
+    assert_eq!(sealed.body["data"]["visible_fields"], json!([]));
+    // Joining the list without the value: 400, nothing written.
+    let refused = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(&json!({"visible_fields": ["note"]}))
+        .send()
+        .await;
+    refused.assert_error(400, "validation_failed");
+    assert_eq!(
+        refused.body["error"]["details"][0]["field"],
+        "visible_fields[0]"
+    );
     let visible = app
         .request("PUT", &path)
         .key(&key)
-        .json(&json!({"config": {"note": "plain again"}}))
+        .json(&json!({"visible_fields": ["note"], "config": {"note": "plain again"}}))
         .send()
         .await;
     assert_eq!(visible.status, 200, "{}", visible.text);
     assert_eq!(visible.body["data"]["config"]["note"], "plain again");
     assert_eq!(visible.body["data"]["secret_fields"], json!(["password"]));
+    assert_eq!(visible.body["data"]["version"], 3);
+    // A credential in a shown field is refused, whatever the field had before.
+    let pw = secret("inside");
+    let embedded = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(&json!({"config": {"note": format!("postgres://u:{pw}@h/db")}}))
+        .send()
+        .await;
+    embedded.assert_error(400, "validation_failed");
+    assert!(!embedded.text.contains(&pw));
     assert!(!unsealed_text(&app).await.contains(&pw));
 }
 
@@ -519,9 +577,10 @@ async fn a_secret_the_client_also_shows_is_shown_only_where_it_was_sent_visibly(
     let created = app
         .request("POST", "/api/credentials")
         .key(&key)
-        .json(&json!({"name": "echo", "type": "password", "config": {
-            "password": password, "comment": format!("see {password}")
-        }}))
+        .json(
+            &json!({"name": "echo", "type": "password", "visible_fields": ["comment"],
+            "config": {"password": password, "comment": format!("see {password}")}}),
+        )
         .send()
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -546,7 +605,7 @@ async fn a_secret_the_client_also_shows_is_shown_only_where_it_was_sent_visibly(
     let kept = app
         .create(
             &key,
-            json!({"name": "kept", "type": "password", "config": {
+            json!({"name": "kept", "type": "password", "visible_fields": ["region"], "config": {
                 "password": secret("p"), "region": "eu-west-1-zone-a"
             }}),
         )
@@ -833,4 +892,84 @@ async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
     // Again: nothing left to do.
     let again = app.state.store.migrate_items().await.unwrap();
     assert_eq!((again.credentials, again.api_keys), (0, 0));
+}
+
+/// A credential written before undeclared fields were sealed keeps showing them (nothing
+/// changes classification silently) until the operator seals them with
+/// `migrate --seal-undeclared`, which counts first and then seals with an audit event.
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_visible_undeclared_fields_stay_until_the_operator_seals_them() {
+    let app = TestApp::new().await;
+    let workspace = unique("ws");
+    let key = app
+        .key(&workspace, credentials_core::auth::Scope::ALL)
+        .await;
+    let created = app
+        .create(
+            &key,
+            json!({"name": "legacy", "type": "password", "visible_fields": ["team", "note"],
+                   "config": {"password": secret("p"), "team": "data", "note": "old"}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    // Back to the shape an earlier version wrote: no stored `visible_fields`.
+    let client = aws_sdk_dynamodb::Client::new(&app.sdk);
+    let cred = app.credential_item(id).await;
+    client
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", cred["pk"].clone())
+        .key("sk", cred["sk"].clone())
+        .update_expression("REMOVE visible_fields")
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/api/credentials/{id}");
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert_eq!(got.body["data"]["config"]["team"], "data");
+    assert_eq!(got.body["data"]["visible_fields"], json!(["team", "note"]));
+
+    let dry = credentials_core::service::maintenance::seal_undeclared(&app.state, true)
+        .await
+        .unwrap();
+    assert_eq!((dry.candidates, dry.sealed), (1, 0));
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert_eq!(
+        got.body["data"]["config"]["team"], "data",
+        "a dry run writes nothing"
+    );
+
+    let done = credentials_core::service::maintenance::seal_undeclared(&app.state, false)
+        .await
+        .unwrap();
+    assert_eq!((done.candidates, done.sealed, done.skipped), (1, 1, 0));
+    let got = app.request("GET", &path).key(&key).send().await;
+    assert_eq!(got.body["data"]["config"], json!({}));
+    assert_eq!(
+        got.body["data"]["secret_fields"],
+        json!(["note", "password", "team"])
+    );
+    assert_eq!(got.body["data"]["visible_fields"], json!([]));
+    let resolver = app
+        .key(&workspace, &[credentials_core::auth::Scope::Resolve])
+        .await;
+    let resolved = app.resolve(&resolver, id, "pipeline:check/1").await;
+    assert_eq!(resolved.body["data"]["config"]["team"], "data");
+    let events = app
+        .request("GET", &format!("/api/audit-events?credential_id={id}"))
+        .key(&key)
+        .send()
+        .await;
+    let sealing = &events.body["data"][1];
+    assert_eq!(sealing["action"], "credential.updated");
+    assert_eq!(sealing["actor"]["type"], "admin");
+    assert_eq!(
+        sealing["changes"],
+        json!(["config.note", "config.team", "visible_fields"])
+    );
+    // Again: nothing left to seal.
+    let again = credentials_core::service::maintenance::seal_undeclared(&app.state, false)
+        .await
+        .unwrap();
+    assert_eq!(again.candidates, 0);
 }

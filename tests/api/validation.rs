@@ -137,7 +137,7 @@ async fn wrong_types_unknown_fields_and_schema_violations() {
         ),
         (
             json!({"name": "n", "type": "database", "id": "cred_x", "config": {"host": "h"}}),
-            vec![("id", "is not a known field")],
+            vec![("body.keys[2]", "is not a known field")],
         ),
         (
             json!({"name": "a\u{0}b", "type": "database", "config": {"host": "h"}}),
@@ -149,7 +149,10 @@ async fn wrong_types_unknown_fields_and_schema_violations() {
         ),
         (
             json!({"name": "n", "type": "database", "config": {"host": "h", "nested": {"password": marker}}}),
-            vec![("config.nested", "nested objects are not supported")],
+            vec![(
+                "config.nested",
+                "must be a string, a number, a boolean or a list of strings",
+            )],
         ),
         (
             json!({"name": "n", "type": "database", "config": {"host": "x".repeat(2049)}}),
@@ -262,7 +265,7 @@ async fn update_rules() {
     let cases = [
         (
             json!({"status": "deleted"}),
-            "status",
+            "body.keys[0]",
             "is not a known field",
         ),
         (

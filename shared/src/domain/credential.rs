@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::names::name_key;
-use super::{CredentialChange, CredentialType, Lifecycle, NewCredential, Status};
+use super::{CredentialChange, CredentialType, Encoding, Lifecycle, NewCredential, Status};
 
 /// One secret field, sealed with a KMS data key (envelope encryption). The data key itself
 /// is stored encrypted under the KMS key; only KMS can unwrap it.
@@ -14,6 +14,8 @@ pub struct SealedSecret {
     pub encrypted_data_key: Vec<u8>,
     pub nonce: Vec<u8>,
     pub ciphertext: Vec<u8>,
+    /// How the plaintext is written (a string's text, or another value's JSON).
+    pub encoding: Encoding,
 }
 
 impl std::fmt::Debug for SealedSecret {
@@ -52,6 +54,8 @@ pub struct StoredCredential {
     pub config: Map<String, Value>,
     /// Secret settings, sealed; keyed by field name.
     pub secrets: BTreeMap<String, SealedSecret>,
+    /// Undeclared fields the client asked to see; every other undeclared field is sealed.
+    pub visible_fields: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -72,6 +76,7 @@ pub struct ListedCredential {
     pub status: Status,
     pub config: Map<String, Value>,
     pub secret_fields: Vec<String>,
+    pub visible_fields: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -100,6 +105,7 @@ impl StoredCredential {
             status: Status::Active,
             config: input.config,
             secrets,
+            visible_fields: input.visible_fields,
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
             deleted_at: None,
@@ -131,6 +137,7 @@ impl StoredCredential {
             next.name_key = name_key(name);
         }
         next.config.clone_from(&change.config);
+        next.visible_fields.clone_from(&change.visible_fields);
         next.secrets
             .retain(|field, _| !change.remove_secrets.contains(field));
         next.secrets
@@ -171,6 +178,7 @@ mod tests {
             encrypted_data_key: vec![byte],
             nonce: vec![byte; 12],
             ciphertext: vec![byte; 4],
+            encoding: Encoding::Text,
         }
     }
 
@@ -216,8 +224,12 @@ mod tests {
         let change = CredentialChange {
             rename: Some("renamed".into()),
             config: serde_json::from_value(serde_json::json!({"host": "h2"})).unwrap(),
-            set_secrets: BTreeMap::from([("password".to_owned(), SecretString::from("n"))]),
+            set_secrets: BTreeMap::from([(
+                "password".to_owned(),
+                crate::domain::SecretValue::text(SecretString::from("n")),
+            )]),
             remove_secrets: ["api_token".to_owned()].into(),
+            visible_fields: Vec::new(),
         };
         let next = c.apply(
             &change,

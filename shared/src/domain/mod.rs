@@ -8,6 +8,6 @@ mod kinds;
 pub mod names;
 pub mod schema;
 
-pub use commands::{CredentialChange, NewCredential};
+pub use commands::{CredentialChange, Encoding, NewCredential, SecretValue};
 pub use credential::{IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential};
 pub use kinds::{CredentialType, Lifecycle, Status};

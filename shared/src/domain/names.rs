@@ -25,6 +25,12 @@ pub const ISSUE_UNASSIGNED: &str = "must not contain unassigned code points";
 pub const ISSUE_PRIVATE_USE: &str = "must not contain private-use characters";
 pub const ISSUE_SURROGATE: &str = "must not contain surrogate code points";
 pub const ISSUE_SEPARATOR: &str = "must not contain line or paragraph separators";
+/// Longest folded key (UTF-8 bytes) a name may have: its reservation's sort key is
+/// `NAME#` + the key, and DynamoDB refuses sort keys over 1024 bytes. Folding can grow a
+/// name many times over (U+FDFA becomes 18 characters).
+pub const MAX_NAME_KEY_BYTES: usize = 1000;
+pub const ISSUE_KEY_TOO_LONG: &str =
+    "is too long once normalized (its case-folded form exceeds 1000 bytes)";
 
 /// Characters that render as nothing (or as blank space, or only select a glyph variant)
 /// although their general category is not Cc, Cf or Cn, which [`check_name`] refuses anyway
@@ -88,6 +94,9 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
         };
         return Err(issue);
     }
+    if name_key(name).len() > MAX_NAME_KEY_BYTES {
+        return Err(ISSUE_KEY_TOO_LONG);
+    }
     Ok(())
 }
 
@@ -116,6 +125,19 @@ pub fn name_key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A short name can fold to a key DynamoDB would refuse as a sort key (issue #19):
+    /// such names are a 400, never a retryable 503.
+    #[test]
+    fn names_whose_folded_key_is_too_long_are_refused() {
+        for name in ["\u{FDFA}".repeat(31), "\u{3316}".repeat(128)] {
+            assert!(name.chars().count() <= MAX_NAME_CHARS);
+            assert!(name_key(&name).len() > MAX_NAME_KEY_BYTES);
+            assert_eq!(check_name(&name), Err(ISSUE_KEY_TOO_LONG));
+        }
+        let longest_ascii = "a".repeat(MAX_NAME_CHARS);
+        assert_eq!(check_name(&longest_ascii), Ok(()));
+    }
 
     #[test]
     fn look_alikes_share_a_key() {

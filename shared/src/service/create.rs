@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
 use serde_json::Value;
 
 use super::{Caller, WRITE_ROUNDS};
 use crate::audit::{self, Action};
-use crate::domain::{IdempotencyRef, StoredCredential};
+use crate::domain::{IdempotencyRef, SecretValue, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency;
 use crate::ids::new_credential_id;
@@ -38,7 +37,7 @@ pub struct Created {
 /// than a leak.
 pub(super) fn refuse_leak(
     credential: &StoredCredential,
-    submitted: &BTreeMap<String, SecretString>,
+    submitted: &BTreeMap<String, SecretValue>,
 ) -> Result<(), ApiError> {
     if views::Credential::from(credential).shows_any_of(submitted.keys().map(String::as_str)) {
         tracing::error!(

@@ -31,6 +31,8 @@ mod create;
 mod edit;
 mod errors;
 mod lifecycle;
+#[cfg(feature = "encryption")]
+pub mod maintenance;
 mod read;
 #[cfg(feature = "encryption")]
 mod resolve;

@@ -3,11 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
-
 use super::Caller;
 use crate::audit::Action;
-use crate::domain::{Status, StoredCredential};
+use crate::domain::{SecretValue, Status, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 
@@ -22,7 +20,7 @@ pub struct ResolveCommand {
 #[derive(Debug)]
 pub struct ResolvedCredential {
     pub credential: StoredCredential,
-    pub secrets: BTreeMap<String, SecretString>,
+    pub secrets: BTreeMap<String, SecretValue>,
 }
 
 /// One strongly consistent read, the audit event's `PutItem` (before anything is opened;

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{workspace_pk, StoreError};
 use crate::domain::{
-    CredentialType, IdempotencyRef, ListedCredential, SealedSecret, Status, StoredCredential,
+    schema, CredentialType, Encoding, IdempotencyRef, ListedCredential, SealedSecret, Status,
+    StoredCredential,
 };
 
 pub type Item = HashMap<String, Av>;
@@ -79,7 +80,7 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         .secrets
         .iter()
         .map(|(field, sealed)| {
-            let parts = HashMap::from([
+            let mut parts = HashMap::from([
                 (
                     "k".to_owned(),
                     Av::B(Blob::new(sealed.encrypted_data_key.clone())),
@@ -87,6 +88,9 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
                 ("n".to_owned(), Av::B(Blob::new(sealed.nonce.clone()))),
                 ("c".to_owned(), Av::B(Blob::new(sealed.ciphertext.clone()))),
             ]);
+            if sealed.encoding == Encoding::Json {
+                parts.insert("j".to_owned(), Av::Bool(true));
+            }
             (field.clone(), Av::M(parts))
         })
         .collect();
@@ -95,6 +99,10 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
     item.insert(
         "secret_fields".into(),
         Av::L(c.secrets.keys().map(s).collect()),
+    );
+    item.insert(
+        "visible_fields".into(),
+        Av::L(c.visible_fields.iter().map(s).collect()),
     );
     if let Some(idempotency) = &c.idempotency {
         item.insert("idem_key_hash".into(), s(&idempotency.key_hash));
@@ -177,22 +185,50 @@ fn decode_status(item: &Item) -> Result<Status, StoreError> {
     Status::parse(get_s(item, "status")?).ok_or(StoreError::Corrupt)
 }
 
+fn string_list(item: &Item, key: &str) -> Result<Option<Vec<String>>, StoreError> {
+    item.get(key)
+        .map(|v| {
+            v.as_l()
+                .map_err(|_| StoreError::Corrupt)?
+                .iter()
+                .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt))
+                .collect()
+        })
+        .transpose()
+}
+
+/// `visible_fields` as stored, or, for an item written before it existed, the undeclared
+/// fields its config shows (they stay visible: no stored field changes classification
+/// unless a write or `credentials-admin migrate --seal-undeclared` says so).
+fn decode_visible_fields(
+    item: &Item,
+    kind: CredentialType,
+    config: &Map<String, Value>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(match string_list(item, "visible_fields")? {
+        Some(list) => list,
+        None => config
+            .keys()
+            .filter(|k| schema::declared(kind, k).is_none())
+            .cloned()
+            .collect(),
+    })
+}
+
 /// A list entry from an index item (projected attributes only).
 pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
-    let secret_fields = item
-        .get("secret_fields")
-        .and_then(|v| v.as_l().ok())
-        .ok_or(StoreError::Corrupt)?
-        .iter()
-        .map(|v| v.as_s().cloned().map_err(|_| StoreError::Corrupt))
-        .collect::<Result<_, _>>()?;
+    let secret_fields = string_list(item, "secret_fields")?.ok_or(StoreError::Corrupt)?;
+    let kind = decode_kind(item)?;
+    let config = decode_config(item)?;
+    let visible_fields = decode_visible_fields(item, kind, &config)?;
     Ok(ListedCredential {
         id: get_s(item, "id")?.to_owned(),
         name: get_s(item, "name")?.to_owned(),
-        kind: decode_kind(item)?,
+        kind,
         status: decode_status(item)?,
-        config: decode_config(item)?,
+        config,
         secret_fields,
+        visible_fields,
         created_at: get_s(item, "created_at")?.to_owned(),
         updated_at: get_s(item, "updated_at")?.to_owned(),
         deleted_at: get_opt_s(item, "deleted_at"),
@@ -213,19 +249,26 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
                     encrypted_data_key: get_b(parts, "k")?,
                     nonce: get_b(parts, "n")?,
                     ciphertext: get_b(parts, "c")?,
+                    encoding: match parts.get("j") {
+                        Some(Av::Bool(true)) => Encoding::Json,
+                        _ => Encoding::Text,
+                    },
                 },
             );
         }
     }
+    let kind = decode_kind(item)?;
+    let visible_fields = decode_visible_fields(item, kind, &config)?;
     Ok(StoredCredential {
         workspace_id: get_s(item, "workspace_id")?.to_owned(),
         id: get_s(item, "id")?.to_owned(),
         name: get_s(item, "name")?.to_owned(),
         name_key: get_s(item, "name_key")?.to_owned(),
-        kind: decode_kind(item)?,
+        kind,
         status: decode_status(item)?,
         config,
         secrets,
+        visible_fields,
         created_at: get_s(item, "created_at")?.to_owned(),
         updated_at: get_s(item, "updated_at")?.to_owned(),
         deleted_at: get_opt_s(item, "deleted_at"),
@@ -265,8 +308,10 @@ mod tests {
                     encrypted_data_key: vec![1, 2],
                     nonce: vec![3; 12],
                     ciphertext: vec![4; 20],
+                    encoding: Encoding::Json,
                 },
             )]),
+            visible_fields: vec!["team".into()],
             created_at: "2025-03-20T09:15:22Z".into(),
             updated_at: "2025-03-21T09:15:22Z".into(),
             deleted_at: Some("2025-03-22T09:15:22Z".into()),

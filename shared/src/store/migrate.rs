@@ -4,16 +4,33 @@
 //! current shape are left alone. It reads the table with `Scan`, the one place that does:
 //! an operator's maintenance command, never a request path.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
-use super::codec::{get_s, s, Item};
+use super::codec::{decode_credential, get_n, get_s, n, s, Item};
 use super::{unavailable, workspace_pk, Store, StoreError};
+use crate::domain::{schema, StoredCredential};
 
 /// What a migration changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MigrationReport {
     pub credentials: usize,
     pub api_keys: usize,
+    /// Items that changed between the scan and the update (a newer write won): left as
+    /// they are; run the migration again.
+    pub skipped: usize,
+}
+
+/// A conditional update's outcome: applied, or skipped because the item changed since it
+/// was scanned.
+fn applied<T>(
+    outcome: Result<T, aws_sdk_dynamodb::error::SdkError<UpdateItemError>>,
+) -> Result<bool, StoreError> {
+    match outcome.map_err(|e| e.into_service_error()) {
+        Ok(_) => Ok(true),
+        Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+        Err(other) => Err(unavailable("UpdateItem", &other)),
+    }
 }
 
 fn key_of(item: &Item) -> Result<Item, StoreError> {
@@ -43,38 +60,89 @@ impl Store {
                         Some(Av::M(map)) => map.keys().map(s).collect(),
                         _ => Vec::new(),
                     };
-                    self.client
+                    // Conditioned on the version scanned: a newer write is never overwritten.
+                    let outcome = self
+                        .client
                         .update_item()
                         .table_name(&self.table)
                         .set_key(Some(key_of(item)?))
                         .update_expression("SET secret_fields = :names")
-                        .condition_expression("attribute_exists(pk)")
+                        .condition_expression(
+                            "attribute_not_exists(secret_fields) AND version = :version",
+                        )
                         .expression_attribute_values(":names", Av::L(names))
+                        .expression_attribute_values(":version", n(get_n(item, "version")?))
                         .send()
-                        .await
-                        .map_err(|e| unavailable("UpdateItem", &e.into_service_error()))?;
-                    report.credentials += 1;
+                        .await;
+                    if applied(outcome)? {
+                        report.credentials += 1;
+                    } else {
+                        report.skipped += 1;
+                    }
                 } else if sk == "APIKEY" && !item.contains_key("gsi3pk") {
-                    self.client
+                    let outcome = self
+                        .client
                         .update_item()
                         .table_name(&self.table)
                         .set_key(Some(key_of(item)?))
                         .update_expression("SET gsi3pk = :pk, gsi3sk = :sk REMOVE gsi1pk, gsi1sk")
-                        .condition_expression("attribute_exists(pk)")
+                        .condition_expression(
+                            "attribute_exists(pk) AND attribute_not_exists(gsi3pk)",
+                        )
                         .expression_attribute_values(
                             ":pk",
                             s(workspace_pk(get_s(item, "workspace_id")?)),
                         )
                         .expression_attribute_values(":sk", s(get_s(item, "key_id")?))
                         .send()
-                        .await
-                        .map_err(|e| unavailable("UpdateItem", &e.into_service_error()))?;
-                    report.api_keys += 1;
+                        .await;
+                    if applied(outcome)? {
+                        report.api_keys += 1;
+                    } else {
+                        report.skipped += 1;
+                    }
                 }
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(report),
+            }
+        }
+    }
+
+    /// Credentials written before `visible_fields` existed (no stored list) that show
+    /// undeclared fields: the candidates of `credentials-admin migrate --seal-undeclared`.
+    /// A `Scan`, like the rest of this module.
+    pub async fn credentials_showing_undeclared_fields(
+        &self,
+    ) -> Result<Vec<StoredCredential>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", &e.into_service_error()))?;
+            for item in page.items() {
+                if !get_s(item, "sk")?.starts_with("CRED#") || item.contains_key("visible_fields") {
+                    continue;
+                }
+                let credential = decode_credential(item)?;
+                let shows = credential
+                    .config
+                    .keys()
+                    .any(|k| schema::declared(credential.kind, k).is_none());
+                if shows {
+                    found.push(credential);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
             }
         }
     }

@@ -46,6 +46,7 @@ pub const LIST_ATTRIBUTES: &[&str] = &[
     "status",
     "config",
     "secret_fields",
+    "visible_fields",
     "created_at",
     "updated_at",
     "deleted_at",

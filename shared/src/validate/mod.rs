@@ -16,8 +16,10 @@ use config::{
     check_key, check_required, config_field, config_object, is_clean_text, place, Placement,
 };
 
-use crate::domain::{classify, names};
-use crate::domain::{CredentialChange, CredentialType, NewCredential, StoredCredential};
+use crate::domain::{classify, names, schema};
+use crate::domain::{
+    CredentialChange, CredentialType, NewCredential, SecretValue, StoredCredential,
+};
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -63,14 +65,13 @@ fn reject_unknown_top_level(
     allowed: &[&str],
     issues: &mut Vec<FieldIssue>,
 ) {
-    for key in body.keys() {
+    // Named by position, never quoted: an unknown key may be anything, a token included.
+    for (i, key) in body.keys().enumerate() {
         if !allowed.contains(&key.as_str()) {
-            let field = if is_plain_key(key) {
-                key.clone()
-            } else {
-                "body".to_owned()
-            };
-            issues.push(FieldIssue::new(field, "is not a known field"));
+            issues.push(FieldIssue::new(
+                format!("body.keys[{i}]"),
+                "is not a known field",
+            ));
         }
     }
 }
@@ -153,59 +154,89 @@ pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
     finish(purpose, issues)
 }
 
+/// Places every field of `raw` (a create's config, or an update's patch) by the one rule,
+/// recording problems by field; `null` (remove, in an update) places nothing.
+fn place_all(
+    kind: CredentialType,
+    raw: Map<String, Value>,
+    visible: &[String],
+    issues: &mut Vec<FieldIssue>,
+) -> Vec<(String, Option<Placement>)> {
+    let mut placed = Vec::with_capacity(raw.len());
+    for (key, value) in raw {
+        if !check_key(&key, issues) {
+            continue;
+        }
+        match value {
+            Value::Null => placed.push((key, None)),
+            value => match place(kind, &key, value, visible) {
+                Ok(placement) => placed.push((key, Some(placement))),
+                Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            },
+        }
+    }
+    placed
+}
+
 /// Validates a create body.
 pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
     let mut body = body_object(body)?;
     let mut issues = Vec::new();
-    reject_unknown_top_level(&body, &["name", "type", "config"], &mut issues);
+    reject_unknown_top_level(&body, TOP_LEVEL, &mut issues);
     let name = check_name(body.remove("name"), &mut issues);
     let kind = check_type(body.remove("type"), &mut issues);
     let raw_config = match body.remove("config") {
         None => Some(Map::new()),
         other => config_object(other, &mut issues),
     };
-
     let (Some(kind), Some(raw_config)) = (kind, raw_config) else {
         return Err(ApiError::validation(issues));
     };
+    let visible_fields = match body.remove("visible_fields") {
+        None => Vec::new(),
+        Some(list) => config::visible_fields(kind, list, &mut issues).unwrap_or_default(),
+    };
     let mut config = Map::new();
     let mut secrets = BTreeMap::new();
-    for (key, value) in raw_config {
-        if !check_key(&key, &mut issues) {
-            continue;
-        }
-        match place(kind, &key, value) {
-            Ok(Placement::Secret(secret)) => {
+    for (key, placement) in place_all(kind, raw_config, &visible_fields, &mut issues) {
+        match placement {
+            Some(Placement::Secret(secret)) => {
                 secrets.insert(key, secret);
             }
-            Ok(Placement::Visible(value)) => {
+            Some(Placement::Visible(value)) => {
                 config.insert(key, value);
             }
-            Err(issue) => issues.push(FieldIssue::new(config_field(&key), issue)),
+            None => issues.push(FieldIssue::new(config_field(&key), "must not be null")),
         }
     }
-    let secret_names = secrets.keys().map(String::as_str).collect();
-    check_required(kind, &config, &secret_names, &mut issues);
+    check_required(kind, &config, |f| secrets.contains_key(f), &mut issues);
     finish(
         name.map(|name| NewCredential {
             name,
             kind,
             config,
             secrets,
+            visible_fields,
         }),
         issues,
     )
 }
 
+/// The top-level fields of a create or update body.
+const TOP_LEVEL: &[&str] = &["name", "type", "config", "visible_fields"];
+
 /// Validates an update body against the credential it would change. Present config keys
 /// replace, `null` removes, omitted keys stay; `type` may be sent but not changed (409).
+/// `visible_fields`, when sent, replaces the list: a field that leaves it is sealed with the
+/// value it shows, and a sealed field that joins it must be sent again (no write path can
+/// decrypt, so a sealed value cannot be shown without being sent).
 pub fn credential_change(
     body: Value,
     current: &StoredCredential,
 ) -> Result<CredentialChange, ApiError> {
     let mut body = body_object(body)?;
     let mut issues = Vec::new();
-    reject_unknown_top_level(&body, &["name", "type", "config"], &mut issues);
+    reject_unknown_top_level(&body, TOP_LEVEL, &mut issues);
 
     let rename = match body.remove("name") {
         None => None,
@@ -218,32 +249,45 @@ pub fn credential_change(
         some => check_type(some, &mut issues).is_some_and(|kind| kind != current.kind),
     };
     let patch = config_object(body.remove("config"), &mut issues).unwrap_or_default();
-
     let kind = current.kind;
+    let visible_fields = match body.remove("visible_fields") {
+        None => current.visible_fields.clone(),
+        Some(list) => config::visible_fields(kind, list, &mut issues)
+            .unwrap_or_else(|| current.visible_fields.clone()),
+    };
+    for (i, name) in visible_fields.iter().enumerate() {
+        let sent = patch.get(name).is_some_and(|v| !v.is_null());
+        if current.secrets.contains_key(name) && !sent {
+            issues.push(FieldIssue::new(
+                format!("visible_fields[{i}]"),
+                "names a sealed field: send its value in config to show it",
+            ));
+        }
+    }
+
     let mut config = current.config.clone();
     let mut set_secrets = BTreeMap::new();
     let mut remove_secrets = BTreeSet::new();
-    for (key, value) in patch {
-        if !check_key(&key, &mut issues) {
-            continue;
+    // Undeclared fields shown until now that leave `visible_fields` are sealed as they are.
+    let leaving: Vec<String> = current
+        .config
+        .keys()
+        .filter(|k| schema::declared(kind, k).is_none())
+        .filter(|k| !visible_fields.contains(k) && !patch.contains_key(*k))
+        .cloned()
+        .collect();
+    for key in leaving {
+        if let Some(value) = config.shift_remove(&key) {
+            set_secrets.insert(key, SecretValue::of(&value));
         }
+    }
+    for (key, placement) in place_all(kind, patch, &visible_fields, &mut issues) {
         // A key is in at most one place at a time: a new value may move it between the
-        // config and the sealed secrets (a free-form field can change classification).
-        let placement = match value {
-            Value::Null => None,
-            value => match place(kind, &key, value) {
-                Ok(placement) => Some(placement),
-                Err(issue) => {
-                    issues.push(FieldIssue::new(config_field(&key), issue));
-                    continue;
-                }
-            },
-        };
-        let was_secret = current.secrets.contains_key(&key);
+        // config and the sealed secrets.
         if !matches!(placement, Some(Placement::Visible(_))) {
             config.shift_remove(&key);
         }
-        if was_secret && !matches!(placement, Some(Placement::Secret(_))) {
+        if current.secrets.contains_key(&key) && !matches!(placement, Some(Placement::Secret(_))) {
             remove_secrets.insert(key.clone());
         }
         match placement {
@@ -256,18 +300,17 @@ pub fn credential_change(
             None => {}
         }
     }
-    let secret_names: BTreeSet<&str> = current
-        .secrets
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !remove_secrets.contains(*k))
-        .chain(set_secrets.keys().map(String::as_str))
-        .collect();
+    let kept = |k: &String| !remove_secrets.contains(k) && !set_secrets.contains_key(k);
+    let secret_count = current.secrets.keys().filter(|k| kept(k)).count() + set_secrets.len();
     // The same bound as create, on the credential as it would be stored.
-    if config.len() + secret_names.len() > MAX_CONFIG_FIELDS {
+    if config.len() + secret_count > MAX_CONFIG_FIELDS {
         issues.push(FieldIssue::new("config", "must have at most 50 fields"));
     }
-    check_required(kind, &config, &secret_names, &mut issues);
+    let is_secret = |f: &str| {
+        set_secrets.contains_key(f)
+            || (current.secrets.contains_key(f) && !remove_secrets.contains(f))
+    };
+    check_required(kind, &config, is_secret, &mut issues);
     if !issues.is_empty() {
         return Err(ApiError::validation(issues));
     }
@@ -279,6 +322,7 @@ pub fn credential_change(
         config,
         set_secrets,
         remove_secrets,
+        visible_fields,
     })
 }
 
@@ -333,7 +377,7 @@ mod tests {
         assert_eq!(
             issues(err),
             [
-                ("extra".to_owned(), "is not a known field"),
+                ("body.keys[2]".to_owned(), "is not a known field"),
                 ("name".to_owned(), crate::domain::names::ISSUE_EMPTY),
                 (
                     "config.port".to_owned(),
@@ -386,17 +430,74 @@ mod tests {
     }
 
     #[test]
-    fn nested_objects_and_odd_keys_are_rejected() {
+    fn odd_keys_and_objects_are_refused_and_other_undeclared_values_are_sealed() {
         let err = new_credential(json!({"name": "n", "type": "password", "config": {"password": "x", "opts": {"a": 1}, "bad key": 1}}))
             .unwrap_err();
         assert_eq!(
             issues(err),
             [
-                ("config.opts".to_owned(), "nested objects are not supported"),
+                (
+                    "config.opts".to_owned(),
+                    "must be a string, a number, a boolean or a list of strings"
+                ),
                 (
                     "config".to_owned(),
                     "keys must start with a letter and contain only letters, digits and underscores (at most 64)"
                 ),
+            ]
+        );
+        let input = new_credential(json!({"name": "n", "type": "password", "config": {
+            "password": "x", "retries": 3, "tags": ["a"], "note": "hi"}}))
+        .unwrap();
+        assert!(input.config.is_empty());
+        assert_eq!(
+            input.secrets.keys().collect::<Vec<_>>(),
+            ["note", "password", "retries", "tags"]
+        );
+        assert_eq!(input.secrets["retries"].expose(), "3");
+        assert_eq!(
+            input.secrets["retries"].encoding,
+            crate::domain::Encoding::Json
+        );
+        assert_eq!(
+            input.secrets["note"].encoding,
+            crate::domain::Encoding::Text
+        );
+    }
+
+    #[test]
+    fn visible_fields_show_undeclared_fields_after_the_same_checks_as_declared_ones() {
+        let body = |note: &str| {
+            json!({"name": "n", "type": "password", "visible_fields": ["team", "note"],
+                   "config": {"password": "x", "team": "data", "note": note, "other": "y"}})
+        };
+        let input = new_credential(body("nightly loads")).unwrap();
+        assert_eq!(input.config.keys().collect::<Vec<_>>(), ["team", "note"]);
+        assert_eq!(
+            input.secrets.keys().collect::<Vec<_>>(),
+            ["other", "password"]
+        );
+        assert_eq!(input.visible_fields, ["team", "note"]);
+        let refused = new_credential(body("postgres://etl:pw@db/prod")).unwrap_err();
+        assert_eq!(
+            issues(refused),
+            [(
+                "config.note".to_owned(),
+                "must not embed a credential (a password before a host)"
+            )]
+        );
+        let declared = new_credential(json!({"name": "n", "type": "password",
+            "visible_fields": ["url", "ok", "bad key", "ok"], "config": {"password": "x"}}))
+        .unwrap_err();
+        assert_eq!(
+            issues(declared),
+            [
+                ("visible_fields[0]".to_owned(), "is declared by the type: its declared flag applies"),
+                (
+                    "visible_fields[2]".to_owned(),
+                    "must be a field name: a letter, then letters, digits and underscores (at most 64)"
+                ),
+                ("visible_fields[3]".to_owned(), "is listed twice"),
             ]
         );
     }

@@ -21,6 +21,7 @@ pub fn active_credential(workspace: &str, name: String, now: &str) -> StoredCred
             .unwrap()
             .clone(),
         secrets: Default::default(),
+        visible_fields: Vec::new(),
         created_at: now.to_owned(),
         updated_at: now.to_owned(),
         deleted_at: None,

@@ -47,8 +47,15 @@ enum Command {
         workspace: String,
     },
     /// Bring items written by earlier versions to the current shape (idempotent): adds
-    /// `secret_fields` to credentials, moves API keys to their own index.
-    Migrate,
+    /// `secret_fields` to credentials, moves API keys to their own index. With
+    /// `--seal-undeclared`, instead seals the undeclared fields that credentials written
+    /// before `visible_fields` still show (needs KMS_KEY_ID); `--dry-run` only counts them.
+    Migrate {
+        #[arg(long)]
+        seal_undeclared: bool,
+        #[arg(long, requires = "seal_undeclared")]
+        dry_run: bool,
+    },
     /// Revoke an API key by its id (`key_…`).
     RevokeKey {
         #[arg(long)]
@@ -151,14 +158,37 @@ async fn main() -> Result<(), Error> {
                 );
             }
         }
-        Command::Migrate => {
+        Command::Migrate {
+            seal_undeclared: true,
+            dry_run,
+        } => {
+            let state = credentials_core::AppState::new(&sdk, &settings)?;
+            let report = credentials_core::service::maintenance::seal_undeclared(&state, dry_run)
+                .await
+                .map_err(|e| format!("sealing failed: {}", e.code.as_str()))?;
+            if dry_run {
+                println!(
+                    "{} credentials show undeclared fields (dry run: nothing written)",
+                    report.candidates
+                );
+            } else {
+                println!(
+                    "sealed the undeclared fields of {} of {} credentials; {} changed meanwhile (run again)",
+                    report.sealed, report.candidates, report.skipped
+                );
+            }
+        }
+        Command::Migrate {
+            seal_undeclared: false,
+            ..
+        } => {
             let report = store
                 .migrate_items()
                 .await
                 .map_err(|e| format!("migrating failed: {e:?}"))?;
             println!(
-                "migrated {} credentials and {} API keys",
-                report.credentials, report.api_keys
+                "migrated {} credentials and {} API keys; {} changed meanwhile (run again)",
+                report.credentials, report.api_keys, report.skipped
             );
         }
         Command::RevokeKey { workspace, key_id } => {

@@ -1,0 +1,79 @@
+//! Operator maintenance (the admin tool's `migrate --seal-undeclared`): credentials written
+//! before undeclared fields were sealed by default keep showing them until this seals them.
+
+use std::collections::BTreeMap;
+
+use crate::audit::{self, Action, Actor, AuditEvent, RequestInfo};
+use crate::domain::{schema, CredentialChange, SecretValue};
+use crate::error::ApiError;
+use crate::store::StoreError;
+use crate::AppState;
+
+/// What sealing undeclared fields did (or, in a dry run, would do).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SealReport {
+    /// Credentials that show undeclared fields (all of them, in a dry run).
+    pub candidates: usize,
+    /// Credentials sealed.
+    pub sealed: usize,
+    /// Credentials that changed between the scan and the write (a newer write won): left
+    /// as they are; run again.
+    pub skipped: usize,
+}
+
+/// Seals the undeclared visible fields of every credential written before
+/// `visible_fields` existed: one data key per credential, one transaction conditioned on
+/// the version read, with a `credential.updated` event by the admin actor. `dry_run` only
+/// counts.
+pub async fn seal_undeclared(app: &AppState, dry_run: bool) -> Result<SealReport, ApiError> {
+    let candidates = app.store.credentials_showing_undeclared_fields().await?;
+    let mut report = SealReport {
+        candidates: candidates.len(),
+        ..SealReport::default()
+    };
+    if dry_run {
+        return Ok(report);
+    }
+    for current in candidates {
+        let mut config = current.config.clone();
+        let mut set_secrets = BTreeMap::new();
+        for key in current.config.keys() {
+            if schema::declared(current.kind, key).is_none() {
+                if let Some(value) = config.shift_remove(key) {
+                    set_secrets.insert(key.clone(), SecretValue::of(&value));
+                }
+            }
+        }
+        let change = CredentialChange {
+            rename: None,
+            config,
+            set_secrets,
+            remove_secrets: Default::default(),
+            visible_fields: Vec::new(),
+        };
+        let sealed = app
+            .encryptor
+            .seal(&current.workspace_id, &current.id, &change.set_secrets)
+            .await?;
+        let next = current.apply(&change, &sealed, &app.now_rfc3339());
+        let changes = audit::changed_paths(&current, &next, change.set_secrets.keys().cloned());
+        let event = AuditEvent::for_credential(
+            Action::CredentialUpdated,
+            &next,
+            Actor::Admin,
+            &RequestInfo::default(),
+            changes,
+            app.now(),
+            app.audit_retention,
+        );
+        match app.store.replace_credential(&current, &next, &event).await {
+            Ok(()) => {
+                event.log();
+                report.sealed += 1;
+            }
+            Err(StoreError::Conflict) => report.skipped += 1,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(report)
+}
