@@ -8,6 +8,7 @@
 #    the sizes are printed.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+ensure_sam # here, so that its install shows (step 1's output goes to a log file)
 
 out="$ROOT/target/sam"
 rm -rf "$out"
