@@ -2,6 +2,7 @@
 # `make build`: every function as a stripped arm64 `bootstrap` for provided.al2023, built on
 # its own so that no function links what only another needs (a workspace-wide build would
 # unify features and give every function the KMS client). Output: target/lambda/<fn>/bootstrap.
+# Arguments: function names to build only those (tools/sam/Makefile, for `sam build`, passes one).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -14,8 +15,13 @@ fi
 # aws-lc's jitter entropy source costs ~50 ms of init on Lambda; the OS source suffices.
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
 
-functions=()
-for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+functions=("$@")
+if [[ ${#functions[@]} -eq 0 ]]; then
+  for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+fi
+for fn in "${functions[@]}"; do
+  [[ -f "functions/$fn/Cargo.toml" ]] || { log "no function named $fn in functions/"; exit 1; }
+done
 for fn in "${functions[@]}"; do
   log "building $fn (release, arm64)"
   cargo lambda build --release --arm64 --locked --package "$fn" --lambda-dir target/lambda

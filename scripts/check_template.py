@@ -3,11 +3,16 @@ local server and the functions serve (resolve-credential has none: direct invoca
 every function crate has a resource and vice versa, only the functions built with the
 `encryption` feature may call KMS, and only resolve-credential may decrypt: its role alone
 has kms:Decrypt, and the data key's policy denies kms:Decrypt to every other principal.
+Every function is built by SAM through tools/sam/Makefile. The only Lambda permissions are
+resolve-credential's, one per ResolverCallerArn<N> parameter, present only when that
+parameter is set, naming its value as the principal; each such parameter's AllowedPattern
+accepts empty or one IAM role ARN and refuses wildcards.
 
 Usage: check_template.py <template.yaml> <routes file from `local-server --routes`>
 """
 
 import pathlib
+import re
 import sys
 
 from cfnlint.decode import decode
@@ -53,8 +58,9 @@ for name, resource in template["Resources"].items():
         problems.append(f"{name}: CodeUri {code_uri!r} is not a function's own folder")
         continue
     function = code_uri.removeprefix("functions/").rstrip("/")
-    if resource.get("Metadata", {}).get("BuildMethod") != "rust-cargolambda":
-        problems.append(f"{name}: Metadata.BuildMethod must be rust-cargolambda")
+    metadata = resource.get("Metadata", {})
+    if metadata.get("BuildMethod") != "makefile" or metadata.get("ContextPath") != "tools/sam":
+        problems.append(f"{name}: Metadata must be BuildMethod makefile, ContextPath tools/sam")
     routes = set()
     for event in props.get("Events", {}).values():
         if event.get("Type") != "HttpApi":
@@ -105,6 +111,50 @@ key_denies = [
 if not any("aws:PrincipalArn" in st.get("Condition", {}).get("StringNotEquals", {}) for st in key_denies):
     problems.append("the data key's policy must deny kms:Decrypt to every principal but the resolver's role")
 
+# Resolver callers: parameter slots, each refusing wildcards, each granting exactly its value.
+CALLER_ACCEPTED = ["", "arn:aws:iam::123456789012:role/pipeline", "arn:aws:iam::123456789012:role/a/b-c_d.e"]
+CALLER_REFUSED = [
+    "*", "arn:aws:iam::123456789012:role/*", "arn:aws:iam::123456789012:role/pipe?ine",
+    "arn:aws:iam::*:role/pipeline", "arn:aws:iam::123456789012:root", "123456789012",
+    "arn:aws:iam::123456789012:role/pipeline,arn:aws:iam::123456789012:role/other",
+]
+caller_params = {n: p for n, p in template.get("Parameters", {}).items() if n.startswith("ResolverCallerArn")}
+if not caller_params:
+    problems.append("no ResolverCallerArn<N> parameter: cross-account callers have no slot")
+for pname, param in caller_params.items():
+    pattern = param.get("AllowedPattern")
+    if param.get("Type") != "String" or param.get("Default") != "" or not pattern:
+        problems.append(f"{pname}: must be a String, empty by default, with an AllowedPattern")
+        continue
+    for value in CALLER_ACCEPTED:
+        if not re.fullmatch(pattern, value):
+            problems.append(f"{pname}: AllowedPattern refuses {value!r}")
+    for value in CALLER_REFUSED:
+        if re.fullmatch(pattern, value):
+            problems.append(f"{pname}: AllowedPattern accepts {value!r}")
+granted = []
+for name, resource in template["Resources"].items():
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Permission":
+        continue
+    props = resource.get("Properties", {})
+    principal = props.get("Principal")
+    pname = principal.get("Ref") if isinstance(principal, dict) else None
+    condition = template.get("Conditions", {}).get(resource.get("Condition"))
+    if (
+        props.get("FunctionName") != {"Fn::GetAtt": ["ResolveCredentialFunction", "Arn"]}
+        or props.get("Action") != "lambda:InvokeFunction"
+        or pname not in caller_params
+        or condition != {"Fn::Not": [{"Fn::Equals": [{"Ref": pname}, ""]}]}
+    ):
+        problems.append(
+            f"{name}: a Lambda permission must let one ResolverCallerArn<N> invoke "
+            "resolve-credential, on the condition that it is not empty"
+        )
+    if pname in caller_params:
+        granted.append(pname)
+if sorted(granted) != sorted(caller_params):
+    problems.append(f"each ResolverCallerArn<N> needs exactly one permission: {sorted(granted)}")
+
 encrypting = {
     c for c in crates
     if '"encryption"' in (root / "functions" / c / "Cargo.toml").read_text()
@@ -120,5 +170,6 @@ if problems:
     sys.exit(1)
 print(
     f"template.yaml: {sum(len(r) for r in declared.values())} routes on {len(declared)} functions "
-    f"match the code; only {', '.join(sorted(decrypters))} can decrypt"
+    f"match the code; only {', '.join(sorted(decrypters))} can decrypt; "
+    f"{len(caller_params)} cross-account resolver caller slots, wildcards refused"
 )

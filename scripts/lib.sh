@@ -60,6 +60,10 @@ ensure_checkov() { ensure_tool_venv .venv-checkov requirements-checkov.txt; }
 # (pydantic, typer, httpx) are not the test tools'.
 ensure_client_generator() { ensure_tool_venv .venv-client requirements-client.txt; }
 
+# ensure_sam: the AWS SAM CLI (pinned) in .venv-sam: its dependency pins clash with the test
+# tools'. Run it through scripts/sam.sh, which also turns its network calls off.
+ensure_sam() { ensure_tool_venv .venv-sam requirements-sam.txt; }
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

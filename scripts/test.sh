@@ -20,6 +20,10 @@ ensure_checkov
 cargo build --quiet --locked -p local-server
 target/debug/local-server --routes > target/routes.txt
 "$VENV/bin/python" scripts/check_template.py template.yaml target/routes.txt
+# The pinned SAM CLI's `sam build`: on a broken copy of the template (must fail), then on
+# template.yaml (the release arm64 build of every function, via scripts/build.sh).
+log "sam build: a broken copy of template.yaml must fail; template.yaml must build every function"
+scripts/check-sam-build.sh
 
 port="$(free_port)"
 export EMULATOR_LOG="$ROOT/target/emulator-test.log"
