@@ -45,6 +45,30 @@ def actions_of(statement):
     return [actions] if isinstance(actions, str) else actions
 
 
+# Least privilege to the leading key: the item kinds each function's code writes, by write
+# action (what a transaction item or a single write needs). Audit-only writers may put
+# AUDIT#* items and nothing else.
+WRITES = {
+    "list-credentials": {},
+    "get-credential": {},
+    "list-audit-events": {},
+    "create-credential": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}},
+    "update-credential": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
+    "delete-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
+    "restore-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
+    "purge-credential": {"dynamodb:DeleteItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
+    "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}},
+}
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
+
+
+def leading_keys(statement):
+    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    if keys is None:
+        return {"*"}
+    return {keys} if isinstance(keys, str) else set(keys)
+
+
 problems = []
 declared = {}
 kms_users = set()
@@ -74,6 +98,14 @@ for name, resource in template["Resources"].items():
     role = props.get("Role")
     if isinstance(role, dict) and "Fn::GetAtt" in role:
         policy_holders.append(template["Resources"][role["Fn::GetAtt"][0]]["Properties"])
+    writes = {}
+    for holder in policy_holders:
+        for statement in statements(holder):
+            if statement.get("Effect") == "Allow":
+                for action in set(actions_of(statement)) & WRITE_ACTIONS:
+                    writes.setdefault(action, set()).update(leading_keys(statement))
+    if function in WRITES and writes != WRITES[function]:
+        problems.append(f"{name}: may write {writes}; its code writes {WRITES[function]}")
     for holder in policy_holders:
         for statement in statements(holder):
             actions = actions_of(statement)
@@ -171,5 +203,6 @@ if problems:
 print(
     f"template.yaml: {sum(len(r) for r in declared.values())} routes on {len(declared)} functions "
     f"match the code; only {', '.join(sorted(decrypters))} can decrypt; "
-    f"{len(caller_params)} cross-account resolver caller slots, wildcards refused"
+    f"{len(caller_params)} cross-account resolver caller slots, wildcards refused; "
+    f"every role writes only the item kinds its code writes"
 )

@@ -79,6 +79,10 @@ PYTHONPATH="$ROOT/tools/python" SCHEMATHESIS_HOOKS=schemathesis_hooks \
     --report junit --report-dir "$ROOT/target/schemathesis" \
     --warnings off
 
+# The local Lambda Invoke API, driven with boto3 as a Python pipeline would.
+log "local Lambda Invoke API through boto3"
+"$VENV/bin/python" tools/python/invoke_api_check.py "http://127.0.0.1:$server_port" "$fuzz_key"
+
 # The Python client openapi-python-client generates from openapi.yaml, through a whole
 # lifecycle against the same server.
 log "generated Python client (openapi-python-client): a lifecycle against the local server"

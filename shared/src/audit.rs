@@ -1,8 +1,10 @@
 //! The audit trail: one event per change (create, update, soft delete, restore, purge), per
 //! resolve and per API-key mint or revoke. Events carry ids, the actor, where the request
 //! came from and the paths that changed, never a config value (not even of a visible
-//! field); the name and a resolve's purpose are kept as sent, the caller's source address
-//! and user agent as reported (printable characters only, at most 256). The
+//! field); the name and a resolve's purpose are kept as sent. Lambda's own request id is
+//! recorded as the event's `request_id`; what the invoking event reports (its request id,
+//! source address and user agent, printable characters only, at most 256) is kept apart,
+//! as asserted by the caller. The
 //! store writes each in the same transaction as its change (a resolve's before any
 //! plaintext leaves); events outlive purge and expire by TTL.
 
@@ -44,12 +46,30 @@ pub enum Actor {
     Admin,
 }
 
-/// Where a request came from, as the event that carried it says.
+/// Where a request came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestInfo {
+    /// Lambda's own id of the invocation (the one CloudTrail's `Invoke` record carries),
+    /// from the runtime, never from the event: what no caller can choose.
+    pub lambda_request_id: Option<String>,
+    /// What the invoking event says about itself: its `requestContext.requestId`, source
+    /// address and user agent. Set by API Gateway on routed requests, but a direct
+    /// invocation writes its own event, so these are recorded as asserted by the caller.
+    pub caller_asserted: CallerAsserted,
+}
+
+/// What the invoking event reports about the request (see [`RequestInfo`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallerAsserted {
     pub request_id: Option<String>,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+impl CallerAsserted {
+    pub fn is_empty(&self) -> bool {
+        self.request_id.is_none() && self.source_ip.is_none() && self.user_agent.is_none()
+    }
 }
 
 /// One audit event, as stored.
@@ -149,8 +169,9 @@ impl AuditEvent {
             actor_type = view.actor.kind,
             actor_id = view.actor.id,
             request_id = view.request_id,
-            source_ip = view.source_ip,
-            user_agent = view.user_agent,
+            caller_request_id = self.request.caller_asserted.request_id.as_deref(),
+            source_ip = self.request.caller_asserted.source_ip.as_deref(),
+            user_agent = self.request.caller_asserted.user_agent.as_deref(),
             purpose = view.purpose,
             changes = self.changes.join(",").as_str(),
             "audit"
@@ -234,6 +255,7 @@ mod tests {
                 nonce: vec![2; 12],
                 ciphertext: vec![3],
                 encoding: crate::domain::Encoding::Text,
+                bound: true,
             },
         )]);
         StoredCredential::new(

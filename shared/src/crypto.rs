@@ -2,9 +2,10 @@
 //!
 //! Per write, KMS `GenerateDataKey` (AES-256) returns a fresh data key in plain and wrapped
 //! form, bound by encryption context to the workspace and credential. Each secret field is
-//! sealed locally with AES-256-GCM under that key (AAD: workspace, credential, field name,
-//! so sealed fields cannot be swapped between credentials or fields); only the wrapped key
-//! is stored. List and get make no KMS call; only resolve decrypts.
+//! sealed locally with AES-256-GCM under that key (AAD: workspace, credential, field name
+//! and the digest of the credential's destination, so sealed fields cannot be swapped
+//! between credentials or fields, nor opened once the credential points elsewhere); only
+//! the wrapped key is stored. List and get make no KMS call; only resolve decrypts.
 //!
 //! Wiping: the plain data key, as decoded from KMS's answer, is held in `Zeroizing` and
 //! wiped when dropped (right after the cipher is keyed); the SDK's own buffer of the
@@ -51,9 +52,31 @@ pub fn encryption_context(workspace_id: &str, credential_id: &str) -> [(&'static
     ]
 }
 
-/// Additional authenticated data of one sealed field.
-pub fn field_aad(workspace_id: &str, credential_id: &str, field: &str) -> Vec<u8> {
-    format!("{workspace_id}\0{credential_id}\0{field}").into_bytes()
+/// Whose secrets are sealed or opened, and where they may be sent: everything a seal is
+/// bound to.
+#[derive(Clone, Copy, Debug)]
+pub struct SealScope<'a> {
+    pub workspace_id: &'a str,
+    pub credential_id: &'a str,
+    /// The hex digest of the credential's [`crate::domain::Destination`].
+    pub destination: &'a str,
+}
+
+/// Additional authenticated data of one sealed field: workspace, credential, field and the
+/// destination digest, so a sealed field opens only in its own place and only while the
+/// credential still points where it did when the field was sealed. `bound: false` gives
+/// the associated data secrets were sealed with before destination binding (no digest).
+pub fn field_aad(scope: &SealScope<'_>, field: &str, bound: bool) -> Vec<u8> {
+    let SealScope {
+        workspace_id,
+        credential_id,
+        destination,
+    } = scope;
+    if bound {
+        format!("v2\0{workspace_id}\0{credential_id}\0{field}\0{destination}").into_bytes()
+    } else {
+        format!("{workspace_id}\0{credential_id}\0{field}").into_bytes()
+    }
 }
 
 /// What the fingerprint key is derived from (KMS `GenerateMac` over this constant).
@@ -132,14 +155,14 @@ impl Encryptor {
         Ok(Zeroizing::new(mac.into_inner()))
     }
 
-    /// Seals every given secret under one new data key. No KMS call when there is nothing
-    /// to seal.
+    /// Seals every given secret under one new data key, bound to `scope` (its destination
+    /// included). No KMS call when there is nothing to seal.
     pub async fn seal(
         &self,
-        workspace_id: &str,
-        credential_id: &str,
+        scope: &SealScope<'_>,
         secrets: &BTreeMap<String, SecretValue>,
     ) -> Result<BTreeMap<String, SealedSecret>, CryptoError> {
+        let (workspace_id, credential_id) = (scope.workspace_id, scope.credential_id);
         if secrets.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -178,7 +201,7 @@ impl Encryptor {
         let mut sealed = BTreeMap::new();
         for (field, value) in secrets {
             let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-            let aad = field_aad(workspace_id, credential_id, field);
+            let aad = field_aad(scope, field, true);
             let ciphertext = cipher
                 .encrypt(
                     &nonce,
@@ -195,6 +218,7 @@ impl Encryptor {
                     nonce: nonce.to_vec(),
                     ciphertext,
                     encoding: value.encoding,
+                    bound: true,
                 },
             );
         }
@@ -208,12 +232,14 @@ impl Encryptor {
     /// by one write needs one `Decrypt`. Plain data keys are `Zeroizing` and the ciphers
     /// wipe their AES key schedule on drop (see the module docs for GHASH); the values come
     /// back as `SecretString`s (wiped when dropped).
+    /// A field sealed for another destination than `scope`'s (moved by any path but an
+    /// update that sent it again) does not open: `Corrupt`.
     pub async fn open(
         &self,
-        workspace_id: &str,
-        credential_id: &str,
+        scope: &SealScope<'_>,
         sealed: &BTreeMap<String, SealedSecret>,
     ) -> Result<BTreeMap<String, SecretValue>, CryptoError> {
+        let (workspace_id, credential_id) = (scope.workspace_id, scope.credential_id);
         let mut wrapped_keys: Vec<&[u8]> = sealed
             .values()
             .map(|s| s.encrypted_data_key.as_slice())
@@ -235,7 +261,7 @@ impl Encryptor {
             if secret.nonce.len() != 12 {
                 return Err(CryptoError::Corrupt);
             }
-            let aad = field_aad(workspace_id, credential_id, field);
+            let aad = field_aad(scope, field, secret.bound);
             let plain = Zeroizing::new(
                 ciphers[index]
                     .decrypt(

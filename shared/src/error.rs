@@ -21,6 +21,7 @@ crate::labelled_enum! {
         NameTaken => "name_taken",
         InvalidState => "invalid_state",
         CredentialDeleted => "credential_deleted",
+        SecretsRequired => "secrets_required",
         Conflict => "conflict",
         PreconditionFailed => "precondition_failed",
         IdempotencyKeyReused => "idempotency_key_reused",
@@ -46,6 +47,7 @@ impl ErrorCode {
             Self::NameTaken
             | Self::InvalidState
             | Self::CredentialDeleted
+            | Self::SecretsRequired
             | Self::Conflict
             | Self::IdempotencyKeyReused => 409,
             Self::PreconditionFailed => 412,

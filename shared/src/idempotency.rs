@@ -28,9 +28,13 @@ pub fn invalid_key() -> ApiError {
     )])
 }
 
-/// The table key of a client's key: its SHA-256, so no client text becomes a key.
-pub fn key_hash(key: &str) -> String {
-    crate::auth::hash_key(key)
+/// The table key of a client's `Idempotency-Key`: the SHA-256 of the API key id that sent
+/// it and the key itself, so no client text becomes a table key and a record belongs to the
+/// API key that made it (another key of the workspace reusing the same `Idempotency-Key`
+/// makes a separate request, and learns nothing about the first).
+pub fn key_hash(api_key_id: &str, key: &str) -> String {
+    // Length-prefixed, so that no two (id, key) pairs read the same.
+    crate::auth::hash_key(&format!("{}:{api_key_id}{key}", api_key_id.len()))
 }
 
 /// The request as fingerprinted: the JSON body with object keys sorted at every level,
@@ -101,5 +105,12 @@ mod tests {
             let ok = check_key(&key).is_ok();
             proptest::prop_assert_eq!(ok, !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic()));
         }
+    }
+
+    #[test]
+    fn records_belong_to_the_api_key_that_made_them() {
+        assert_ne!(key_hash("key_a", "k-1"), key_hash("key_b", "k-1"));
+        assert_eq!(key_hash("key_a", "k-1"), key_hash("key_a", "k-1"));
+        assert_ne!(key_hash("key_a", "b\0c"), key_hash("key_a\0b", "c"));
     }
 }

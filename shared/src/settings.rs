@@ -92,16 +92,26 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(2_000);
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(millis_from_env(
-            "SDK_ATTEMPT_TIMEOUT_MS",
-            DEFAULT_ATTEMPT_TIMEOUT,
-        ))
-        .operation_timeout(millis_from_env(
-            "SDK_OPERATION_TIMEOUT_MS",
-            DEFAULT_OPERATION_TIMEOUT,
-        ))
+        .operation_attempt_timeout(attempt_timeout())
+        .operation_timeout(operation_timeout())
         .build()
 }
+
+/// The bound of one AWS call, retries included ([`DEFAULT_OPERATION_TIMEOUT`] or
+/// `SDK_OPERATION_TIMEOUT_MS`).
+pub fn operation_timeout() -> Duration {
+    millis_from_env("SDK_OPERATION_TIMEOUT_MS", DEFAULT_OPERATION_TIMEOUT)
+}
+
+/// The bound of one attempt ([`DEFAULT_ATTEMPT_TIMEOUT`] or `SDK_ATTEMPT_TIMEOUT_MS`).
+pub fn attempt_timeout() -> Duration {
+    millis_from_env("SDK_ATTEMPT_TIMEOUT_MS", DEFAULT_ATTEMPT_TIMEOUT)
+}
+
+/// How many operation timeouts one transaction may take: the store keeps attempting it
+/// until its outcome is known (`store::transact`), so it counts as this many calls in the
+/// worst case of a request (`service::WORST_CASE_CALLS`).
+pub const TRANSACTION_BUDGET_CALLS: u32 = 2;
 
 pub fn retries() -> RetryConfig {
     RetryConfig::standard()

@@ -143,15 +143,26 @@ pub struct Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
     pub actor: EventActor<'a>,
+    /// Lambda's own id of the invocation that made the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+    /// What the invoking event reported about itself (a direct invocation can write
+    /// anything here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_asserted: Option<EventCaller<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<&'a str>,
+    pub changes: &'a [String],
+}
+
+#[derive(Serialize, Debug)]
+pub struct EventCaller<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<&'a str>,
-    pub changes: &'a [String],
 }
 
 #[derive(Serialize, Debug)]
@@ -182,9 +193,15 @@ impl<'a> From<&'a AuditEvent> for Event<'a> {
                     id: None,
                 },
             },
-            request_id: e.request.request_id.as_deref(),
-            source_ip: e.request.source_ip.as_deref(),
-            user_agent: e.request.user_agent.as_deref(),
+            request_id: e.request.lambda_request_id.as_deref(),
+            caller_asserted: (!e.request.caller_asserted.is_empty()).then(|| {
+                let asserted = &e.request.caller_asserted;
+                EventCaller {
+                    request_id: asserted.request_id.as_deref(),
+                    source_ip: asserted.source_ip.as_deref(),
+                    user_agent: asserted.user_agent.as_deref(),
+                }
+            }),
             purpose: e.purpose.as_deref(),
             changes: &e.changes,
         }

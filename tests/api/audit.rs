@@ -111,11 +111,11 @@ async fn a_lifecycle_leaves_six_events_in_order_without_a_value() {
         ])
     );
     assert_eq!(changes(4), json!(["config.password", "config.port"]));
-    assert_eq!(events[4]["user_agent"], "audit-test/1.0");
+    assert_eq!(events[4]["caller_asserted"]["user_agent"], "audit-test/1.0");
     assert_eq!(changes(3), json!(["deleted_at", "status"]));
     assert_eq!(changes(2), json!(["deleted_at", "status"]));
     assert_eq!(events[1]["purpose"], "pipeline:audit/run-1");
-    assert_eq!(events[1]["source_ip"], "10.0.0.1");
+    assert_eq!(events[1]["caller_asserted"]["source_ip"], "10.0.0.1");
     assert_eq!(changes(0), json!([]));
 
     // No value in any stored event: not the secrets, not even the visible settings.
@@ -301,4 +301,45 @@ async fn the_answer_and_the_event_carry_one_request_id() {
     let answered = resolved.header("x-request-id").unwrap().to_owned();
     let events = all_events(&app, &key, "action=credential.resolved").await;
     assert_eq!(events[0]["request_id"], answered.as_str());
+}
+
+/// An event's `request_id` is Lambda's own id of the invocation, which no caller chooses;
+/// what the invoking event claims (its request id, source address, user agent) is kept
+/// apart as caller-asserted, with bidirectional and other invisible characters removed.
+/// A purpose carrying them is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn provenance_separates_lambdas_own_id_from_what_the_caller_asserts() {
+    let app = TestApp::new().await;
+    let workspace = unique("ws");
+    let key = app.key(&workspace, Scope::ALL).await;
+    let (body, _) = test_harness::database_body("provenance");
+    let id = app.create(&key, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut event = test_harness::resolve_event(&key, &id, "pipeline:x");
+    event["requestContext"]["requestId"] = json!("forged-request-id");
+    event["requestContext"]["http"]["sourceIp"] = json!("198.51.100.7");
+    event["requestContext"]["http"]["userAgent"] = json!("good\u{202E}tneg-live");
+    let resolved = app.invoke("resolve-credential", &event).await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    let events = all_events(&app, &key, "action=credential.resolved").await;
+    let recorded = &events[0];
+    let lambda_id = recorded["request_id"].as_str().unwrap();
+    assert_ne!(lambda_id, "forged-request-id");
+    assert_eq!(lambda_id.len(), 36, "a Lambda request id: {lambda_id}");
+    assert_eq!(
+        recorded["caller_asserted"],
+        json!({"request_id": "forged-request-id", "source_ip": "198.51.100.7",
+               "user_agent": "goodtneg-live"})
+    );
+    for purpose in [
+        "pipeline:\u{202E}x",
+        "pipeline:a\u{200B}b",
+        "pipeline:\u{2066}x",
+    ] {
+        let refused = app.resolve(&key, &id, purpose).await;
+        refused.assert_error(400, "validation_failed");
+        assert_eq!(refused.body["error"]["details"][0]["field"], "purpose");
+    }
 }

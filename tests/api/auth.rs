@@ -1,6 +1,7 @@
 //! API keys: 401 for anything but a live key, 403 for a missing scope, and workspaces that
 //! cannot see each other on any route.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use credentials_core::auth::Scope;
 use serde_json::json;
 use test_harness::{database_body, unique, TestApp};
@@ -219,4 +220,80 @@ async fn revoking_twice_changes_nothing_the_second_time() {
         .filter(|e| e["action"].as_s().is_ok_and(|a| a == "api_key.revoked"))
         .count();
     assert_eq!(revocations, 1);
+}
+
+/// Revocation finds a key by id through the base table, consistently, legacy keys
+/// included: a key minted before id items (and never in the key index) is revoked and
+/// refused on its next request; `migrate` then adds its id item.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_is_revoked_by_id_even_without_an_index_entry() {
+    let app = TestApp::new().await;
+    let workspace = unique("ws");
+    let key = app.key(&workspace, &[Scope::Read]).await;
+    let record = app
+        .state
+        .store
+        .get_api_key(&credentials_core::auth::hash_key(&key))
+        .await
+        .unwrap()
+        .unwrap();
+    // Back to a key an earlier version minted: no id item, no index entry.
+    let client = aws_sdk_dynamodb::Client::new(&app.sdk);
+    client
+        .delete_item()
+        .table_name(&app.table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("APIKEYID#{}", record.key_id)),
+        )
+        .key("sk", AttributeValue::S("APIKEYID".into()))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(&app.table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("APIKEY#{}", record.key_hash)),
+        )
+        .key("sk", AttributeValue::S("APIKEY".into()))
+        .update_expression("REMOVE gsi3pk, gsi3sk")
+        .send()
+        .await
+        .unwrap();
+    let before = app
+        .request("GET", "/api/credentials")
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(before.status, 200);
+    credentials_core::service::api_keys::revoke(
+        &app.state.store,
+        app.state.clock.as_ref(),
+        &workspace,
+        &record.key_id,
+        credentials_core::audit::default_retention(),
+    )
+    .await
+    .unwrap();
+    app.request("GET", "/api/credentials")
+        .key(&key)
+        .send()
+        .await
+        .assert_error(401, "unauthorized");
+    // Another workspace's key id is not found there.
+    let other = unique("ws");
+    let result = credentials_core::service::api_keys::revoke(
+        &app.state.store,
+        app.state.clock.as_ref(),
+        &other,
+        &record.key_id,
+        credentials_core::audit::default_retention(),
+    )
+    .await;
+    assert_eq!(result, Err(credentials_core::store::StoreError::NotFound));
+    let report = app.state.store.migrate_items().await.unwrap();
+    assert_eq!(report.key_ids, 1);
+    assert_eq!(app.state.store.migrate_items().await.unwrap().key_ids, 0);
 }

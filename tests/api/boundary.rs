@@ -851,7 +851,12 @@ async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
         .send()
         .await
         .unwrap();
-    let api_key = app.items("APIKEY").await.pop().unwrap();
+    let api_key = app
+        .items("APIKEY")
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "APIKEY")
+        .unwrap();
     client
         .update_item()
         .table_name(&app.table)

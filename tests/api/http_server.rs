@@ -124,3 +124,103 @@ async fn serves_every_route_over_http() {
     );
     server.abort();
 }
+
+/// The local Lambda Invoke API answers as Lambda does, through the real AWS SDK: every way
+/// of naming a function (name, deployed name, partial ARN, full ARN with a qualifier), the
+/// three invocation types, Lambda's payload limit, and an event the function cannot turn
+/// into a request (a function error, never a dropped connection).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_invoke_api_answers_as_lambda_does() {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::InvocationType;
+
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (body, _) = database_body("invoked");
+    let id = app.create(&key, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listener = local_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(local_server::serve(listener, (*app.state).clone()));
+    let lambda = aws_sdk_lambda::Client::new(&test_harness::sdk_config(&endpoint).await);
+    let event = test_harness::resolve_event(&key, &id, "pipeline:invoke/1").to_string();
+    for name in [
+        "resolve-credential",
+        "credentials-api-dev-resolve-credential",
+        "123456789012:function:credentials-api-prod-resolve-credential",
+        "arn:aws:lambda:eu-west-1:123456789012:function:credentials-api-staging-resolve-credential:$LATEST",
+    ] {
+        let out = lambda
+            .invoke()
+            .function_name(name)
+            .payload(Blob::new(event.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(out.status_code(), 200, "{name}");
+        assert_eq!(out.function_error(), None, "{name}");
+        let result: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+        assert_eq!(result["statusCode"], 200, "{name}: {result}");
+    }
+    let queued = lambda
+        .invoke()
+        .function_name("get-credential")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(event.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status_code(), 202);
+    let dry = lambda
+        .invoke()
+        .function_name("get-credential")
+        .invocation_type(InvocationType::DryRun)
+        .payload(Blob::new(event.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dry.status_code(), 204);
+    let unknown = lambda
+        .invoke()
+        .function_name("credentials-api-dev-no-such-function")
+        .payload(Blob::new(event.clone()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        unknown
+            .into_service_error()
+            .is_resource_not_found_exception(),
+        "an unknown function is ResourceNotFoundException"
+    );
+    let too_large = lambda
+        .invoke()
+        .function_name("get-credential")
+        .payload(Blob::new(vec![
+            b' ';
+            local_server::SYNC_MAX_PAYLOAD_BYTES + 1
+        ]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(too_large
+        .into_service_error()
+        .is_request_too_large_exception());
+    let mut malformed: Value = serde_json::from_str(&event).unwrap();
+    malformed["rawQueryString"] = Value::from("a b");
+    malformed["headers"]["host"] = Value::from("bad host");
+    let failed = lambda
+        .invoke()
+        .function_name("resolve-credential")
+        .payload(Blob::new(malformed.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status_code(), 200);
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    server.abort();
+}

@@ -9,6 +9,7 @@ mod call_budget;
 mod concurrency;
 #[cfg(feature = "contract")]
 mod contract;
+mod destinations;
 mod events;
 mod http_server;
 mod pagination;

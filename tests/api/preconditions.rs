@@ -1,5 +1,6 @@
 //! Optimistic concurrency (ETag / If-Match) and idempotent create (Idempotency-Key).
 
+use credentials_core::auth::Scope;
 use futures::future::join_all;
 use serde_json::json;
 use test_harness::{database_body, secret, TestApp};
@@ -218,6 +219,37 @@ async fn idempotent_create_replays_and_refuses_a_different_body() {
         .send()
         .await;
     refused.assert_error(409, "idempotency_key_reused");
+
+    // Records belong to the API key that made them: another key of the same workspace
+    // with the same Idempotency-Key makes a request of its own, so a right guess of the body
+    // (secret included) and a wrong one are answered alike (issue #19: no oracle).
+    let workspace = app
+        .state
+        .store
+        .get_api_key(&credentials_core::auth::hash_key(&key))
+        .await
+        .unwrap()
+        .unwrap()
+        .workspace_id;
+    let colleague = app.key(&workspace, &[Scope::Write]).await;
+    let right_guess = app
+        .request("POST", "/api/credentials")
+        .key(&colleague)
+        .header("idempotency-key", "retry-1")
+        .json(&body)
+        .send()
+        .await;
+    let wrong_guess = app
+        .request("POST", "/api/credentials")
+        .key(&colleague)
+        .header("idempotency-key", "retry-1")
+        .json(&other)
+        .send()
+        .await;
+    for answer in [&right_guess, &wrong_guess] {
+        answer.assert_error(409, "name_taken");
+        assert_eq!(answer.header("idempotent-replayed"), None);
+    }
 
     // Keys are per workspace, and a new key is a new request.
     let other_ws = app.admin_key().await;

@@ -128,7 +128,7 @@ async fn update_is_partial_renames_and_reencrypts() {
         .json(&json!({
             "name": "prod-snowflake-reader-v2",
             "type": "database",
-            "config": {"warehouse": "ETL_WH", "port": null, "refresh_token": new_token}
+            "config": {"warehouse": "ETL_WH", "database": null, "refresh_token": new_token}
         }))
         .send()
         .await;
@@ -138,7 +138,7 @@ async fn update_is_partial_renames_and_reencrypts() {
     assert_eq!(data["version"], 2);
     assert_eq!(
         data["config"],
-        json!({"engine": "postgresql", "host": "db.internal.example.com", "database": "staging", "username": "etl", "warehouse": "ETL_WH"})
+        json!({"engine": "postgresql", "host": "db.internal.example.com", "port": 5432, "username": "etl", "warehouse": "ETL_WH"})
     );
     assert_eq!(data["secret_fields"], json!(["password", "refresh_token"]));
     assert_eq!(data["created_at"], created["created_at"]);

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use aws_sdk_dynamodb::types::AttributeValue;
-use credentials_core::crypto::{encryption_context, field_aad};
+use credentials_core::crypto::{encryption_context, field_aad, SealScope};
+use credentials_core::domain::{CredentialType, Destination};
 use credentials_core::{AppState, Clients};
 use serde_json::json;
 use test_harness::logs::assert_not_logged;
@@ -64,7 +65,17 @@ async fn open(
         .plaintext
         .unwrap();
     let cipher = Aes256Gcm::new_from_slice(plain_key.as_ref()).unwrap();
-    let aad = field_aad(workspace, id, field);
+    let config: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(item["config"].as_s().unwrap()).unwrap();
+    let kind = CredentialType::parse(item["type"].as_s().unwrap()).unwrap();
+    let destination = Destination::of(kind, &config).digest();
+    let scope = SealScope {
+        workspace_id: workspace,
+        credential_id: id,
+        destination: &destination,
+    };
+    let bound = matches!(sealed.get("b"), Some(AttributeValue::Bool(true)));
+    let aad = field_aad(&scope, field, bound);
     let plain = cipher
         .decrypt(
             Nonce::from_slice(sealed["n"].as_b().unwrap().as_ref()),

@@ -14,10 +14,18 @@
    parameters fails with `IdempotentParameterMismatchException`. moto 5.2.5 ignores the
    token; this wrapper implements that contract (successful requests only, as DynamoDB).
 
-For the tests' fault injection it also answers `POST /_fault/lose-next-response` (JSON body
-`{"target": "DynamoDB_20120810.TransactWriteItems"}`): the next request with that
-`X-Amz-Target` is applied, and its answer replaced by a retryable 500, as when a response
-is lost after the write landed.
+For the tests' fault injection it also answers two requests, each scoped to one test's
+table (`"table"`: only a request whose body names it is affected, so tests running at the
+same time do not see each other's faults):
+
+- `POST /_fault/lose-next-response` (`{"target": "DynamoDB_20120810.TransactWriteItems",
+  "table": T}`): the next such request is applied, and its answer replaced by a retryable
+  500, as when a response is lost after the write landed.
+- `POST /_fault/in-progress` (`{"table": T, "delay_ms": D, "in_progress": N}`): the next
+  `TransactWriteItems` naming T is applied and its answer held back for D ms (past the
+  client's attempt timeout, so the client sees no answer); the next N requests with the
+  same token are answered `TransactionInProgressException`, as DynamoDB answers while the
+  first is still being applied; later ones get the first outcome.
 
 Usage: python moto_serialized.py -H 127.0.0.1 -p PORT   (same arguments as moto_server)
 """
@@ -36,7 +44,9 @@ _handle = werkzeug_app.DomainDispatcherApplication.__call__
 
 IDEMPOTENCY_WINDOW_SECONDS = 600
 _tokens = {}  # token -> (expires_at, request digest, status, headers, body)
-_lose_next = set()  # X-Amz-Target values whose next answer is lost
+_lose_next = {}  # X-Amz-Target -> table whose next such request's answer is lost
+_in_progress = {}  # table -> (delay in seconds, in-progress answers to give)
+_in_progress_tokens = {}  # token -> in-progress answers still to give
 
 
 def _call(self, environ, body):
@@ -57,12 +67,22 @@ def _json_error(status, kind, message):
     return status, headers, body.encode()
 
 
+def _names(body, table):
+    return bool(table) and f'"{table}"'.encode() in body
+
+
 def _serve(self, environ):
+    """Answers one request; returns (status, headers, body, seconds to hold the answer)."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     if environ.get("PATH_INFO") == "/_fault/lose-next-response":
-        _lose_next.add(json.loads(body or b"{}").get("target", ""))
-        return "200 OK", [("Content-Type", "application/json")], b"{}"
+        fault = json.loads(body or b"{}")
+        _lose_next[fault.get("target", "")] = fault.get("table", "")
+        return "200 OK", [("Content-Type", "application/json")], b"{}", 0
+    if environ.get("PATH_INFO") == "/_fault/in-progress":
+        fault = json.loads(body or b"{}")
+        _in_progress[fault["table"]] = (fault.get("delay_ms", 0) / 1000, fault.get("in_progress", 1))
+        return "200 OK", [("Content-Type", "application/json")], b"{}", 0
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     token = None
     if target == "DynamoDB_20120810.TransactWriteItems":
@@ -74,6 +94,14 @@ def _serve(self, environ):
     for key in [k for k, v in _tokens.items() if v[0] < now]:
         del _tokens[key]
     digest = hashlib.sha256(body).hexdigest()
+    hold = 0
+    if token and _in_progress_tokens.get(token, 0) > 0:
+        _in_progress_tokens[token] -= 1
+        return _json_error(
+            "400 Bad Request",
+            "TransactionInProgressException",
+            "The transaction with the given request token is already in progress.",
+        ) + (0,)
     if token and token in _tokens:
         _, seen_digest, status, headers, answer = _tokens[token]
         if seen_digest != digest:
@@ -81,20 +109,28 @@ def _serve(self, environ):
                 "400 Bad Request",
                 "IdempotentParameterMismatchException",
                 "The request uses the same client token as a previous, but non-identical request.",
-            )
+            ) + (0,)
     else:
         status, headers, answer = _call(self, environ, body)
         if token and status.startswith("200"):
             _tokens[token] = (now + IDEMPOTENCY_WINDOW_SECONDS, digest, status, headers, answer)
-    if target in _lose_next:
-        _lose_next.discard(target)
-        return _json_error("500 Internal Server Error", "InternalServerError", "response lost")
-    return status, headers, answer
+        table = next((t for t in _in_progress if _names(body, t)), None)
+        if token and table is not None:
+            hold, count = _in_progress.pop(table)
+            _in_progress_tokens[token] = count
+    lost = _lose_next.get(target)
+    if lost is not None and (not lost or _names(body, lost)):
+        del _lose_next[target]
+        return _json_error("500 Internal Server Error", "InternalServerError", "response lost") + (0,)
+    return status, headers, answer, hold
 
 
 def _serialized(self, environ, start_response):
     with _lock:
-        status, headers, body = _serve(self, environ)
+        status, headers, body, hold = _serve(self, environ)
+    if hold:
+        # Held outside the lock: other requests go on meanwhile.
+        time.sleep(hold)
     start_response(status, headers)
     return [body]
 

@@ -16,6 +16,9 @@ pub struct SealedSecret {
     pub ciphertext: Vec<u8>,
     /// How the plaintext is written (a string's text, or another value's JSON).
     pub encoding: Encoding,
+    /// Sealed with the credential's destination in its associated data. False only for
+    /// secrets sealed before destination binding existed (they open without it).
+    pub bound: bool,
 }
 
 impl std::fmt::Debug for SealedSecret {
@@ -160,6 +163,11 @@ impl StoredCredential {
         next
     }
 
+    /// Where its secrets are sent.
+    pub fn destination(&self) -> super::Destination {
+        super::Destination::of(self.kind, &self.config)
+    }
+
     /// The names of the secret fields that are set.
     pub fn secret_fields(&self) -> impl Iterator<Item = &str> {
         self.secrets.keys().map(String::as_str)
@@ -179,6 +187,7 @@ mod tests {
             nonce: vec![byte; 12],
             ciphertext: vec![byte; 4],
             encoding: Encoding::Text,
+            bound: true,
         }
     }
 

@@ -4,10 +4,12 @@
 pub mod classify;
 mod commands;
 mod credential;
+mod destination;
 mod kinds;
 pub mod names;
 pub mod schema;
 
 pub use commands::{CredentialChange, Encoding, NewCredential, SecretValue};
 pub use credential::{IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential};
+pub use destination::Destination;
 pub use kinds::{CredentialType, Lifecycle, Status};

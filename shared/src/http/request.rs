@@ -4,7 +4,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 use super::routes::path_id;
-use crate::audit::RequestInfo;
+use crate::audit::{CallerAsserted, RequestInfo};
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::ids::is_credential_id;
 #[cfg(feature = "encryption")]
@@ -62,35 +62,51 @@ fn derive_request_id(req: &Request) -> String {
 /// Longest source address or user agent an audit event keeps.
 const MAX_ORIGIN_CHARS: usize = 256;
 
-/// Where the request came from, for the audit trail: its id, and the source address and
-/// user agent API Gateway (or the invoking event) reports, trimmed to printable text.
+/// Text an audit event can show as it is: control and format characters (zero-width,
+/// bidirectional overrides and isolates, which could make a listing read wrongly) removed,
+/// at most [`MAX_ORIGIN_CHARS`] characters.
+fn shown_as_is(s: &str) -> Option<String> {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    let clean: String = s
+        .chars()
+        .filter(|&c| !c.is_control() && get_general_category(c) != GeneralCategory::Format)
+        .take(MAX_ORIGIN_CHARS)
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// Where the request came from, for the audit trail: Lambda's own id of the invocation
+/// (from the runtime), and what the event reports (its request id, source address and
+/// user agent), kept as asserted by the caller.
 pub fn request_info(req: &Request) -> RequestInfo {
-    let printable = |s: &str| -> Option<String> {
-        let clean: String = s
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(MAX_ORIGIN_CHARS)
-            .collect();
-        (!clean.is_empty()).then_some(clean)
-    };
     #[allow(unreachable_patterns)]
-    let (source_ip, agent) = match req.request_context_ref() {
+    let (request_id, source_ip, agent) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.request_id.as_deref(),
             ctx.http.source_ip.as_deref(),
             ctx.http.user_agent.as_deref(),
         ),
         Some(RequestContext::ApiGatewayV1(ctx)) => (
+            ctx.request_id.as_deref(),
             ctx.identity.source_ip.as_deref(),
             ctx.identity.user_agent.as_deref(),
         ),
-        _ => (None, None),
+        _ => (None, None, None),
     };
     RequestInfo {
-        request_id: Some(request_id(req)),
-        source_ip: source_ip.and_then(printable),
-        user_agent: agent
-            .or_else(|| header(req, "user-agent"))
-            .and_then(printable),
+        lambda_request_id: req
+            .lambda_context_ref()
+            .map(|ctx| ctx.request_id.clone())
+            .filter(|id| is_plain_request_id(id)),
+        caller_asserted: CallerAsserted {
+            request_id: request_id
+                .filter(|id| is_plain_request_id(id))
+                .map(str::to_owned),
+            source_ip: source_ip.and_then(shown_as_is),
+            user_agent: agent
+                .or_else(|| header(req, "user-agent"))
+                .and_then(shown_as_is),
+        },
     }
 }
 

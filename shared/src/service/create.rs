@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{Caller, WRITE_ROUNDS};
 use crate::audit::{self, Action};
-use crate::domain::{IdempotencyRef, SecretValue, StoredCredential};
+use crate::crypto::SealScope;
+use crate::domain::{Destination, IdempotencyRef, SecretValue, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency;
 use crate::ids::new_credential_id;
@@ -78,7 +79,7 @@ pub async fn create(
     // write.
     let mut pending = None;
     if let Some(key) = &command.idempotency_key {
-        let key_hash = idempotency::key_hash(key);
+        let key_hash = idempotency::key_hash(&caller.principal.key_id, key);
         let fingerprint = app
             .encryptor
             .fingerprint(&idempotency::canonical_request(&command.body))
@@ -95,7 +96,13 @@ pub async fn create(
 
     let mut input = validate::new_credential(command.body)?;
     let id = new_credential_id();
-    let sealed = app.encryptor.seal(workspace, &id, &input.secrets).await?;
+    let destination = Destination::of(input.kind, &input.config).digest();
+    let scope = SealScope {
+        workspace_id: workspace,
+        credential_id: &id,
+        destination: &destination,
+    };
+    let sealed = app.encryptor.seal(&scope, &input.secrets).await?;
     let submitted = std::mem::take(&mut input.secrets);
     let mut credential = StoredCredential::new(
         workspace,

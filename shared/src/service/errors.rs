@@ -20,6 +20,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::ServiceUnavailable,
                 "The outcome is unknown: the change may have been applied. Retry a create with the same Idempotency-Key; read the credential, then retry other writes with If-Match.",
             ),
+            StoreError::Rejected => ApiError::new(
+                ErrorCode::ValidationFailed,
+                "The request cannot be stored as sent. Change it; sending it again as it is will fail again.",
+            ),
             StoreError::TooLarge => ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 "The credential would exceed the 400 KB the store allows per credential. Remove or shorten settings.",

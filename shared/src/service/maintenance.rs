@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::audit::{self, Action, Actor, AuditEvent, RequestInfo};
-use crate::domain::{schema, CredentialChange, SecretValue};
+use crate::crypto::SealScope;
+use crate::domain::{schema, CredentialChange, Destination, SecretValue};
 use crate::error::ApiError;
 use crate::store::StoreError;
 use crate::AppState;
@@ -51,10 +52,13 @@ pub async fn seal_undeclared(app: &AppState, dry_run: bool) -> Result<SealReport
             remove_secrets: Default::default(),
             visible_fields: Vec::new(),
         };
-        let sealed = app
-            .encryptor
-            .seal(&current.workspace_id, &current.id, &change.set_secrets)
-            .await?;
+        let destination = Destination::of(current.kind, &change.config).digest();
+        let scope = SealScope {
+            workspace_id: &current.workspace_id,
+            credential_id: &current.id,
+            destination: &destination,
+        };
+        let sealed = app.encryptor.seal(&scope, &change.set_secrets).await?;
         let next = current.apply(&change, &sealed, &app.now_rfc3339());
         let changes = audit::changed_paths(&current, &next, change.set_secrets.keys().cloned());
         let event = AuditEvent::for_credential(

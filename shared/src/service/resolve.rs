@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Caller;
 use crate::audit::Action;
+use crate::crypto::SealScope;
 use crate::domain::{SecretValue, Status, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
@@ -48,10 +49,13 @@ pub async fn resolve(
     event.purpose = Some(command.purpose.clone());
     app.store.put_event(&event).await?;
     event.log();
-    let secrets = app
-        .encryptor
-        .open(caller.workspace(), &credential.id, &credential.secrets)
-        .await?;
+    let destination = credential.destination().digest();
+    let scope = SealScope {
+        workspace_id: caller.workspace(),
+        credential_id: &credential.id,
+        destination: &destination,
+    };
+    let secrets = app.encryptor.open(&scope, &credential.secrets).await?;
     Ok(ResolvedCredential {
         credential,
         secrets,

@@ -10,8 +10,9 @@ use super::edit::{on_current, round, Target};
 use super::errors::invalid_state;
 use super::Caller;
 use crate::audit::{self, Action};
-use crate::domain::{SealedSecret, Status, StoredCredential};
-use crate::error::ApiError;
+use crate::crypto::SealScope;
+use crate::domain::{CredentialChange, Destination, SealedSecret, Status, StoredCredential};
+use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::validate;
 use crate::AppState;
 
@@ -22,18 +23,48 @@ pub struct UpdateCommand {
     pub body: Value,
 }
 
+/// A change that moves the destination (where the secrets are sent) while a stored secret
+/// stays is refused with 409 `secrets_required`, naming every stored secret that would stay:
+/// the client sends each again (or removes it) in the same request. Otherwise a key that
+/// may write could send a stored secret wherever it likes.
+fn require_secrets_for_a_new_destination(
+    current: &StoredCredential,
+    change: &CredentialChange,
+) -> Result<(), ApiError> {
+    let moved = current.destination() != Destination::of(current.kind, &change.config);
+    let kept: Vec<FieldIssue> = current
+        .secret_fields()
+        .filter(|f| !change.set_secrets.contains_key(*f) && !change.remove_secrets.contains(*f))
+        .map(|f| {
+            FieldIssue::new(
+                format!("config.{f}"),
+                "must be sent again (or removed): the destination changes",
+            )
+        })
+        .collect();
+    if moved && !kept.is_empty() {
+        return Err(ApiError {
+            code: ErrorCode::SecretsRequired,
+            message: "This change points the credential somewhere else: send every stored secret again (or remove it) in the same request.",
+            details: kept,
+        });
+    }
+    Ok(())
+}
+
 /// Applies a partial update: present config keys replace, `null` removes, omitted keys
 /// stay; a rename moves the name reservation in the same transaction. An invalid body is
-/// 400 whatever `If-Match` says; then 412; then a deleted credential is 409.
+/// 400 whatever `If-Match` says; then 412; then a deleted credential is 409, and so is a
+/// new destination without the stored secrets (`secrets_required`).
 pub async fn update(
     app: &AppState,
     caller: &Caller,
     command: UpdateCommand,
 ) -> Result<StoredCredential, ApiError> {
     let workspace = caller.workspace();
-    // Secrets are sealed once; a round after a lost race reuses them (their sealing depends
-    // on workspace, id and field only).
-    let sealed_once: Mutex<Option<BTreeMap<String, SealedSecret>>> = Mutex::new(None);
+    // Secrets are sealed once; a round after a lost race reuses them while the destination
+    // they are bound to is the same.
+    let sealed_once: Mutex<Option<(String, BTreeMap<String, SealedSecret>)>> = Mutex::new(None);
     let sealed_once = &sealed_once;
     on_current(
         app,
@@ -46,18 +77,23 @@ pub async fn update(
                     "A deleted credential cannot be updated. Restore it first.",
                 ));
             }
+            require_secrets_for_a_new_destination(&current, &change)?;
+            let destination = Destination::of(current.kind, &change.config).digest();
             let cached = sealed_once
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             let new_secrets = match cached {
-                Some(done) => done,
-                None => {
-                    let done = app
-                        .encryptor
-                        .seal(workspace, &current.id, &change.set_secrets)
-                        .await?;
-                    *sealed_once.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.clone());
+                Some((bound_to, done)) if bound_to == destination => done,
+                _ => {
+                    let scope = SealScope {
+                        workspace_id: workspace,
+                        credential_id: &current.id,
+                        destination: &destination,
+                    };
+                    let done = app.encryptor.seal(&scope, &change.set_secrets).await?;
+                    *sealed_once.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((destination.clone(), done.clone()));
                     done
                 }
             };

@@ -36,6 +36,15 @@ fn key_item(hash: &str) -> Item {
     ])
 }
 
+/// The item that finds a key by its id in the base table (strongly consistent, unlike an
+/// index): written with the key, read only by the admin tool.
+fn key_id_item(key_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("APIKEYID#{key_id}"))),
+        ("sk".to_owned(), s("APIKEYID")),
+    ])
+}
+
 /// An item that does not decode (including a scope this build does not know) is `Corrupt`:
 /// a key is never silently given fewer, or other, rights than were stored.
 fn decode(item: &Item) -> Result<ApiKeyRecord, StoreError> {
@@ -87,15 +96,90 @@ impl Store {
         );
         item.insert("description".into(), s(&record.description));
         item.insert("created_at".into(), s(&record.created_at));
+        let mut by_id = key_id_item(&record.key_id);
+        by_id.insert("key_hash".into(), s(&record.key_hash));
+        by_id.insert("workspace_id".into(), s(&record.workspace_id));
         let items = vec![
             TransactWriteItem::builder()
                 .put(self.put(item, "attribute_not_exists(pk)", None))
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put(by_id, "attribute_not_exists(pk)", None))
                 .build(),
             TransactWriteItem::builder()
                 .put(self.event_put(event))
                 .build(),
         ];
         self.transact_all(items).await
+    }
+
+    /// The hash of the key with this id, read from the base table with strongly
+    /// consistent reads: its id item, or, for a key minted before id items existed, a
+    /// consistent `Scan` of the API keys (admin tool only; `migrate` adds the missing id
+    /// items).
+    async fn key_hash_by_id(&self, key_id: &str) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_id_item(key_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e.into_service_error()))?;
+        if let Some(item) = output.item {
+            return Ok(Some(get_s(&item, "key_hash")?.to_owned()));
+        }
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("sk = :sk AND key_id = :id")
+                .expression_attribute_values(":sk", s("APIKEY"))
+                .expression_attribute_values(":id", s(key_id))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Scan", &e.into_service_error()))?;
+            if let Some(item) = page.items().first() {
+                return Ok(Some(get_s(item, "key_hash")?.to_owned()));
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Writes the id item of every API key that lacks one (keys minted before id items
+    /// existed), so that revoking them needs no `Scan`. Returns how many were written.
+    pub(super) async fn add_missing_key_id_items(
+        &self,
+        keys: &[(String, String, String)],
+    ) -> Result<usize, StoreError> {
+        let mut added = 0;
+        for (key_id, key_hash, workspace_id) in keys {
+            let mut by_id = key_id_item(key_id);
+            by_id.insert("key_hash".into(), s(key_hash));
+            by_id.insert("workspace_id".into(), s(workspace_id));
+            let outcome = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(by_id))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            match outcome.map_err(|e| e.into_service_error()) {
+                Ok(_) => added += 1,
+                Err(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) => {}
+                Err(other) => return Err(unavailable("PutItem", &other)),
+            }
+        }
+        Ok(added)
     }
 
     /// Opens the connection to DynamoDB (TCP and TLS) with the read every function may
@@ -153,18 +237,17 @@ impl Store {
         now: &str,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI_API_KEYS)
-            .key_condition_expression("gsi3pk = :pk AND gsi3sk = :sk")
-            .expression_attribute_values(":pk", s(workspace_pk(workspace_id)))
-            .expression_attribute_values(":sk", s(key_id))
-            .send()
-            .await
-            .map_err(|e| unavailable("Query", &e.into_service_error()))?;
-        let record = decode(output.items().first().ok_or(StoreError::NotFound)?)?;
+        // By id through the base table, consistently: an index could miss a key minted
+        // moments ago (or one never indexed), which would then keep working.
+        let key_hash = self
+            .key_hash_by_id(key_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let record = self
+            .get_api_key(&key_hash)
+            .await?
+            .filter(|r| r.workspace_id == workspace_id)
+            .ok_or(StoreError::NotFound)?;
         if !record.is_active() {
             return Ok(false);
         }
@@ -172,8 +255,8 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&record.key_hash)))
             .update_expression("SET revoked_at = :now")
-            // Not yet revoked: the index read above may be stale, and a second revoke must
-            // neither move `revoked_at` nor record a second event.
+            // Not yet revoked: a concurrent revoke may have won since the read, and a second
+            // revoke must neither move `revoked_at` nor record a second event.
             .condition_expression(
                 "attribute_exists(pk) AND workspace_id = :ws AND attribute_not_exists(revoked_at)",
             )

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue as Av, Put};
 use super::codec::{get_n, get_opt_s, get_s, n, s, Item};
 use super::table::{GSI_AUDIT_BY_CREDENTIAL, TTL_ATTRIBUTE};
 use super::{unavailable, Store, StoreError, MAX_QUERIES_PER_PAGE};
-use crate::audit::{Action, Actor, AuditEvent, RequestInfo};
+use crate::audit::{Action, Actor, AuditEvent, CallerAsserted, RequestInfo};
 
 pub fn audit_pk(workspace_id: &str) -> String {
     format!("AUDIT#{workspace_id}")
@@ -59,9 +59,11 @@ pub fn encode_event(event: &AuditEvent) -> Item {
     let optional = [
         ("credential_name", &event.credential_name),
         ("key_id", &event.key_id),
-        ("request_id", &event.request.request_id),
-        ("source_ip", &event.request.source_ip),
-        ("user_agent", &event.request.user_agent),
+        ("lambda_request_id", &event.request.lambda_request_id),
+        // Stored under the names earlier versions used for the same event-reported values.
+        ("request_id", &event.request.caller_asserted.request_id),
+        ("source_ip", &event.request.caller_asserted.source_ip),
+        ("user_agent", &event.request.caller_asserted.user_agent),
         ("purpose", &event.purpose),
     ];
     for (name, value) in optional {
@@ -102,9 +104,12 @@ pub fn decode_event(item: &Item) -> Result<AuditEvent, StoreError> {
             .transpose()?,
         actor,
         request: RequestInfo {
-            request_id: get_opt_s(item, "request_id"),
-            source_ip: get_opt_s(item, "source_ip"),
-            user_agent: get_opt_s(item, "user_agent"),
+            lambda_request_id: get_opt_s(item, "lambda_request_id"),
+            caller_asserted: CallerAsserted {
+                request_id: get_opt_s(item, "request_id"),
+                source_ip: get_opt_s(item, "source_ip"),
+                user_agent: get_opt_s(item, "user_agent"),
+            },
         },
         purpose: get_opt_s(item, "purpose"),
         changes,

@@ -91,6 +91,9 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
             if sealed.encoding == Encoding::Json {
                 parts.insert("j".to_owned(), Av::Bool(true));
             }
+            if sealed.bound {
+                parts.insert("b".to_owned(), Av::Bool(true));
+            }
             (field.clone(), Av::M(parts))
         })
         .collect();
@@ -253,6 +256,7 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
                         Some(Av::Bool(true)) => Encoding::Json,
                         _ => Encoding::Text,
                     },
+                    bound: matches!(parts.get("b"), Some(Av::Bool(true))),
                 },
             );
         }
@@ -309,6 +313,7 @@ mod tests {
                     nonce: vec![3; 12],
                     ciphertext: vec![4; 20],
                     encoding: Encoding::Json,
+                    bound: true,
                 },
             )]),
             visible_fields: vec!["team".into()],

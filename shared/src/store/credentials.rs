@@ -1,14 +1,13 @@
 //! Credential reads and conditional writes.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::codec::{
     credential_key, decode_credential, decode_listed, encode_credential, item_size, n,
     name_key_item, name_reservation, s, status_sk, type_pk, Item, MAX_ITEM_BYTES,
 };
 use super::idempotency::idempotency_key;
+use super::transact::{Cancelled, Failure};
 use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
 use crate::audit::AuditEvent;
@@ -19,29 +18,6 @@ use crate::domain::{ListedCredential, StoredCredential};
 /// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
 /// cursor, so a request's AWS calls stay bounded (see `service::WORST_CASE_CALLS`).
 pub const MAX_QUERIES_PER_PAGE: usize = 3;
-
-/// Why a transaction was cancelled, by position of the item in the request. Another
-/// transaction touching the same items (`TransactionConflict`) is a lost race like a
-/// failed condition: the use case decides whether to run again.
-enum Cancelled {
-    /// The condition of the item at this index failed.
-    Condition(usize),
-    /// Another transaction touched the same items.
-    Contention,
-}
-
-fn cancellation(reasons: &[CancellationReason]) -> Option<Cancelled> {
-    if let Some(index) = reasons
-        .iter()
-        .position(|r| r.code() == Some("ConditionalCheckFailed"))
-    {
-        return Some(Cancelled::Condition(index));
-    }
-    reasons
-        .iter()
-        .any(|r| r.code() == Some("TransactionConflict"))
-        .then_some(Cancelled::Contention)
-}
 
 /// The item of `credential`, refused as `TooLarge` past DynamoDB's item size limit (a
 /// write that could never succeed is not sent).
@@ -60,68 +36,7 @@ pub struct Page {
     pub more: bool,
 }
 
-/// Why a transaction did not (knowably) apply.
-enum Failure {
-    Cancelled(Cancelled),
-    /// `Unavailable` (DynamoDB answered no) or `OutcomeUnknown` (no answer).
-    Store(StoreError),
-}
-
 impl Store {
-    /// One `TransactWriteItems` with a fresh `ClientRequestToken` (the SDK would generate
-    /// one per call too; it is set here so the contract is visible): the SDK's own retries
-    /// of this call carry the same token, so a retry after a response that was lost (the
-    /// write had landed) is answered with the first outcome, not applied again nor refused
-    /// by its own conditions (`tests/retries.rs`). A failure without an answer from
-    /// DynamoDB (timeout, broken connection) leaves the outcome unknown.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failure> {
-        let token = crate::ids::new_request_id();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(token)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let answered = matches!(err, SdkError::ServiceError(_));
-                match err.into_service_error() {
-                    TransactWriteItemsError::TransactionCanceledException(e) => {
-                        match cancellation(e.cancellation_reasons()) {
-                            Some(c) => Err(Failure::Cancelled(c)),
-                            None => {
-                                unavailable("TransactWriteItems", &e);
-                                Err(Failure::Store(StoreError::Unavailable))
-                            }
-                        }
-                    }
-                    other => {
-                        unavailable("TransactWriteItems", &other);
-                        Err(Failure::Store(if answered {
-                            StoreError::Unavailable
-                        } else {
-                            StoreError::OutcomeUnknown
-                        }))
-                    }
-                }
-            }
-        }
-    }
-
-    /// A transaction whose every item must apply: any cancellation is `Conflict`.
-    pub(super) async fn transact_all(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<(), StoreError> {
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
-            Err(Failure::Store(e)) => Err(e),
-        }
-    }
-
     /// The delete of `current`'s name reservation, under its stored key, only while it is
     /// still this credential's.
     fn release_name(&self, current: &StoredCredential) -> Delete {

@@ -1,6 +1,6 @@
 //! One-off migration of items written by earlier versions, for `credentials-admin migrate`:
 //! credentials get the `secret_fields` attribute the list indexes now project, API keys
-//! move from the status index to their own (`gsi3`). Idempotent: items already in the
+//! move from the status index to their own (`gsi3`) and get the id item revocation reads. Idempotent: items already in the
 //! current shape are left alone. It reads the table with `Scan`, the one place that does:
 //! an operator's maintenance command, never a request path.
 
@@ -19,6 +19,8 @@ pub struct MigrationReport {
     /// Items that changed between the scan and the update (a newer write won): left as
     /// they are; run the migration again.
     pub skipped: usize,
+    /// API keys that got the id item revocation reads them by.
+    pub key_ids: usize,
 }
 
 /// A conditional update's outcome: applied, or skipped because the item changed since it
@@ -44,6 +46,8 @@ impl Store {
     pub async fn migrate_items(&self) -> Result<MigrationReport, StoreError> {
         let mut report = MigrationReport::default();
         let mut start = None;
+        let mut keys = Vec::new();
+        let mut have_id_items = std::collections::HashSet::new();
         loop {
             let page = self
                 .client
@@ -55,6 +59,19 @@ impl Store {
                 .map_err(|e| unavailable("Scan", &e.into_service_error()))?;
             for item in page.items() {
                 let sk = get_s(item, "sk")?;
+                if sk == "APIKEY" {
+                    keys.push((
+                        get_s(item, "key_id")?.to_owned(),
+                        get_s(item, "key_hash")?.to_owned(),
+                        get_s(item, "workspace_id")?.to_owned(),
+                    ));
+                } else if sk == "APIKEYID" {
+                    have_id_items.insert(
+                        get_s(item, "pk")?
+                            .trim_start_matches("APIKEYID#")
+                            .to_owned(),
+                    );
+                }
                 if sk.starts_with("CRED#") && !item.contains_key("secret_fields") {
                     let names: Vec<Av> = match item.get("secrets") {
                         Some(Av::M(map)) => map.keys().map(s).collect(),
@@ -105,9 +122,12 @@ impl Store {
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(report),
+                _ => break,
             }
         }
+        keys.retain(|(id, _, _)| !have_id_items.contains(id));
+        report.key_ids = self.add_missing_key_id_items(&keys).await?;
+        Ok(report)
     }
 
     /// Credentials written before `visible_fields` existed (no stored list) that show

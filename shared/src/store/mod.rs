@@ -18,6 +18,7 @@ mod credentials;
 mod idempotency;
 mod migrate;
 mod table;
+mod transact;
 
 pub use api_keys::ApiKeyRecord;
 pub use audit::{audit_pk, EventFilter, EventPage};
@@ -59,16 +60,22 @@ pub enum StoreError {
     /// The credential would exceed DynamoDB's item size limit: nothing was written, and
     /// the same request can never succeed.
     TooLarge,
+    /// DynamoDB refused the request itself (`ValidationException`): nothing was written,
+    /// and sending it again cannot succeed.
+    Rejected,
 }
 
-/// Logs an SDK failure by its error code only (messages can carry item contents).
+/// Logs an SDK failure by its error code only (messages can carry item contents), and
+/// says what it means: `Rejected` for a `ValidationException` (the request cannot succeed
+/// as sent), else `Unavailable`.
 pub(crate) fn unavailable<E: ProvideErrorMetadata>(operation: &'static str, err: &E) -> StoreError {
-    tracing::error!(
-        operation,
-        aws_error_code = err.code().unwrap_or("none"),
-        "dynamodb call failed"
-    );
-    StoreError::Unavailable
+    let code = err.code().unwrap_or("none");
+    tracing::error!(operation, aws_error_code = code, "dynamodb call failed");
+    if code == "ValidationException" {
+        StoreError::Rejected
+    } else {
+        StoreError::Unavailable
+    }
 }
 
 /// The DynamoDB side of the service. Cheap to clone; build once per container.
@@ -76,6 +83,10 @@ pub(crate) fn unavailable<E: ProvideErrorMetadata>(operation: &'static str, err:
 pub struct Store {
     client: Client,
     table: String,
+    /// How long one transaction keeps trying to settle its outcome.
+    budget: std::time::Duration,
+    /// The bound of one attempt: no attempt starts that could end after `budget`.
+    attempt: std::time::Duration,
 }
 
 impl Store {
@@ -83,6 +94,9 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            budget: crate::settings::operation_timeout()
+                * crate::settings::TRANSACTION_BUDGET_CALLS,
+            attempt: crate::settings::attempt_timeout(),
         }
     }
 }

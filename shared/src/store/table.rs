@@ -29,6 +29,7 @@ pub const AUDIT_ATTRIBUTES: &[&str] = &[
     "version",
     "actor_type",
     "actor_id",
+    "lambda_request_id",
     "request_id",
     "source_ip",
     "user_agent",

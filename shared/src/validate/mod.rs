@@ -104,6 +104,14 @@ fn check_type(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<Cred
     None
 }
 
+/// Has a character of general category Cf: zero-width, bidirectional embeddings, overrides
+/// and isolates, and the like.
+fn has_format_characters(s: &str) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    s.chars()
+        .any(|c| get_general_category(c) == GeneralCategory::Format)
+}
+
 fn finish<T>(value: Option<T>, issues: Vec<FieldIssue>) -> Result<T, ApiError> {
     match value {
         Some(value) if issues.is_empty() => Ok(value),
@@ -127,10 +135,11 @@ pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
             issues.push(FieldIssue::new("purpose", "must be at most 200 characters"));
             None
         }
-        Some(Value::String(p)) if !is_clean_text(&p) => {
+        // Kept in the audit trail, whose listings it must not make read wrongly.
+        Some(Value::String(p)) if !is_clean_text(&p) || has_format_characters(&p) => {
             issues.push(FieldIssue::new(
                 "purpose",
-                "must not contain control characters",
+                "must not contain control or invisible format characters (zero-width, bidirectional or similar)",
             ));
             None
         }

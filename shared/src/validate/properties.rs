@@ -80,6 +80,7 @@ fn answer_of(body: Value) -> Result<String, crate::error::ApiError> {
                 nonce: vec![2],
                 ciphertext: vec![3],
                 encoding: crate::domain::Encoding::Text,
+                bound: true,
             };
             (k.clone(), dummy)
         })

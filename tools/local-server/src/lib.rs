@@ -4,8 +4,11 @@
 //!   send, routed by method and path, and handed to exactly the handler the route's
 //!   function runs (`resolve-credential` has no route, as in production);
 //! - `POST /2015-03-31/functions/{function-name}/invocations` takes an event as its body and
-//!   answers what Lambda would: the function's JSON response (`statusCode`, `headers`,
-//!   `body`), for every function in `functions/`.
+//!   answers what Lambda would, for every function in `functions/` named as deployed or not,
+//!   by name, partial ARN or ARN: the function's JSON response (`statusCode`, `headers`,
+//!   `body`) for `RequestResponse`, 202 for `Event`, 204 for `DryRun`, 413
+//!   `RequestTooLargeException` over Lambda's payload limits, and a function error
+//!   (`X-Amz-Function-Error: Unhandled`) for an event the function cannot read.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -93,13 +96,50 @@ fn invoked_function(path: &str) -> Option<String> {
         .map(|name| name.into_owned())
 }
 
-/// The name in an Invoke call may be a bare name, a partial ARN or a full ARN, optionally
-/// with a qualifier: the function's own name is what is matched.
-fn function_name(name_or_arn: &str) -> &str {
+/// The stages the template deploys (`Stage`'s allowed values): a deployed function is
+/// named `credentials-api-<stage>-<function>`.
+const STAGES: [&str; 3] = ["dev", "staging", "prod"];
+
+/// The function an Invoke call names: a bare name, a deployed name, a partial ARN
+/// (`<account>:function:<name>`) or a full ARN, each optionally with a qualifier
+/// (`:$LATEST`, an alias or version).
+pub fn function_route(name_or_arn: &str) -> Option<Route> {
     let name = name_or_arn
         .split_once(":function:")
         .map_or(name_or_arn, |(_, rest)| rest);
-    name.split(':').next().unwrap_or(name)
+    let name = name.split(':').next().unwrap_or(name);
+    let name = STAGES
+        .iter()
+        .find_map(|stage| name.strip_prefix(&format!("credentials-api-{stage}-")))
+        .unwrap_or(name);
+    Route::parse(name)
+}
+
+/// Lambda's synchronous payload limit (6 MB, `RequestResponse` and `DryRun`).
+pub const SYNC_MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// Lambda's asynchronous payload limit (1 MB, `Event`).
+pub const ASYNC_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// How an Invoke call asks to be run (`X-Amz-Invocation-Type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvocationType {
+    /// Run and answer with the function's result (200).
+    RequestResponse,
+    /// Queue and answer at once (202, no body); the function runs afterwards.
+    Event,
+    /// Check the function and the caller's right to invoke it, run nothing (204).
+    DryRun,
+}
+
+impl InvocationType {
+    pub fn parse(header: Option<&str>) -> Option<Self> {
+        match header {
+            None | Some("RequestResponse") => Some(Self::RequestResponse),
+            Some("Event") => Some(Self::Event),
+            Some("DryRun") => Some(Self::DryRun),
+            Some(_) => None,
+        }
+    }
 }
 
 /// Lambda's answer to an Invoke call: 200 with the function's result as the body, or the
@@ -123,40 +163,102 @@ fn invoke_error(status: StatusCode, kind: &str, message: &str) -> Response<Body>
     response
 }
 
-/// Runs one direct invocation: the event is handed to the function's handler exactly as the
-/// Lambda runtime would, and the handler's response comes back in the shape `lambda_http`
-/// gives Lambda (HTTP API payload 2.0).
+/// What Lambda answers when the function fails: status 200, `X-Amz-Function-Error:
+/// Unhandled` and the runtime's error report as the body.
+fn function_error(error_type: &str, message: &str) -> Response<Body> {
+    let mut response = invoke_answer(
+        StatusCode::OK,
+        serde_json::json!({"errorType": error_type, "errorMessage": message})
+            .to_string()
+            .into_bytes(),
+    );
+    response.headers_mut().insert(
+        "x-amz-function-error",
+        lambda_http::http::HeaderValue::from_static("Unhandled"),
+    );
+    response
+}
+
+/// The request a function's runtime would build from `event`, or the function error
+/// Lambda would report: an event that is not an HTTP API request is an unmarshal error;
+/// one whose fields `lambda_http` cannot turn into a request (a blank in `rawQueryString`,
+/// a bad `Host`) makes the conversion panic, which the runtime reports as a function error.
+fn request_of(event: &[u8]) -> Result<Request, Box<Response<Body>>> {
+    let text = std::str::from_utf8(event)
+        .map_err(|_| function_error("Runtime.UnmarshalError", "the event is not UTF-8 JSON"))?;
+    let converted = std::panic::catch_unwind(|| http::function::event_request(text));
+    match converted {
+        Ok(Some(request)) => Ok(request),
+        Ok(None) => Err(Box::new(function_error(
+            "Runtime.UnmarshalError",
+            "the event is not an API Gateway HTTP API (2.0) request",
+        ))),
+        Err(_) => Err(Box::new(function_error(
+            "Runtime.Panic",
+            "Lambda panicked: the event could not be converted into a request",
+        ))),
+    }
+}
+
+/// Runs one direct invocation as `RequestResponse`: the event is handed to the function's
+/// handler exactly as the Lambda runtime would, and the handler's response comes back in
+/// the shape `lambda_http` gives Lambda (HTTP API payload 2.0).
 pub async fn invoke(state: &AppState, name: &str, event: &[u8]) -> Response<Body> {
-    let Some(route) = Route::parse(function_name(name)) else {
+    invoke_as(state, name, event, InvocationType::RequestResponse).await
+}
+
+/// One Invoke call of any [`InvocationType`], with Lambda's payload limits.
+pub async fn invoke_as(
+    state: &AppState,
+    name: &str,
+    event: &[u8],
+    kind: InvocationType,
+) -> Response<Body> {
+    let Some(route) = function_route(name) else {
         return invoke_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
             "Function not found",
         );
     };
-    let Some(request) = std::str::from_utf8(event)
-        .ok()
-        .and_then(http::function::event_request)
-    else {
-        // What the real function does with an event it cannot deserialize: the runtime
-        // reports an error, which Lambda returns with status 200 and a function error.
-        let mut response = invoke_answer(
-            StatusCode::OK,
-            serde_json::json!({
-                "errorType": "Runtime.UnmarshalError",
-                "errorMessage": "the event is not an API Gateway HTTP API (2.0) request",
-            })
-            .to_string()
-            .into_bytes(),
-        );
-        response.headers_mut().insert(
-            "x-amz-function-error",
-            lambda_http::http::HeaderValue::from_static("Unhandled"),
-        );
-        return response;
+    let limit = match kind {
+        InvocationType::Event => ASYNC_MAX_PAYLOAD_BYTES,
+        _ => SYNC_MAX_PAYLOAD_BYTES,
     };
-    let answer = dispatch(state, route, request).await;
-    invoke_answer(StatusCode::OK, lambda_result(answer))
+    if event.len() > limit {
+        return invoke_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+        );
+    }
+    match kind {
+        InvocationType::DryRun => {
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+        }
+        InvocationType::Event => {
+            // Queued: the caller gets 202 at once; the function runs afterwards and its
+            // result goes nowhere, as with Lambda's asynchronous invocation.
+            if let Ok(request) = request_of(event) {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _ = dispatch(&state, route, request).await;
+                });
+            }
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::ACCEPTED;
+            response
+        }
+        InvocationType::RequestResponse => match request_of(event) {
+            Ok(request) => {
+                let answer = dispatch(state, route, request).await;
+                invoke_answer(StatusCode::OK, lambda_result(answer))
+            }
+            Err(function_error) => *function_error,
+        },
+    }
 }
 
 /// The JSON a `lambda_http` function returns for an HTTP API (2.0) event.
@@ -188,7 +290,18 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
                 "Invoke is POST",
             );
         }
-        return invoke(state, &name, &request.body).await;
+        let header = request
+            .headers
+            .get("x-amz-invocation-type")
+            .and_then(|v| v.to_str().ok());
+        let Some(kind) = InvocationType::parse(header) else {
+            return invoke_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "InvocationType must be RequestResponse, Event or DryRun",
+            );
+        };
+        return invoke_as(state, &name, &request.body, kind).await;
     }
     let (route, id) = match http::match_route(request.method.as_str(), &request.path) {
         RouteMatch::Found { route, id } => (route, id),
@@ -223,8 +336,35 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
     dispatch(state, route, lambda_request(event)).await
 }
 
-/// Runs the entry point of `route`, exactly as that route's function binary does.
-pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<Body> {
+/// A Lambda request id as the Lambda service makes them (a random UUID).
+fn lambda_request_id() -> String {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).expect("the OS random source is available");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Runs the entry point of `route`, exactly as that route's function binary does, with the
+/// invocation context the Lambda runtime gives it (its own request id).
+pub async fn dispatch(state: &AppState, route: Route, mut req: Request) -> Response<Body> {
+    if req.extensions().get::<lambda_http::Context>().is_none() {
+        let mut context = lambda_http::Context::default();
+        context.request_id = lambda_request_id();
+        context.invoked_function_arn = format!(
+            "arn:aws:lambda:us-east-1:000000000000:function:{}",
+            route.name()
+        );
+        req.extensions_mut().insert(context);
+    }
     let Ok(response) = match route {
         Route::List => http::list_credentials(state, req).await,
         Route::Create => http::create_credential(state, req).await,
@@ -262,6 +402,16 @@ async fn serve_one(
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
+        // An Invoke call over every limit: Lambda's own answer.
+        Err(_) if invoked_function(parts.uri.path()).is_some() => {
+            return into_hyper(invoke_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                &format!(
+                    "Request must be smaller than {SYNC_MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+                ),
+            ));
+        }
         Err(_) => {
             let mut response = into_hyper(gateway_error(
                 ErrorCode::PayloadTooLarge,
