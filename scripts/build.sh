@@ -27,8 +27,8 @@ for fn in "${functions[@]}"; do
   cargo lambda build --release --arm64 --locked --package "$fn" --lambda-dir target/lambda
 done
 
-printf '\n%-22s %12s\n' "function" "bootstrap"
+printf '\n%-28s %12s\n' "function" "bootstrap"
 for fn in "${functions[@]}"; do
   size=$(stat -c %s "target/lambda/$fn/bootstrap")
-  awk -v fn="$fn" -v size="$size" 'BEGIN { printf "%-22s %8.2f MiB  (%d bytes)\n", fn, size / 1048576, size }'
+  awk -v fn="$fn" -v size="$size" 'BEGIN { printf "%-28s %8.2f MiB  (%d bytes)\n", fn, size / 1048576, size }'
 done

@@ -53,11 +53,19 @@ WRITES = {
     "get-credential": {},
     "list-audit-events": {},
     "create-credential": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}},
+    # A write that adds or relabels a secret version also deletes the versions that fall
+    # out of retention (DeleteItem on version items).
     "update-credential": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
     "delete-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "restore-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "purge-credential": {"dynamodb:DeleteItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}},
+    "list-credential-versions": {},
+    "stage-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
+    "promote-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
+    "restore-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
+    # Destroying keeps the version's metadata: an update of its item.
+    "destroy-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
 }
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 

@@ -83,6 +83,12 @@ PYTHONPATH="$ROOT/tools/python" SCHEMATHESIS_HOOKS=schemathesis_hooks \
 log "local Lambda Invoke API through boto3"
 "$VENV/bin/python" tools/python/invoke_api_check.py "http://127.0.0.1:$server_port" "$fuzz_key"
 
+# Rotation under load: 200 rotations while 8 resolvers read current and previous; any
+# failed resolve, or a value other than the one written as its version, fails the suite.
+log "rotation under load (200 rotations, 8 resolvers)"
+load_key="$(target/debug/credentials-admin mint-key --workspace rotation-load --scopes read,write,resolve 2>/dev/null | tail -n 1)"
+"$VENV/bin/python" tools/python/rotation_load.py "http://127.0.0.1:$server_port" "$load_key"
+
 # The Python client openapi-python-client generates from openapi.yaml, through a whole
 # lifecycle against the same server.
 log "generated Python client (openapi-python-client): a lifecycle against the local server"

@@ -27,13 +27,27 @@
 //! (not retry) and report that the credential it references was deleted; restoring the
 //! credential makes it resolvable again.
 //!
+//! # Versions and rotation
+//!
+//! [`Resolver::resolve`] returns the current secret version; [`Resolver::resolve_as`]
+//! takes a [`Selector`] (`Previous` during a rotation's grace window, `Pending` to test a
+//! staged version, or a version number) and a [`Target`] (an id, or a name). Every answer
+//! carries its `secret_version`.
+//!
+//! When a downstream system refuses a secret (its password was rotated), call
+//! [`Resolver::resolve_newer_than`] with the `secret_version` that failed: it skips the
+//! cache and returns a newer current version, or [`ResolveError::NoNewerVersion`] when the
+//! current one is still that version: never the same stale value twice.
+//!
 //! # Cache
 //!
 //! Off by default. [`Resolver::with_cache`] keeps each answer for a time-to-live, per
-//! container, keyed by credential id **and** purpose, with a bound on entries; concurrent
-//! callers of one key share one invocation. A cache hit makes no invocation, so the
-//! service records no audit event for it, and a change to the credential (an update, a
-//! soft delete) is seen only once the entry expires.
+//! container, keyed by credential (id or name), selector **and** purpose, with a bound on
+//! entries; concurrent callers of one key share one invocation. A cache hit makes no
+//! invocation, so the service records no audit event for it, and a change to the credential
+//! (a rotation, a soft delete) is seen only once the entry expires, or at once through
+//! [`Resolver::resolve_fresh`] or [`Resolver::resolve_newer_than`], which replace what
+//! the cache holds for it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -61,6 +75,12 @@ pub enum ResolveError {
     NotFound,
     /// 409 `credential_deleted`: soft-deleted; restore it to use it again.
     Deleted,
+    /// 409 `version_expired`: `previous` past its grace window (resolve current).
+    VersionExpired,
+    /// 409 `version_destroyed`: that version's sealed data was destroyed.
+    VersionDestroyed,
+    /// [`Resolver::resolve_newer_than`]: the current version is still the one that failed.
+    NoNewerVersion { current: u64 },
     /// 401: the API key is missing, unknown or revoked.
     Unauthorized,
     /// 403: the API key lacks `credentials:resolve`.
@@ -78,6 +98,11 @@ impl std::fmt::Display for ResolveError {
         match self {
             Self::NotFound => f.write_str("no such credential"),
             Self::Deleted => f.write_str("the credential is deleted; restore it to use it"),
+            Self::VersionExpired => f.write_str("the previous version's grace window has ended"),
+            Self::VersionDestroyed => f.write_str("that secret version was destroyed"),
+            Self::NoNewerVersion { current } => {
+                write!(f, "no secret version newer than {current} exists yet")
+            }
             Self::Unauthorized => f.write_str("the API key is missing, unknown or revoked"),
             Self::Forbidden => f.write_str("the API key lacks the credentials:resolve scope"),
             Self::Invalid(code) => write!(f, "the request was refused ({code})"),
@@ -97,6 +122,14 @@ pub struct ResolvedCredential {
     pub kind: String,
     pub version: u64,
     pub updated_at: String,
+    /// The secret version resolved (0: secrets written before versions existed).
+    pub secret_version: u64,
+    /// The stage that version carries (`current`, `previous`, `pending`), if any.
+    pub stage: Option<String>,
+    /// When the current version became current.
+    pub rotated_at: Option<String>,
+    /// For `previous`: when its grace window ends.
+    pub valid_until: Option<String>,
     /// The settings that are not secret.
     pub visible: Map<String, Value>,
     /// The secret settings, wiped from memory when dropped.
@@ -137,6 +170,16 @@ impl ResolvedCredential {
             .get("version")
             .and_then(Value::as_u64)
             .ok_or_else(malformed)?;
+        let secret_version = data
+            .get("secret_version")
+            .and_then(Value::as_u64)
+            .ok_or_else(malformed)?;
+        let optional = |key: &str| data.get(key).and_then(Value::as_str).map(str::to_owned);
+        let (stage, rotated_at, valid_until) = (
+            optional("stage"),
+            optional("rotated_at"),
+            optional("valid_until"),
+        );
         let Some(Value::Object(mut visible)) = data.get_mut("config").map(Value::take) else {
             return Err(malformed());
         };
@@ -152,6 +195,10 @@ impl ResolvedCredential {
             kind,
             version,
             updated_at,
+            secret_version,
+            stage,
+            rotated_at,
+            valid_until,
             visible,
             secrets,
         })
@@ -165,13 +212,37 @@ pub struct CacheConfig {
     pub max_entries: usize,
 }
 
+/// Which secret version to resolve.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Selector {
+    /// What the credential uses now.
+    #[default]
+    Current,
+    /// The version `current` replaced, during the credential's rotation grace window.
+    Previous,
+    /// The version staged with `?stage=pending`, not yet in use.
+    Pending,
+    /// A version by number (while it is kept).
+    Version(u64),
+}
+
+/// Which credential: by id, or by its name (one more read on the service's side).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Id(String),
+    Name(String),
+}
+
 type Slot = Arc<OnceCell<Result<Arc<ResolvedCredential>, ResolveError>>>;
+
+/// What an entry answers: which credential, which version, why.
+type CacheKey = (Target, Selector, String);
 
 struct Cache {
     config: CacheConfig,
-    /// Entries by (id, purpose), with the wall-clock time they were made: a frozen Lambda
-    /// container does not see monotonic time pass, the wall clock does.
-    entries: Mutex<HashMap<(String, String), (SystemTime, Slot)>>,
+    /// Entries with the wall-clock time they were made: a frozen Lambda container does not
+    /// see monotonic time pass, the wall clock does.
+    entries: Mutex<HashMap<CacheKey, (SystemTime, Slot)>>,
 }
 
 /// Invokes `resolve-credential` by ARN. Build once per container and share it.
@@ -221,17 +292,29 @@ impl Resolver {
         self
     }
 
-    /// The credential `id` with its secrets; `purpose` (1–200 printable characters) says
-    /// why, and is recorded by the service.
+    /// The credential `id` with the secrets of its current version; `purpose` (1–200
+    /// printable characters) says why, and is recorded by the service.
     pub async fn resolve(
         &self,
         id: &str,
         purpose: &str,
     ) -> Result<Arc<ResolvedCredential>, ResolveError> {
+        self.resolve_as(&Target::Id(id.to_owned()), Selector::Current, purpose)
+            .await
+    }
+
+    /// The credential `target` at the version `selector` names, through the cache if it is
+    /// on.
+    pub async fn resolve_as(
+        &self,
+        target: &Target,
+        selector: Selector,
+        purpose: &str,
+    ) -> Result<Arc<ResolvedCredential>, ResolveError> {
         let Some(cache) = &self.cache else {
-            return self.invoke(id, purpose).await.map(Arc::new);
+            return self.invoke(target, selector, purpose).await.map(Arc::new);
         };
-        let key = (id.to_owned(), purpose.to_owned());
+        let key = (target.clone(), selector, purpose.to_owned());
         let slot = {
             let mut entries = cache.entries.lock().await;
             let now = SystemTime::now();
@@ -262,7 +345,7 @@ impl Resolver {
             }
         };
         let result = slot
-            .get_or_init(|| async { self.invoke(id, purpose).await.map(Arc::new) })
+            .get_or_init(|| async { self.invoke(target, selector, purpose).await.map(Arc::new) })
             .await
             .clone();
         if result.is_err() {
@@ -278,8 +361,69 @@ impl Resolver {
         result
     }
 
-    /// The API Gateway HTTP API (2.0) event the function expects.
-    fn event(&self, id: &str, purpose: &str) -> Value {
+    /// As [`Resolver::resolve_as`], but always invoking the service; the answer replaces
+    /// what the cache held for this key.
+    pub async fn resolve_fresh(
+        &self,
+        target: &Target,
+        selector: Selector,
+        purpose: &str,
+    ) -> Result<Arc<ResolvedCredential>, ResolveError> {
+        let result = self.invoke(target, selector, purpose).await.map(Arc::new);
+        if let Some(cache) = &self.cache {
+            let key = (target.clone(), selector, purpose.to_owned());
+            let mut entries = cache.entries.lock().await;
+            match &result {
+                Ok(fresh) if cache.config.max_entries > 0 => {
+                    let slot = Slot::new(OnceCell::new_with(Some(Ok(fresh.clone()))));
+                    entries.insert(key, (SystemTime::now(), slot));
+                }
+                _ => {
+                    entries.remove(&key);
+                }
+            }
+        }
+        result
+    }
+
+    /// After a downstream system refused the secrets of `failed_version` (its
+    /// `secret_version`): the current version if it is newer, fetched past the cache (and
+    /// cached in place of the stale one), else [`ResolveError::NoNewerVersion`]. It never
+    /// returns `failed_version` again.
+    pub async fn resolve_newer_than(
+        &self,
+        target: &Target,
+        failed_version: u64,
+        purpose: &str,
+    ) -> Result<Arc<ResolvedCredential>, ResolveError> {
+        let fresh = self
+            .resolve_fresh(target, Selector::Current, purpose)
+            .await?;
+        if fresh.secret_version > failed_version {
+            return Ok(fresh);
+        }
+        Err(ResolveError::NoNewerVersion {
+            current: fresh.secret_version,
+        })
+    }
+
+    /// The API Gateway HTTP API (2.0) event the function expects. By name, the path keeps
+    /// the route's `{id}` template and the body names the credential.
+    fn event(&self, target: &Target, selector: Selector, purpose: &str) -> Value {
+        let mut body = json!({"purpose": purpose});
+        match selector {
+            Selector::Current => {}
+            Selector::Previous => body["stage"] = json!("previous"),
+            Selector::Pending => body["stage"] = json!("pending"),
+            Selector::Version(n) => body["version"] = json!(n),
+        }
+        let id = match target {
+            Target::Id(id) => id.as_str(),
+            Target::Name(name) => {
+                body["name"] = json!(name);
+                "{id}"
+            }
+        };
         let path = format!("/api/credentials/{id}/resolve");
         json!({
             "version": "2.0",
@@ -297,15 +441,23 @@ impl Resolver {
                 "routeKey": "POST /api/credentials/{id}/resolve",
                 "stage": "$default",
             },
-            "pathParameters": {"id": id},
-            "body": json!({"purpose": purpose}).to_string(),
+            "pathParameters": match target {
+                Target::Id(id) => json!({"id": id}),
+                Target::Name(_) => json!({}),
+            },
+            "body": body.to_string(),
             "isBase64Encoded": false,
         })
     }
 
-    async fn invoke(&self, id: &str, purpose: &str) -> Result<ResolvedCredential, ResolveError> {
+    async fn invoke(
+        &self,
+        target: &Target,
+        selector: Selector,
+        purpose: &str,
+    ) -> Result<ResolvedCredential, ResolveError> {
         // The event carries the API key: it is built, sent and dropped here, never logged.
-        let payload = serde_json::to_vec(&self.event(id, purpose))
+        let payload = serde_json::to_vec(&self.event(target, selector, purpose))
             .map_err(|_| ResolveError::Failed("the event does not serialize".into()))?;
         let output = self
             .lambda
@@ -369,6 +521,8 @@ fn answer(payload: &[u8]) -> Result<ResolvedCredential, ResolveError> {
     Err(match (status, code.as_str()) {
         (404, _) => ResolveError::NotFound,
         (409, "credential_deleted") => ResolveError::Deleted,
+        (409, "version_expired") => ResolveError::VersionExpired,
+        (409, "version_destroyed") => ResolveError::VersionDestroyed,
         (401, _) => ResolveError::Unauthorized,
         (403, _) => ResolveError::Forbidden,
         (400..=499, _) => ResolveError::Invalid(code),
@@ -392,6 +546,7 @@ mod tests {
         let body = json!({"data": {
             "id": "cred_1", "name": "db", "type": "database", "status": "active",
             "version": 3, "updated_at": "2025-01-01T00:00:00Z",
+            "secret_version": 2, "stage": "current", "rotated_at": "2025-01-01T00:00:00Z",
             "secret_fields": ["password"],
             "config": {"host": "h", "password": "s3cr3t-value"}
         }});
@@ -407,6 +562,42 @@ mod tests {
         assert!(!format!("{resolved:?}").contains("s3cr3t-value"));
     }
 
+    fn resolver() -> Resolver {
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .build();
+        Resolver::new(
+            aws_sdk_lambda::Client::from_conf(config),
+            "resolve-credential",
+            SecretString::from("cak_x".to_owned()),
+        )
+    }
+
+    #[test]
+    fn events_name_the_target_and_the_version() {
+        let r = resolver();
+        let body =
+            |e: &Value| -> Value { serde_json::from_str(e["body"].as_str().unwrap()).unwrap() };
+        let by_id = r.event(&Target::Id("cred_1".into()), Selector::Current, "p");
+        assert_eq!(by_id["pathParameters"], json!({"id": "cred_1"}));
+        assert_eq!(by_id["rawPath"], "/api/credentials/cred_1/resolve");
+        assert_eq!(body(&by_id), json!({"purpose": "p"}));
+        let previous = r.event(&Target::Id("cred_1".into()), Selector::Previous, "p");
+        assert_eq!(
+            body(&previous),
+            json!({"purpose": "p", "stage": "previous"})
+        );
+        let numbered = r.event(&Target::Id("cred_1".into()), Selector::Version(4), "p");
+        assert_eq!(body(&numbered), json!({"purpose": "p", "version": 4}));
+        let named = r.event(&Target::Name("Orders DB".into()), Selector::Pending, "p");
+        assert_eq!(named["pathParameters"], json!({}));
+        assert_eq!(named["rawPath"], "/api/credentials/{id}/resolve");
+        assert_eq!(
+            body(&named),
+            json!({"purpose": "p", "stage": "pending", "name": "Orders DB"})
+        );
+    }
+
     #[test]
     fn errors_are_typed() {
         let error = |status, code: &str| {
@@ -414,6 +605,11 @@ mod tests {
         };
         assert_eq!(error(404, "not_found"), ResolveError::NotFound);
         assert_eq!(error(409, "credential_deleted"), ResolveError::Deleted);
+        assert_eq!(error(409, "version_expired"), ResolveError::VersionExpired);
+        assert_eq!(
+            error(409, "version_destroyed"),
+            ResolveError::VersionDestroyed
+        );
         assert_eq!(error(401, "unauthorized"), ResolveError::Unauthorized);
         assert_eq!(error(403, "forbidden"), ResolveError::Forbidden);
         assert_eq!(

@@ -32,6 +32,10 @@ crate::labelled_enum! {
         CredentialRestored => "credential.restored",
         CredentialPurged => "credential.purged",
         CredentialResolved => "credential.resolved",
+        SecretStaged => "credential.secret_staged",
+        VersionPromoted => "credential.version_promoted",
+        VersionRestored => "credential.version_restored",
+        VersionDestroyed => "credential.version_destroyed",
         ApiKeyCreated => "api_key.created",
         ApiKeyRevoked => "api_key.revoked",
     }
@@ -92,6 +96,9 @@ pub struct AuditEvent {
     pub request: RequestInfo,
     /// Why a resolve read the credential.
     pub purpose: Option<String>,
+    /// The secret version the event is about: the one a resolve read, or the one a write
+    /// made, staged, promoted, restored or destroyed.
+    pub secret_version: Option<u64>,
     /// The paths that changed (`name`, `config.port`, `config.password`), sorted.
     pub changes: Vec<String>,
     /// Epoch seconds after which DynamoDB TTL removes the event.
@@ -122,6 +129,7 @@ impl AuditEvent {
             actor,
             request: request.clone(),
             purpose: None,
+            secret_version: None,
             changes,
             expires_at,
         }
@@ -148,6 +156,7 @@ impl AuditEvent {
             actor: Actor::Admin,
             request: RequestInfo::default(),
             purpose: None,
+            secret_version: None,
             changes: Vec::new(),
             expires_at,
         }
@@ -173,6 +182,7 @@ impl AuditEvent {
             source_ip = self.request.caller_asserted.source_ip.as_deref(),
             user_agent = self.request.caller_asserted.user_agent.as_deref(),
             purpose = view.purpose,
+            secret_version = view.secret_version,
             changes = self.changes.join(",").as_str(),
             "audit"
         );

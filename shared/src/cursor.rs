@@ -47,10 +47,41 @@ pub fn decode_events(cursor: &str) -> Option<Cursor> {
     })
 }
 
+/// The cursor of a version history that continues below secret version `n`.
+pub fn encode_version(n: u64) -> String {
+    n.to_string()
+}
+
+/// A version-history cursor: a version number (decimal, 1 or more, no leading zero);
+/// `None` for anything else.
+pub fn decode_version(cursor: &str) -> Option<u64> {
+    if cursor.starts_with('0') || !cursor.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    cursor.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::{new_credential_id, new_event_id};
+
+    #[test]
+    fn version_cursors() {
+        assert_eq!(decode_version(&encode_version(7)), Some(7));
+        for bad in [
+            "",
+            "0",
+            "07",
+            "+7",
+            "-1",
+            "7 ",
+            "x",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(decode_version(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a_cursor_is_the_last_id_and_round_trips() {

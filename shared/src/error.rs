@@ -22,6 +22,9 @@ crate::labelled_enum! {
         InvalidState => "invalid_state",
         CredentialDeleted => "credential_deleted",
         SecretsRequired => "secrets_required",
+        NotSecretField => "not_secret_field",
+        VersionExpired => "version_expired",
+        VersionDestroyed => "version_destroyed",
         Conflict => "conflict",
         PreconditionFailed => "precondition_failed",
         IdempotencyKeyReused => "idempotency_key_reused",
@@ -48,6 +51,11 @@ impl ErrorCode {
             | Self::InvalidState
             | Self::CredentialDeleted
             | Self::SecretsRequired
+            // Whether a field is secret depends on the credential (its type and
+            // `visible_fields`), not on the request: a state conflict.
+            | Self::NotSecretField
+            | Self::VersionExpired
+            | Self::VersionDestroyed
             | Self::Conflict
             | Self::IdempotencyKeyReused => 409,
             Self::PreconditionFailed => 412,

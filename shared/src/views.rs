@@ -30,7 +30,25 @@ pub struct Credential {
     /// Undeclared fields shown because the client asked (`visible_fields`).
     #[serde(default)]
     pub visible_fields: Vec<String>,
+    /// The current secret version (0: none, or secrets written before versions existed).
+    #[serde(default)]
+    pub secret_version: u64,
+    /// The version staged (`POST …/versions`), until it is promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_secret_version: Option<u64>,
+    #[serde(default = "default_grace")]
+    pub rotation_grace_seconds: u64,
+    #[serde(default = "default_max_versions")]
+    pub max_versions: u32,
     pub version: u64,
+}
+
+fn default_grace() -> u64 {
+    crate::domain::versions::DEFAULT_ROTATION_GRACE_SECONDS
+}
+
+fn default_max_versions() -> u32 {
+    crate::domain::versions::DEFAULT_MAX_VERSIONS
 }
 
 impl From<&StoredCredential> for Credential {
@@ -47,6 +65,10 @@ impl From<&StoredCredential> for Credential {
             config: c.config.clone(),
             secret_fields: c.secret_fields().map(str::to_owned).collect(),
             visible_fields: c.visible_fields.clone(),
+            secret_version: c.versions.current,
+            pending_secret_version: c.versions.pending,
+            rotation_grace_seconds: c.versions.rotation_grace_seconds,
+            max_versions: c.versions.max_versions,
             version: c.version,
         }
     }
@@ -66,6 +88,10 @@ impl From<&ListedCredential> for Credential {
             config: c.config.clone(),
             secret_fields: c.secret_fields.clone(),
             visible_fields: c.visible_fields.clone(),
+            secret_version: c.secret_version,
+            pending_secret_version: c.pending_secret_version,
+            rotation_grace_seconds: c.rotation_grace_seconds,
+            max_versions: c.max_versions,
             version: c.version,
         }
     }
@@ -106,6 +132,37 @@ impl From<&StoredCredential> for Lifecycle {
 pub struct Purged {
     pub id: String,
     pub purged: bool,
+}
+
+/// One entry of a credential's version history: metadata, never sealed data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SecretVersion {
+    pub version: u64,
+    /// The stage it carries now, if any.
+    pub stage: Option<&'static str>,
+    pub created_at: String,
+    pub created_by: String,
+    /// The secret fields it set or removed.
+    pub changed_fields: Vec<String>,
+    /// The secret fields it holds (names only); empty once destroyed.
+    pub secret_fields: Vec<String>,
+    pub destroyed: bool,
+    pub destroyed_at: Option<String>,
+}
+
+impl SecretVersion {
+    pub fn of(credential: &StoredCredential, v: &crate::domain::SecretVersion) -> Self {
+        Self {
+            version: v.version,
+            stage: credential.stage_of(v.version).map(|s| s.as_str()),
+            created_at: v.created_at.clone(),
+            created_by: v.created_by.clone(),
+            changed_fields: v.changed_fields.clone(),
+            secret_fields: v.secrets.keys().cloned().collect(),
+            destroyed: v.destroyed_at.is_some(),
+            destroyed_at: v.destroyed_at.clone(),
+        }
+    }
 }
 
 /// Page metadata of both lists: `{"page": {"limit": 50, "cursor": "…" | null}}`.
@@ -152,6 +209,8 @@ pub struct Event<'a> {
     pub caller_asserted: Option<EventCaller<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_version: Option<u64>,
     pub changes: &'a [String],
 }
 
@@ -203,6 +262,7 @@ impl<'a> From<&'a AuditEvent> for Event<'a> {
                 }
             }),
             purpose: e.purpose.as_deref(),
+            secret_version: e.secret_version,
             changes: &e.changes,
         }
     }
@@ -248,6 +308,13 @@ mod resolved {
         updated_at: &'a str,
         /// Which fields of `config` are secrets (as in every other view).
         secret_fields: Vec<&'a str>,
+        /// The secret version resolved, its stage, when the current version became current
+        /// and, for `previous`, when its grace ends.
+        secret_version: u64,
+        stage: Option<&'static str>,
+        rotated_at: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        valid_until: Option<&'a str>,
         config: Config<'a>,
     }
 
@@ -262,6 +329,10 @@ mod resolved {
                 version: c.version,
                 updated_at: &c.updated_at,
                 secret_fields: resolved.secrets.keys().map(String::as_str).collect(),
+                secret_version: resolved.secret_version,
+                stage: resolved.stage.map(|s| s.as_str()),
+                rotated_at: resolved.rotated_at.as_deref(),
+                valid_until: resolved.valid_until.as_deref(),
                 config: Config(resolved),
             }
         }
@@ -272,7 +343,7 @@ mod resolved {
     impl Serialize for Config<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let resolved = self.0;
-            let config = &resolved.credential.config;
+            let config = &resolved.config;
             let mut map = serializer.serialize_map(Some(config.len() + resolved.secrets.len()))?;
             for (key, value) in config {
                 map.serialize_entry(key, value)?;

@@ -88,6 +88,93 @@ async fn each_route_stays_within_its_call_budget() {
         ]
     );
 
+    // Secret versions. Resolving another version than current reads its version item;
+    // by name, the name's reservation first.
+    let previous = app
+        .resolve_with(
+            &key,
+            Some(id),
+            json!({"purpose": "budget", "stage": "previous"}),
+        )
+        .await;
+    assert_eq!(previous.status, 200, "{}", previous.text);
+    assert_eq!(
+        calls.take(),
+        [
+            "DynamoDB.GetItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.PutItem",
+            "KMS.Decrypt"
+        ]
+    );
+    let by_name = app
+        .resolve_with(&key, None, json!({"purpose": "budget", "name": "budget"}))
+        .await;
+    assert_eq!(by_name.status, 200, "{}", by_name.text);
+    assert_eq!(
+        calls.take(),
+        [
+            "DynamoDB.GetItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.PutItem",
+            "KMS.Decrypt"
+        ]
+    );
+    // Staging a pending version: as an update of a secret.
+    let staged = app
+        .request("POST", &format!("{path}/versions"))
+        .key(&key)
+        .json(&json!({"config": {"password": secret("staged")}}))
+        .send()
+        .await;
+    assert_eq!(staged.status, 201, "{}", staged.text);
+    assert_eq!(
+        calls.take(),
+        [
+            "DynamoDB.GetItem",
+            "KMS.GenerateDataKey",
+            "DynamoDB.TransactWriteItems"
+        ]
+    );
+    let pending = staged.body["data"]["pending_secret_version"]
+        .as_u64()
+        .unwrap();
+    // The history: the credential, one Query.
+    app.request("GET", &format!("{path}/versions"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(calls.take(), ["DynamoDB.GetItem", "DynamoDB.Query"]);
+    // Promote and restore: the credential, the version item, one transaction; no KMS call
+    // (sealed data moves as it is).
+    for route in [
+        format!("{path}/versions/{pending}/promote"),
+        format!("{path}/versions/1/restore"),
+    ] {
+        let answer = app.request("POST", &route).key(&key).send().await;
+        assert_eq!(answer.status, 200, "{route}: {}", answer.text);
+        assert_eq!(
+            calls.take(),
+            [
+                "DynamoDB.GetItem",
+                "DynamoDB.GetItem",
+                "DynamoDB.TransactWriteItems"
+            ],
+            "{route}"
+        );
+    }
+    // Destroy: the credential, one transaction.
+    let destroyed = app
+        .request("DELETE", &format!("{path}/versions/2"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(destroyed.status, 200, "{}", destroyed.text);
+    assert_eq!(
+        calls.take(),
+        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+    );
+
     // soft delete, restore, purge: a read, then one transaction (the change and its audit
     // event).
     app.request("DELETE", &path).key(&key).send().await;

@@ -2,20 +2,20 @@
 //! stack, gets the answer its route promises from the route's handler.
 
 use credentials_core::http::Route;
-use test_harness::events::{aimed, all, route_of, LIFECYCLE};
+use test_harness::events::{aimed, all, route_of, LIFECYCLE, UPDATED_PASSWORD};
 use test_harness::{database_body, TestApp, TestResponse};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_deserializes_and_is_answered_by_its_handler() {
     let app = TestApp::new().await;
     let key = app.admin_key().await;
-    let (body, password) = database_body("event-target");
+    let (body, _) = database_body("event-target");
     let target = app.create(&key, body).await;
     let id = target["id"].as_str().unwrap();
 
     let events = all();
     assert!(
-        events.len() >= 9,
+        events.len() >= 14,
         "one event per function plus a REST API one"
     );
     for (stem, raw) in &events {
@@ -28,7 +28,10 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
             let request = lambda_http::request::from_str(&event.to_string()).unwrap();
             let response = local_server::dispatch(&app.state, route, request).await;
             let response = TestResponse::from_lambda(response);
-            let expected = if route == Route::Create { 201 } else { 200 };
+            let expected = match route {
+                Route::Create | Route::StageVersion => 201,
+                _ => 200,
+            };
             assert_eq!(
                 response.status, expected,
                 "events/{stem}.json: {}",
@@ -37,7 +40,22 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
             match route {
                 Route::Get | Route::Update => assert_eq!(response.body["data"]["id"], id),
                 Route::Purge => assert_eq!(response.body["data"]["purged"], true),
-                Route::Resolve => assert_eq!(response.body["data"]["config"]["password"], password),
+                Route::Resolve => {
+                    assert_eq!(
+                        response.body["data"]["config"]["password"],
+                        UPDATED_PASSWORD
+                    );
+                    assert_eq!(response.body["data"]["secret_version"], 4);
+                }
+                Route::ListVersions => {
+                    let numbers: Vec<_> = response.body["data"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v["version"].as_u64().unwrap())
+                        .collect();
+                    assert_eq!(numbers, [2, 1]);
+                }
                 _ => {}
             }
             // API Gateway's request id is the one answered with.

@@ -24,3 +24,4 @@ mod template;
 mod tls;
 #[cfg(feature = "contract")]
 mod validation;
+mod versions;

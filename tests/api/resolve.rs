@@ -3,7 +3,7 @@
 //! Lambda client against the local Invoke API.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use credentials_client::{CacheConfig, ResolveError, Resolver};
+use credentials_client::{CacheConfig, ResolveError, Resolver, Selector, Target};
 use credentials_core::auth::Scope;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -279,6 +279,60 @@ async fn the_client_crate_resolves_through_the_lambda_invoke_api() {
         .filter(|c| c.as_str() == "KMS.Decrypt")
         .count();
     assert_eq!(decrypts, 1, "eight concurrent callers, one invocation");
+
+    // A rotation: the cache keeps serving what it holds until asked for something newer.
+    let used = cached.resolve(&id, PURPOSE).await.unwrap();
+    assert_eq!(used.secret_version, 1);
+    let rotated = secret("rotated");
+    app.request("PUT", &format!("/api/credentials/{id}"))
+        .key(&key)
+        .json(&serde_json::json!({"config": {"password": rotated}}))
+        .send()
+        .await;
+    let stale = cached.resolve(&id, PURPOSE).await.unwrap();
+    assert_eq!(stale.secret_version, 1, "a hit until the entry expires");
+    let target = Target::Id(id.clone());
+    let newer = cached
+        .resolve_newer_than(&target, used.secret_version, PURPOSE)
+        .await
+        .unwrap();
+    assert_eq!(newer.secret_version, 2);
+    assert_eq!(newer.secret("password").unwrap().expose_secret(), rotated);
+    // The cache now holds the newer one; asking past it again says there is none.
+    assert_eq!(
+        cached.resolve(&id, PURPOSE).await.unwrap().secret_version,
+        2
+    );
+    assert_eq!(
+        cached
+            .resolve_newer_than(&target, 2, PURPOSE)
+            .await
+            .unwrap_err(),
+        ResolveError::NoNewerVersion { current: 2 }
+    );
+    // The previous version, and by name.
+    let previous = resolver
+        .resolve_as(&target, Selector::Previous, PURPOSE)
+        .await
+        .unwrap();
+    assert_eq!(
+        previous.secret("password").unwrap().expose_secret(),
+        password
+    );
+    assert_eq!(previous.stage.as_deref(), Some("previous"));
+    assert!(previous.valid_until.is_some());
+    let named = resolver
+        .resolve_as(&Target::Name("CLIENT".into()), Selector::Current, PURPOSE)
+        .await
+        .unwrap();
+    assert_eq!(named.id, id);
+    assert_eq!(
+        resolver
+            .resolve_as(&target, Selector::Version(9), PURPOSE)
+            .await
+            .unwrap_err(),
+        ResolveError::NotFound
+    );
 
     // An unknown function is Lambda's 404.
     let unknown = Resolver::new(lambda, "no-such-function", SecretString::from(key));

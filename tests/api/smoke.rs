@@ -50,7 +50,10 @@ async fn every_function_binary_starts_from_its_environment_and_answers() {
                 String::from_utf8_lossy(&output.stderr)
             );
         };
-        let expected = if route == Route::Create { 201 } else { 200 };
+        let expected = match route {
+            Route::Create | Route::StageVersion => 201,
+            _ => 200,
+        };
         assert_eq!(
             response["statusCode"],
             expected,

@@ -63,6 +63,10 @@ pub struct NewCredential {
     pub secrets: BTreeMap<String, SecretValue>,
     /// Undeclared fields the client asked to see (shown, and checked like declared ones).
     pub visible_fields: Vec<String>,
+    /// How long the previous secret version stays resolvable (default when `None`).
+    pub rotation_grace_seconds: Option<u64>,
+    /// How many versions keep their sealed data (default when `None`).
+    pub max_versions: Option<u32>,
 }
 
 /// A validated update, already checked against the credential it applies to.
@@ -78,4 +82,28 @@ pub struct CredentialChange {
     pub remove_secrets: BTreeSet<String>,
     /// The complete `visible_fields` after the change.
     pub visible_fields: Vec<String>,
+    /// A new `rotation_grace_seconds`, when sent.
+    pub rotation_grace_seconds: Option<u64>,
+    /// A new `max_versions`, when sent.
+    pub max_versions: Option<u32>,
+}
+
+impl CredentialChange {
+    /// Sets or removes a secret: the change makes a new secret version.
+    pub fn touches_secrets(&self) -> bool {
+        !self.set_secrets.is_empty() || !self.remove_secrets.is_empty()
+    }
+
+    /// The secret fields it sets or removes.
+    pub fn secret_paths(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self
+            .set_secrets
+            .keys()
+            .chain(&self.remove_secrets)
+            .cloned()
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
 }

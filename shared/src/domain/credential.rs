@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::names::name_key;
-use super::{CredentialChange, CredentialType, Encoding, Lifecycle, NewCredential, Status};
+use super::versions::{DEFAULT_MAX_VERSIONS, DEFAULT_ROTATION_GRACE_SECONDS};
+use super::{
+    CredentialChange, CredentialType, Encoding, Lifecycle, NewCredential, Previous, Status,
+};
 
 /// One secret field, sealed with a KMS data key (envelope encryption). The data key itself
 /// is stored encrypted under the KMS key; only KMS can unwrap it.
@@ -67,6 +70,46 @@ pub struct StoredCredential {
     pub version: u64,
     /// The idempotency record written with the create, if it carried a key.
     pub idempotency: Option<IdempotencyRef>,
+    /// Secret versions and their stages (see `domain::versions`).
+    pub versions: VersionState,
+}
+
+/// Where a credential's secret versions stand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionState {
+    /// The current version (0: none yet, or the secrets were written before versions
+    /// existed and have not been written since).
+    pub current: u64,
+    /// The highest version number written.
+    pub latest: u64,
+    /// Versions whose item exists (their metadata is in the history): at most
+    /// `max_versions` plus the labelled ones.
+    pub kept: Vec<u64>,
+    /// Versions whose sealed data is kept (a subset of `kept`: a destroyed version keeps
+    /// its metadata until it falls out of retention).
+    pub sealed: Vec<u64>,
+    pub previous: Option<Previous>,
+    pub pending: Option<u64>,
+    /// When the current version became current.
+    pub rotated_at: Option<String>,
+    pub rotation_grace_seconds: u64,
+    pub max_versions: u32,
+}
+
+impl Default for VersionState {
+    fn default() -> Self {
+        Self {
+            current: 0,
+            latest: 0,
+            kept: Vec::new(),
+            sealed: Vec::new(),
+            previous: None,
+            pending: None,
+            rotated_at: None,
+            rotation_grace_seconds: DEFAULT_ROTATION_GRACE_SECONDS,
+            max_versions: DEFAULT_MAX_VERSIONS,
+        }
+    }
 }
 
 /// A credential as the list indexes project it: everything its public view shows (secret
@@ -80,6 +123,10 @@ pub struct ListedCredential {
     pub config: Map<String, Value>,
     pub secret_fields: Vec<String>,
     pub visible_fields: Vec<String>,
+    pub secret_version: u64,
+    pub pending_secret_version: Option<u64>,
+    pub rotation_grace_seconds: u64,
+    pub max_versions: u32,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -99,6 +146,20 @@ impl StoredCredential {
         created_by: &str,
         now: &str,
     ) -> Self {
+        let mut versions = VersionState {
+            rotation_grace_seconds: input
+                .rotation_grace_seconds
+                .unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS),
+            max_versions: input.max_versions.unwrap_or(DEFAULT_MAX_VERSIONS),
+            ..VersionState::default()
+        };
+        if !secrets.is_empty() {
+            versions.current = 1;
+            versions.latest = 1;
+            versions.kept = vec![1];
+            versions.sealed = vec![1];
+            versions.rotated_at = Some(now.to_owned());
+        }
         Self {
             workspace_id: workspace_id.to_owned(),
             id,
@@ -115,6 +176,7 @@ impl StoredCredential {
             created_by: Some(created_by.to_owned()),
             version: 1,
             idempotency: None,
+            versions,
         }
     }
 
@@ -127,7 +189,9 @@ impl StoredCredential {
     }
 
     /// This credential after a validated partial update: the new name and config, secrets
-    /// removed or replaced by their newly sealed values, and the next version.
+    /// removed or replaced by their newly sealed values, and the next version. A change
+    /// that sets or removes a secret makes a new secret version, current at once (the old
+    /// current becomes previous).
     pub fn apply(
         &self,
         change: &CredentialChange,
@@ -141,13 +205,57 @@ impl StoredCredential {
         }
         next.config.clone_from(&change.config);
         next.visible_fields.clone_from(&change.visible_fields);
-        next.secrets
-            .retain(|field, _| !change.remove_secrets.contains(field));
-        next.secrets
-            .extend(sealed.iter().map(|(k, v)| (k.clone(), v.clone())));
+        next.secrets = self.secrets_after(change, sealed);
+        if let Some(grace) = change.rotation_grace_seconds {
+            next.versions.rotation_grace_seconds = grace;
+        }
+        if let Some(max) = change.max_versions {
+            next.versions.max_versions = max;
+        }
+        if change.touches_secrets() {
+            let version = self.versions.latest + 1;
+            next.make_current(version, now);
+        }
         next.updated_at = now.to_owned();
         next.version = self.version + 1;
         next
+    }
+
+    /// The whole sealed set after `change`: this credential's, without the removed
+    /// fields, with the newly sealed ones.
+    pub fn secrets_after(
+        &self,
+        change: &CredentialChange,
+        sealed: &BTreeMap<String, SealedSecret>,
+    ) -> BTreeMap<String, SealedSecret> {
+        let mut secrets = self.secrets.clone();
+        secrets.retain(|field, _| !change.remove_secrets.contains(field));
+        secrets.extend(sealed.iter().map(|(k, v)| (k.clone(), v.clone())));
+        secrets
+    }
+
+    /// Makes `version` (already written, or written with this change) current: the old
+    /// current becomes previous, a pending `version` is no longer pending.
+    pub(super) fn make_current(&mut self, version: u64, now: &str) {
+        let v = &mut self.versions;
+        if v.current > 0 && v.current != version {
+            v.previous = Some(Previous {
+                version: v.current,
+                replaced_at: now.to_owned(),
+            });
+        }
+        if v.pending == Some(version) {
+            v.pending = None;
+        }
+        v.current = version;
+        v.latest = v.latest.max(version);
+        if !v.sealed.contains(&version) {
+            v.sealed.push(version);
+        }
+        if !v.kept.contains(&version) {
+            v.kept.push(version);
+        }
+        v.rotated_at = Some(now.to_owned());
     }
 
     /// This credential after `move_` (soft delete or restore).
@@ -239,6 +347,8 @@ mod tests {
             )]),
             remove_secrets: ["api_token".to_owned()].into(),
             visible_fields: Vec::new(),
+            rotation_grace_seconds: None,
+            max_versions: None,
         };
         let next = c.apply(
             &change,

@@ -35,6 +35,19 @@ impl Destination {
             .collect()
     }
 
+    /// The fields and values, as a JSON map (what a secret version records).
+    pub fn fields(&self) -> Map<String, Value> {
+        self.0.iter().cloned().collect()
+    }
+
+    /// The destination a secret version recorded.
+    pub fn from_fields(fields: &Map<String, Value>) -> Self {
+        let mut pairs: Vec<(String, Value)> =
+            fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Self(pairs)
+    }
+
     /// The names of the fields whose values differ between `self` and `other`.
     pub fn changed_fields(&self, other: &Destination) -> Vec<String> {
         let mut names: Vec<&String> = self.0.iter().chain(&other.0).map(|(n, _)| n).collect();

@@ -7,9 +7,15 @@ mod credential;
 mod destination;
 mod kinds;
 pub mod names;
+mod rotation;
 pub mod schema;
+pub mod versions;
 
 pub use commands::{CredentialChange, Encoding, NewCredential, SecretValue};
-pub use credential::{IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential};
+pub use credential::{
+    IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential, VersionState,
+};
 pub use destination::Destination;
 pub use kinds::{CredentialType, Lifecycle, Status};
+pub use rotation::{Chosen, Selector, Unresolvable};
+pub use versions::{Previous, SecretVersion, Stage};

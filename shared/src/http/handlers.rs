@@ -4,12 +4,18 @@
 
 use lambda_http::Request;
 
-use super::request::{credential_id, expected_version, header, invalid_query, request_info, Query};
+#[cfg(feature = "encryption")]
+use super::request::names_a_credential;
+use super::request::{
+    credential_id, expected_version, header, invalid_query, request_info, version_number, Query,
+};
 use super::{Reply, Route};
 use crate::audit::Action;
-use crate::cursor::ListFilter;
+use crate::cursor::{self, ListFilter};
 use crate::domain::{CredentialType, Status, StoredCredential};
 use crate::error::ApiError;
+#[cfg(feature = "encryption")]
+use crate::error::FieldIssue;
 use crate::ids::is_credential_id;
 use crate::service::{self, AuditQuery, Caller, ListQuery, Target};
 use crate::views::{self, PageMeta};
@@ -152,9 +158,35 @@ pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> 
         id,
         if_match: expected_version(req),
     };
-    let updated =
-        service::update(state, &principal, service::UpdateCommand { target, body }).await?;
+    let command = service::UpdateCommand {
+        target,
+        body,
+        pending: false,
+    };
+    let updated = service::update(state, &principal, command).await?;
     Ok(credential_reply(&updated))
+}
+
+/// Stages secrets as a pending version: 201, `Location` the new version; the answer is the
+/// credential (`pending_secret_version` names it; `current` is untouched).
+#[cfg(feature = "encryption")]
+pub async fn stage_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::StageVersion).await?;
+    let id = credential_id(req)?;
+    let body = super::request::json_body(req)?;
+    let target = Target {
+        id,
+        if_match: expected_version(req),
+    };
+    let command = service::UpdateCommand {
+        target,
+        body,
+        pending: true,
+    };
+    let staged = service::update(state, &principal, command).await?;
+    let pending = staged.versions.pending.unwrap_or_default();
+    let location = format!("/api/credentials/{}/versions/{pending}", staged.id);
+    Ok(credential_reply(&staged).created(location))
 }
 
 fn target(req: &Request) -> Result<Target, ApiError> {
@@ -195,11 +227,85 @@ pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
 #[cfg(feature = "encryption")]
 pub async fn resolve(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let principal = caller(state, req, Route::Resolve).await?;
-    let id = credential_id(req)?;
-    let purpose = crate::validate::resolve_purpose(super::request::json_body(req)?)?;
-    let command = service::ResolveCommand { id, purpose };
+    let request = crate::validate::resolve_request(super::request::json_body(req)?)?;
+    let target = match request.name {
+        // By name, the path names no credential (it may be the route's template, or
+        // absent): never a credential id, which would make the target ambiguous.
+        Some(name) if !names_a_credential(req) => service::ResolveTarget::Name(name),
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldIssue::new(
+                "name",
+                "send either the path's credential id or name, not both",
+            )]))
+        }
+        None => service::ResolveTarget::Id(credential_id(req)?),
+    };
+    let command = service::ResolveCommand {
+        target,
+        purpose: request.purpose,
+        selector: request.selector,
+    };
     let resolved = service::resolve(state, &principal, &command).await?;
     let reply = Reply::ok(views::Resolved::from(&resolved)).version(resolved.credential.version);
     // `resolved` (and with it every opened value) is dropped, and wiped, right here.
     Ok(reply)
+}
+
+fn version_query(req: &Request) -> Result<service::VersionQuery, ApiError> {
+    let query = Query::parse(req, &["limit", "cursor"])?;
+    let limit = page_limit(&query)?;
+    let before = match query.get("cursor") {
+        None => None,
+        Some(raw) => Some(cursor::decode_version(raw).ok_or_else(ApiError::invalid_cursor)?),
+    };
+    Ok(service::VersionQuery {
+        id: credential_id(req)?,
+        limit,
+        before,
+    })
+}
+
+pub async fn list_versions(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::ListVersions).await?;
+    let query = version_query(req)?;
+    let limit = query.limit;
+    let history = service::list_versions(state, &principal, query).await?;
+    let data: Vec<_> = history
+        .versions
+        .iter()
+        .map(|v| views::SecretVersion::of(&history.credential, v))
+        .collect();
+    let next = history.next_cursor.map(cursor::encode_version);
+    Ok(
+        Reply::with_meta(data, Some(PageMeta::new(limit, next)))
+            .version(history.credential.version),
+    )
+}
+
+fn version_target(req: &Request) -> Result<service::VersionTarget, ApiError> {
+    Ok(service::VersionTarget {
+        credential: target(req)?,
+        version: version_number(req)?,
+    })
+}
+
+pub async fn promote_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::PromoteVersion).await?;
+    let target = version_target(req)?;
+    let credential = service::promote(state, &principal, &target).await?;
+    Ok(credential_reply(&credential))
+}
+
+pub async fn restore_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::RestoreVersion).await?;
+    let target = version_target(req)?;
+    let credential = service::restore_version(state, &principal, &target).await?;
+    Ok(credential_reply(&credential))
+}
+
+pub async fn destroy_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::DestroyVersion).await?;
+    let target = version_target(req)?;
+    let credential = service::destroy_version(state, &principal, &target).await?;
+    Ok(credential_reply(&credential))
 }

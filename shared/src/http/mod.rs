@@ -242,3 +242,69 @@ pub async fn purge_credential(
     let req = with_request_id(req);
     respond(Route::Purge, &req, handlers::purge(state, &req)).await
 }
+
+pub async fn list_credential_versions(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(
+        Route::ListVersions,
+        &req,
+        handlers::list_versions(state, &req),
+    )
+    .await
+}
+
+#[cfg(feature = "encryption")]
+pub async fn stage_credential_version(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(
+        Route::StageVersion,
+        &req,
+        handlers::stage_version(state, &req),
+    )
+    .await
+}
+
+pub async fn promote_credential_version(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(
+        Route::PromoteVersion,
+        &req,
+        handlers::promote_version(state, &req),
+    )
+    .await
+}
+
+pub async fn restore_credential_version(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(
+        Route::RestoreVersion,
+        &req,
+        handlers::restore_version(state, &req),
+    )
+    .await
+}
+
+pub async fn destroy_credential_version(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(
+        Route::DestroyVersion,
+        &req,
+        handlers::destroy_version(state, &req),
+    )
+    .await
+}

@@ -3,7 +3,7 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-use super::routes::path_id;
+use super::routes::path_params;
 use crate::audit::{CallerAsserted, RequestInfo};
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 use crate::ids::is_credential_id;
@@ -118,16 +118,39 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// (function URLs and some local runners do not fill path parameters). Ids this service
 /// could not have minted are answered 404 without a lookup.
 pub fn credential_id(req: &Request) -> Result<String, ApiError> {
-    let params = req.path_parameters();
-    let id = match params.first("id") {
-        Some(id) => Some(id.to_owned()),
-        None => path_id(req.raw_http_path()).map(str::to_owned),
-    };
-    let id = id
+    let id = path_param(req, "id")
         .filter(|id| is_credential_id(id))
         .ok_or_else(ApiError::not_found)?;
     tracing::Span::current().record("credential_id", id.as_str());
     Ok(id)
+}
+
+/// A path segment by name: from API Gateway's path parameters, or parsed from the raw path.
+fn path_param(req: &Request, name: &str) -> Option<String> {
+    if let Some(value) = req.path_parameters().first(name) {
+        return Some(value.to_owned());
+    }
+    let params = path_params(req.raw_http_path());
+    match name {
+        "id" => params.id,
+        "version" => params.version,
+        _ => None,
+    }
+}
+
+#[cfg(feature = "encryption")]
+/// True when the request's path carries a credential id (a by-name resolve must not).
+pub fn names_a_credential(req: &Request) -> bool {
+    path_param(req, "id").is_some_and(|id| is_credential_id(&id))
+}
+
+/// The `{version}` of the path: a secret version number (1 or more, decimal, no sign or
+/// leading zero); anything else is 404, as a version that does not exist.
+pub fn version_number(req: &Request) -> Result<u64, ApiError> {
+    path_param(req, "version")
+        .filter(|v| !v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(crate::service::version_not_found)
 }
 
 /// The request body as JSON: content type, size and syntax are checked here, once.

@@ -15,6 +15,16 @@ crate::labelled_enum! {
         Purge => "purge-credential",
         /// The workspace's audit trail.
         ListAuditEvents => "list-audit-events",
+        /// A credential's secret versions (metadata only).
+        ListVersions => "list-credential-versions",
+        /// Stage new secrets as a pending version.
+        StageVersion => "stage-credential-version",
+        /// Make a secret version current.
+        PromoteVersion => "promote-credential-version",
+        /// Copy an old secret version forward as a new current.
+        RestoreVersion => "restore-credential-version",
+        /// Destroy a secret version's sealed data.
+        DestroyVersion => "destroy-credential-version",
         /// The credential with its secrets, for pipelines: reached by direct invocation
         /// only, never routed by API Gateway (nor by the local server's HTTP routes).
         Resolve => "resolve-credential",
@@ -42,10 +52,15 @@ impl Route {
 
     pub fn method(self) -> &'static str {
         match self {
-            Self::List | Self::Get | Self::ListAuditEvents => "GET",
-            Self::Create | Self::Restore | Self::Resolve => "POST",
+            Self::List | Self::Get | Self::ListAuditEvents | Self::ListVersions => "GET",
+            Self::Create
+            | Self::Restore
+            | Self::Resolve
+            | Self::StageVersion
+            | Self::PromoteVersion
+            | Self::RestoreVersion => "POST",
             Self::Update => "PUT",
-            Self::SoftDelete | Self::Purge => "DELETE",
+            Self::SoftDelete | Self::Purge | Self::DestroyVersion => "DELETE",
         }
     }
 
@@ -58,14 +73,25 @@ impl Route {
             Self::Purge => "/api/credentials/{id}/permanent",
             Self::Resolve => "/api/credentials/{id}/resolve",
             Self::ListAuditEvents => "/api/audit-events",
+            Self::ListVersions | Self::StageVersion => "/api/credentials/{id}/versions",
+            Self::DestroyVersion => "/api/credentials/{id}/versions/{version}",
+            Self::PromoteVersion => "/api/credentials/{id}/versions/{version}/promote",
+            Self::RestoreVersion => "/api/credentials/{id}/versions/{version}/restore",
         }
     }
 
     pub fn scope(self) -> Scope {
         match self {
-            Self::List | Self::Get => Scope::Read,
-            Self::Create | Self::Update | Self::SoftDelete | Self::Restore => Scope::Write,
-            Self::Purge => Scope::Purge,
+            Self::List | Self::Get | Self::ListVersions => Scope::Read,
+            Self::Create
+            | Self::Update
+            | Self::SoftDelete
+            | Self::Restore
+            | Self::StageVersion
+            | Self::PromoteVersion
+            | Self::RestoreVersion => Scope::Write,
+            // Destroying a version's sealed data cannot be undone, as a purge cannot.
+            Self::Purge | Self::DestroyVersion => Scope::Purge,
             Self::Resolve => Scope::Resolve,
             Self::ListAuditEvents => Scope::Audit,
         }
@@ -77,53 +103,78 @@ impl Route {
 pub enum RouteMatch {
     Found {
         route: Route,
-        id: Option<String>,
+        params: PathParams,
     },
     /// The path exists, the method does not.
     MethodNotAllowed,
     NotFound,
 }
 
-/// Splits a request path into the path template it matches and the `{id}` it carries.
-fn match_path(path: &str) -> Option<(&'static str, Option<&str>)> {
-    let path = path.strip_prefix("/v1").unwrap_or(path);
-    let path = path.strip_suffix('/').unwrap_or(path);
-    if path == "/api/audit-events" {
-        return Some(("/api/audit-events", None));
-    }
-    let rest = path.strip_prefix("/api/credentials")?;
-    if rest.is_empty() {
-        return Some(("/api/credentials", None));
-    }
-    let rest = rest.strip_prefix('/')?;
-    let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    if id.is_empty() {
-        return None;
-    }
-    match tail {
-        "" => Some(("/api/credentials/{id}", Some(id))),
-        "restore" => Some(("/api/credentials/{id}/restore", Some(id))),
-        "permanent" => Some(("/api/credentials/{id}/permanent", Some(id))),
-        "resolve" => Some(("/api/credentials/{id}/resolve", Some(id))),
-        _ => None,
+/// The `{id}` and `{version}` segments of a request path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathParams {
+    pub id: Option<String>,
+    pub version: Option<String>,
+}
+
+impl PathParams {
+    /// As API Gateway's `pathParameters`.
+    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("id", self.id.as_deref()),
+            ("version", self.version.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
     }
 }
 
+/// Splits a request path into the path template it matches and the segments it carries.
+fn match_path(path: &str) -> Option<(&'static str, PathParams)> {
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    if path == "/api/audit-events" {
+        return Some(("/api/audit-events", PathParams::default()));
+    }
+    let rest = path.strip_prefix("/api/credentials")?;
+    if rest.is_empty() {
+        return Some(("/api/credentials", PathParams::default()));
+    }
+    let segments: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let id = Some(segments[0].to_owned());
+    let version = segments.get(2).map(|v| (*v).to_owned());
+    let template = match segments[1..] {
+        [] => "/api/credentials/{id}",
+        ["restore"] => "/api/credentials/{id}/restore",
+        ["permanent"] => "/api/credentials/{id}/permanent",
+        ["resolve"] => "/api/credentials/{id}/resolve",
+        ["versions"] => "/api/credentials/{id}/versions",
+        ["versions", _] => "/api/credentials/{id}/versions/{version}",
+        ["versions", _, "promote"] => "/api/credentials/{id}/versions/{version}/promote",
+        ["versions", _, "restore"] => "/api/credentials/{id}/versions/{version}/restore",
+        _ => return None,
+    };
+    Some((template, PathParams { id, version }))
+}
+
 /// A path API Gateway routes (the resolve path is not one: it is invoked directly).
-fn match_routed(path: &str) -> Option<(&'static str, Option<&str>)> {
+fn match_routed(path: &str) -> Option<(&'static str, PathParams)> {
     match_path(path).filter(|(template, _)| *template != Route::Resolve.path())
 }
 
 /// Routes a request as API Gateway would.
 pub fn match_route(method: &str, path: &str) -> RouteMatch {
-    let Some((template, id)) = match_routed(path) else {
+    let Some((template, params)) = match_routed(path) else {
         return RouteMatch::NotFound;
     };
     Route::routed()
         .find(|r| r.path() == template && r.method().eq_ignore_ascii_case(method))
         .map_or(RouteMatch::MethodNotAllowed, |route| RouteMatch::Found {
             route,
-            id: id.map(str::to_owned),
+            params,
         })
 }
 
@@ -138,14 +189,77 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// The `{id}` segment of a request path, for invocations without path parameters.
-pub fn path_id(path: &str) -> Option<&str> {
-    match_path(path).and_then(|(_, id)| id)
+/// The segments of a request path, for invocations without path parameters.
+pub fn path_params(path: &str) -> PathParams {
+    match_path(path)
+        .map(|(_, params)| params)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn id(id: &str) -> PathParams {
+        PathParams {
+            id: Some(id.into()),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn version_paths() {
+        let both = PathParams {
+            id: Some("cred_x".into()),
+            version: Some("3".into()),
+        };
+        for (method, path, route, params) in [
+            (
+                "GET",
+                "/api/credentials/cred_x/versions",
+                Route::ListVersions,
+                id("cred_x"),
+            ),
+            (
+                "DELETE",
+                "/api/credentials/cred_x/versions/3",
+                Route::DestroyVersion,
+                both.clone(),
+            ),
+            (
+                "POST",
+                "/v1/api/credentials/cred_x/versions/3/promote",
+                Route::PromoteVersion,
+                both.clone(),
+            ),
+            (
+                "POST",
+                "/api/credentials/cred_x/versions/3/restore/",
+                Route::RestoreVersion,
+                both.clone(),
+            ),
+        ] {
+            assert_eq!(
+                match_route(method, path),
+                RouteMatch::Found { route, params }
+            );
+        }
+        assert_eq!(
+            match_route("GET", "/api/credentials/cred_x/versions/3"),
+            RouteMatch::MethodNotAllowed
+        );
+        assert_eq!(
+            allowed_methods("/api/credentials/cred_x/versions/3/promote"),
+            vec!["POST"]
+        );
+        for path in [
+            "/api/credentials/cred_x/versions/3/other",
+            "/api/credentials/cred_x/versions//promote",
+            "/api/credentials/cred_x/versions/3/promote/x",
+        ] {
+            assert_eq!(match_route("POST", path), RouteMatch::NotFound, "{path}");
+        }
+    }
 
     #[test]
     fn resolves_both_prefixes() {
@@ -154,7 +268,7 @@ mod tests {
                 match_route("GET", &format!("{prefix}/api/credentials")),
                 RouteMatch::Found {
                     route: Route::List,
-                    id: None
+                    params: PathParams::default()
                 }
             );
             assert_eq!(
@@ -164,14 +278,14 @@ mod tests {
                 ),
                 RouteMatch::Found {
                     route: Route::Purge,
-                    id: Some("cred_x".into())
+                    params: id("cred_x")
                 }
             );
             assert_eq!(
                 match_route("POST", &format!("{prefix}/api/credentials/cred_x/restore")),
                 RouteMatch::Found {
                     route: Route::Restore,
-                    id: Some("cred_x".into())
+                    params: id("cred_x")
                 }
             );
         }
@@ -204,8 +318,8 @@ mod tests {
             );
         }
         assert_eq!(
-            path_id("/v1/api/credentials/cred_x/resolve"),
-            Some("cred_x")
+            path_params("/v1/api/credentials/cred_x/resolve"),
+            id("cred_x")
         );
     }
 
@@ -215,7 +329,7 @@ mod tests {
         #[test]
         fn routing_and_ids_never_panic(method in "[A-Z]{0,8}", path in "(/v1)?(/api)?(/credentials)?(/[^/]{0,40}){0,3}") {
             let _ = match_route(&method, &path);
-            let _ = path_id(&path);
+            let _ = path_params(&path);
             let _ = allowed_methods(&path);
             for segment in path.split('/') {
                 if crate::ids::is_credential_id(segment) {

@@ -12,7 +12,7 @@ use crate::domain::{Destination, IdempotencyRef, SecretValue, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency;
 use crate::ids::new_credential_id;
-use crate::store::{IdempotencyRecord, StoreError};
+use crate::store::{IdempotencyRecord, StoreError, VersionWrites};
 use crate::validate;
 use crate::views;
 use crate::AppState;
@@ -126,17 +126,37 @@ pub async fn create(
         key_hash: r.key_hash.clone(),
         expires_at: r.expires_at,
     });
-    let event = caller.event(
+    let mut event = caller.event(
         app,
         Action::CredentialCreated,
         &credential,
         audit::created_paths(&credential),
     );
+    event.secret_version = (credential.versions.current > 0).then_some(credential.versions.current);
+    // The first secret version, when the credential is created with secrets.
+    let versions = VersionWrites {
+        put: (credential.versions.current > 0)
+            .then(|| {
+                credential.current_version_item(
+                    &caller.principal.key_id,
+                    credential.secret_fields().map(str::to_owned).collect(),
+                )
+            })
+            .into_iter()
+            .collect(),
+        ..VersionWrites::default()
+    };
     let mut outcome = Err(StoreError::Conflict);
     for _ in 0..WRITE_ROUNDS {
         outcome = app
             .store
-            .insert_credential(&credential, record.as_ref(), &event, app.now_epoch())
+            .insert_credential(
+                &credential,
+                record.as_ref(),
+                &event,
+                app.now_epoch(),
+                &versions,
+            )
             .await;
         // Only a collision with another transaction is worth another round: the id is new.
         if outcome != Err(StoreError::Conflict) {

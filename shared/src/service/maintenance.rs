@@ -7,7 +7,7 @@ use crate::audit::{self, Action, Actor, AuditEvent, RequestInfo};
 use crate::crypto::SealScope;
 use crate::domain::{schema, CredentialChange, Destination, SecretValue};
 use crate::error::ApiError;
-use crate::store::StoreError;
+use crate::store::{StoreError, VersionWrites};
 use crate::AppState;
 
 /// What sealing undeclared fields did (or, in a dry run, would do).
@@ -51,6 +51,8 @@ pub async fn seal_undeclared(app: &AppState, dry_run: bool) -> Result<SealReport
             set_secrets,
             remove_secrets: Default::default(),
             visible_fields: Vec::new(),
+            rotation_grace_seconds: None,
+            max_versions: None,
         };
         let destination = Destination::of(current.kind, &change.config).digest();
         let scope = SealScope {
@@ -59,9 +61,19 @@ pub async fn seal_undeclared(app: &AppState, dry_run: bool) -> Result<SealReport
             destination: &destination,
         };
         let sealed = app.encryptor.seal(&scope, &change.set_secrets).await?;
-        let next = current.apply(&change, &sealed, &app.now_rfc3339());
+        // Secrets written before versions existed become version 1 first, so that they
+        // stay resolvable as `previous`.
+        let (base, adopted) = current.versioned_base();
+        let mut next = base.apply(&change, &sealed, &app.now_rfc3339());
+        let mut put: Vec<_> = adopted.into_iter().collect();
+        put.push(next.current_version_item("admin", change.secret_paths()));
+        let versions = VersionWrites {
+            put,
+            delete: next.retained_after_update(),
+            ..VersionWrites::default()
+        };
         let changes = audit::changed_paths(&current, &next, change.set_secrets.keys().cloned());
-        let event = AuditEvent::for_credential(
+        let mut event = AuditEvent::for_credential(
             Action::CredentialUpdated,
             &next,
             Actor::Admin,
@@ -70,7 +82,12 @@ pub async fn seal_undeclared(app: &AppState, dry_run: bool) -> Result<SealReport
             app.now(),
             app.audit_retention,
         );
-        match app.store.replace_credential(&current, &next, &event).await {
+        event.secret_version = Some(next.versions.current);
+        match app
+            .store
+            .replace_credential(&current, &next, &event, &versions)
+            .await
+        {
             Ok(()) => {
                 event.log();
                 report.sealed += 1;

@@ -39,6 +39,7 @@ mod read;
 mod resolve;
 #[cfg(feature = "encryption")]
 mod update;
+mod versions;
 
 pub use audit::{list_events, AuditPage, AuditQuery};
 #[cfg(feature = "encryption")]
@@ -47,9 +48,13 @@ pub use edit::Target;
 pub use lifecycle::{purge, restore, soft_delete};
 pub use read::{get, list, ListPage, ListQuery};
 #[cfg(feature = "encryption")]
-pub use resolve::{resolve, ResolveCommand, ResolvedCredential};
+pub use resolve::{resolve, ResolveCommand, ResolveTarget, ResolvedCredential};
 #[cfg(feature = "encryption")]
 pub use update::{update, UpdateCommand};
+pub use versions::{
+    destroy_version, list_versions, promote, restore_version, version_not_found, VersionHistory,
+    VersionQuery, VersionTarget,
+};
 
 use crate::audit::{Action, Actor, AuditEvent, RequestInfo};
 use crate::auth::{Principal, Scope};

@@ -13,14 +13,17 @@ use crate::audit::{self, Action};
 use crate::crypto::SealScope;
 use crate::domain::{CredentialChange, Destination, SealedSecret, Status, StoredCredential};
 use crate::error::{ApiError, ErrorCode, FieldIssue};
+use crate::store::VersionWrites;
 use crate::validate;
 use crate::AppState;
 
-/// A partial update: the credential, the versions `If-Match` admits, and the body as sent.
+/// A partial update: the credential, the versions `If-Match` admits, the body as sent,
+/// and whether its secrets are staged as a pending version (`POST …/versions`).
 #[derive(Debug)]
 pub struct UpdateCommand {
     pub target: Target,
     pub body: Value,
+    pub pending: bool,
 }
 
 /// A change that moves the destination (where the secrets are sent) while a stored secret
@@ -70,7 +73,13 @@ pub async fn update(
         app,
         caller,
         &command.target,
-        |current| validate::credential_change(command.body.clone(), current),
+        |current| {
+            if command.pending {
+                validate::pending_change(command.body.clone(), current)
+            } else {
+                validate::credential_change(command.body.clone(), current)
+            }
+        },
         move |current, change| async move {
             if current.status == Status::Deleted {
                 return Err(invalid_state(
@@ -97,11 +106,42 @@ pub async fn update(
                     done
                 }
             };
-            let next = current.apply(&change, &new_secrets, &app.now_rfc3339());
+            let now = app.now_rfc3339();
+            let by = &caller.principal.key_id;
+            // Secrets written before versions existed become version 1 first (in the same
+            // transaction), so that they stay resolvable as `previous`.
+            let (base, adopted) = if change.touches_secrets() {
+                current.versioned_base()
+            } else {
+                (current.clone(), None)
+            };
+            let mut put: Vec<_> = adopted.into_iter().collect();
+            let (next, delete, action) = if command.pending {
+                let (next, item, delete) = base.stage_pending(&change, &new_secrets, by, &now);
+                put.push(item);
+                (next, delete, Action::SecretStaged)
+            } else {
+                let mut next = base.apply(&change, &new_secrets, &now);
+                if change.touches_secrets() {
+                    put.push(next.current_version_item(by, change.secret_paths()));
+                }
+                let delete = next.retained_after_update();
+                (next, delete, Action::CredentialUpdated)
+            };
+            let versions = VersionWrites {
+                put,
+                delete,
+                ..VersionWrites::default()
+            };
             refuse_leak(&next, &change.set_secrets)?;
             let changes = audit::changed_paths(&current, &next, change.set_secrets.keys().cloned());
-            let event = caller.event(app, Action::CredentialUpdated, &next, changes);
-            let written = round(app.store.replace_credential(&current, &next, &event).await)?;
+            let mut event = caller.event(app, action, &next, changes);
+            event.secret_version = versions.put.last().map(|v| v.version);
+            let written = round(
+                app.store
+                    .replace_credential(&current, &next, &event, &versions)
+                    .await,
+            )?;
             Ok(written.map(|()| {
                 event.log();
                 next

@@ -74,6 +74,9 @@ pub fn encode_event(event: &AuditEvent) -> Item {
     if let Some(version) = event.version {
         item.insert("version".into(), n(version));
     }
+    if let Some(version) = event.secret_version {
+        item.insert("secret_version".into(), n(version));
+    }
     item
 }
 
@@ -112,6 +115,10 @@ pub fn decode_event(item: &Item) -> Result<AuditEvent, StoreError> {
             },
         },
         purpose: get_opt_s(item, "purpose"),
+        secret_version: item
+            .get("secret_version")
+            .map(|_| get_n(item, "secret_version"))
+            .transpose()?,
         changes,
         expires_at: get_n(item, TTL_ATTRIBUTE)?,
     })

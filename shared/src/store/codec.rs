@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{workspace_pk, StoreError};
 use crate::domain::{
-    schema, CredentialType, Encoding, IdempotencyRef, ListedCredential, SealedSecret, Status,
-    StoredCredential,
+    schema, CredentialType, Encoding, IdempotencyRef, ListedCredential, Previous, SealedSecret,
+    SecretVersion, Status, StoredCredential, VersionState,
 };
 
 pub type Item = HashMap<String, Av>;
@@ -76,28 +76,7 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         "config".into(),
         s(serde_json::to_string(&c.config).expect("a JSON map always serializes")),
     );
-    let secrets = c
-        .secrets
-        .iter()
-        .map(|(field, sealed)| {
-            let mut parts = HashMap::from([
-                (
-                    "k".to_owned(),
-                    Av::B(Blob::new(sealed.encrypted_data_key.clone())),
-                ),
-                ("n".to_owned(), Av::B(Blob::new(sealed.nonce.clone()))),
-                ("c".to_owned(), Av::B(Blob::new(sealed.ciphertext.clone()))),
-            ]);
-            if sealed.encoding == Encoding::Json {
-                parts.insert("j".to_owned(), Av::Bool(true));
-            }
-            if sealed.bound {
-                parts.insert("b".to_owned(), Av::Bool(true));
-            }
-            (field.clone(), Av::M(parts))
-        })
-        .collect();
-    item.insert("secrets".into(), Av::M(secrets));
+    item.insert("secrets".into(), encode_sealed(&c.secrets));
     // The names alone, for the list indexes (which never project `secrets`).
     item.insert(
         "secret_fields".into(),
@@ -120,7 +99,179 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         item.insert("created_by".into(), s(created_by));
     }
     item.insert("version".into(), n(c.version));
+    encode_versions(&c.versions, &mut item);
     item
+}
+
+fn encode_versions(v: &VersionState, item: &mut Item) {
+    item.insert("secret_version".into(), n(v.current));
+    item.insert("latest_version".into(), n(v.latest));
+    item.insert(
+        "kept_versions".into(),
+        Av::L(v.kept.iter().map(|&x| n(x)).collect()),
+    );
+    item.insert(
+        "sealed_versions".into(),
+        Av::L(v.sealed.iter().map(|&x| n(x)).collect()),
+    );
+    if let Some(previous) = &v.previous {
+        item.insert("previous_version".into(), n(previous.version));
+        item.insert("previous_replaced_at".into(), s(&previous.replaced_at));
+    }
+    if let Some(pending) = v.pending {
+        item.insert("pending_version".into(), n(pending));
+    }
+    if let Some(at) = &v.rotated_at {
+        item.insert("rotated_at".into(), s(at));
+    }
+    item.insert("rotation_grace_seconds".into(), n(v.rotation_grace_seconds));
+    item.insert("max_versions".into(), n(u64::from(v.max_versions)));
+}
+
+fn numbers(list: &Av) -> Result<Vec<u64>, StoreError> {
+    list.as_l()
+        .map_err(|_| StoreError::Corrupt)?
+        .iter()
+        .map(|x| {
+            x.as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or(StoreError::Corrupt)
+        })
+        .collect()
+}
+
+/// The version state of an item; an item written before versions existed has none yet
+/// (current 0: its secrets, if any, are inline and resolve as current).
+fn decode_versions(item: &Item) -> Result<VersionState, StoreError> {
+    let opt_n = |key: &str| item.get(key).map(|_| get_n(item, key)).transpose();
+    let mut v = VersionState::default();
+    if let Some(current) = opt_n("secret_version")? {
+        v.current = current;
+    }
+    if let Some(latest) = opt_n("latest_version")? {
+        v.latest = latest;
+    }
+    if let Some(list) = item.get("sealed_versions") {
+        v.sealed = numbers(list)?;
+    }
+    if let Some(list) = item.get("kept_versions") {
+        v.kept = numbers(list)?;
+    }
+    if let Some(version) = opt_n("previous_version")? {
+        v.previous = Some(Previous {
+            version,
+            replaced_at: get_s(item, "previous_replaced_at")?.to_owned(),
+        });
+    }
+    v.pending = opt_n("pending_version")?;
+    v.rotated_at = get_opt_s(item, "rotated_at");
+    if let Some(grace) = opt_n("rotation_grace_seconds")? {
+        v.rotation_grace_seconds = grace;
+    }
+    if let Some(max) = opt_n("max_versions")? {
+        v.max_versions = u32::try_from(max).map_err(|_| StoreError::Corrupt)?;
+    }
+    Ok(v)
+}
+
+/// The sort key of a secret version item (beside its credential, in the workspace's
+/// partition; zero-padded so that versions sort by number).
+pub fn version_sk(credential_id: &str, version: u64) -> String {
+    format!("VER#{credential_id}#{version:010}")
+}
+
+pub fn version_key(workspace_id: &str, credential_id: &str, version: u64) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(workspace_pk(workspace_id))),
+        ("sk".to_owned(), s(version_sk(credential_id, version))),
+    ])
+}
+
+/// The sealed-secrets map attribute (`secrets`) of a credential or version item.
+fn encode_sealed(secrets: &BTreeMap<String, SealedSecret>) -> Av {
+    Av::M(
+        secrets
+            .iter()
+            .map(|(field, sealed)| {
+                let mut parts = HashMap::from([
+                    (
+                        "k".to_owned(),
+                        Av::B(Blob::new(sealed.encrypted_data_key.clone())),
+                    ),
+                    ("n".to_owned(), Av::B(Blob::new(sealed.nonce.clone()))),
+                    ("c".to_owned(), Av::B(Blob::new(sealed.ciphertext.clone()))),
+                ]);
+                if sealed.encoding == Encoding::Json {
+                    parts.insert("j".to_owned(), Av::Bool(true));
+                }
+                if sealed.bound {
+                    parts.insert("b".to_owned(), Av::Bool(true));
+                }
+                (field.clone(), Av::M(parts))
+            })
+            .collect(),
+    )
+}
+
+fn decode_sealed(item: &Item) -> Result<BTreeMap<String, SealedSecret>, StoreError> {
+    let mut secrets = BTreeMap::new();
+    if let Some(map) = item.get("secrets") {
+        for (field, parts) in map.as_m().map_err(|_| StoreError::Corrupt)? {
+            let parts = parts.as_m().map_err(|_| StoreError::Corrupt)?;
+            secrets.insert(
+                field.clone(),
+                SealedSecret {
+                    encrypted_data_key: get_b(parts, "k")?,
+                    nonce: get_b(parts, "n")?,
+                    ciphertext: get_b(parts, "c")?,
+                    encoding: match parts.get("j") {
+                        Some(Av::Bool(true)) => Encoding::Json,
+                        _ => Encoding::Text,
+                    },
+                    bound: matches!(parts.get("b"), Some(Av::Bool(true))),
+                },
+            );
+        }
+    }
+    Ok(secrets)
+}
+
+pub fn encode_version(v: &SecretVersion) -> Item {
+    let mut item = version_key(&v.workspace_id, &v.credential_id, v.version);
+    item.insert("workspace_id".into(), s(&v.workspace_id));
+    item.insert("credential_id".into(), s(&v.credential_id));
+    item.insert("version".into(), n(v.version));
+    item.insert("created_at".into(), s(&v.created_at));
+    item.insert("created_by".into(), s(&v.created_by));
+    item.insert(
+        "changed_fields".into(),
+        Av::L(v.changed_fields.iter().map(s).collect()),
+    );
+    item.insert("secrets".into(), encode_sealed(&v.secrets));
+    item.insert(
+        "destination".into(),
+        s(serde_json::to_string(&v.destination).expect("a JSON map always serializes")),
+    );
+    if let Some(at) = &v.destroyed_at {
+        item.insert("destroyed_at".into(), s(at));
+    }
+    item
+}
+
+pub fn decode_version(item: &Item) -> Result<SecretVersion, StoreError> {
+    Ok(SecretVersion {
+        workspace_id: get_s(item, "workspace_id")?.to_owned(),
+        credential_id: get_s(item, "credential_id")?.to_owned(),
+        version: get_n(item, "version")?,
+        created_at: get_s(item, "created_at")?.to_owned(),
+        created_by: get_s(item, "created_by")?.to_owned(),
+        changed_fields: string_list(item, "changed_fields")?.unwrap_or_default(),
+        secrets: decode_sealed(item)?,
+        destination: serde_json::from_str(get_s(item, "destination")?)
+            .map_err(|_| StoreError::Corrupt)?,
+        destroyed_at: get_opt_s(item, "destroyed_at"),
+    })
 }
 
 /// DynamoDB's item size limit (400 KB, counting attribute names and values).
@@ -224,6 +375,7 @@ pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
     let kind = decode_kind(item)?;
     let config = decode_config(item)?;
     let visible_fields = decode_visible_fields(item, kind, &config)?;
+    let versions = decode_versions(item)?;
     Ok(ListedCredential {
         id: get_s(item, "id")?.to_owned(),
         name: get_s(item, "name")?.to_owned(),
@@ -232,6 +384,10 @@ pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
         config,
         secret_fields,
         visible_fields,
+        secret_version: versions.current,
+        pending_secret_version: versions.pending,
+        rotation_grace_seconds: versions.rotation_grace_seconds,
+        max_versions: versions.max_versions,
         created_at: get_s(item, "created_at")?.to_owned(),
         updated_at: get_s(item, "updated_at")?.to_owned(),
         deleted_at: get_opt_s(item, "deleted_at"),
@@ -242,25 +398,7 @@ pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
 
 pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
     let config = decode_config(item)?;
-    let mut secrets = BTreeMap::new();
-    if let Some(map) = item.get("secrets") {
-        for (field, parts) in map.as_m().map_err(|_| StoreError::Corrupt)? {
-            let parts = parts.as_m().map_err(|_| StoreError::Corrupt)?;
-            secrets.insert(
-                field.clone(),
-                SealedSecret {
-                    encrypted_data_key: get_b(parts, "k")?,
-                    nonce: get_b(parts, "n")?,
-                    ciphertext: get_b(parts, "c")?,
-                    encoding: match parts.get("j") {
-                        Some(Av::Bool(true)) => Encoding::Json,
-                        _ => Encoding::Text,
-                    },
-                    bound: matches!(parts.get("b"), Some(Av::Bool(true))),
-                },
-            );
-        }
-    }
+    let secrets = decode_sealed(item)?;
     let kind = decode_kind(item)?;
     let visible_fields = decode_visible_fields(item, kind, &config)?;
     Ok(StoredCredential {
@@ -285,6 +423,7 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
                 expires_at: get_n(item, "idem_expires_at")?,
             }),
         },
+        versions: decode_versions(item)?,
     })
 }
 
@@ -326,6 +465,20 @@ mod tests {
                 key_hash: "ab".into(),
                 expires_at: 9,
             }),
+            versions: crate::domain::VersionState {
+                current: 4,
+                latest: 5,
+                kept: vec![1, 2, 3, 4, 5],
+                sealed: vec![2, 3, 4, 5],
+                previous: Some(crate::domain::Previous {
+                    version: 3,
+                    replaced_at: "2025-03-21T09:15:22Z".into(),
+                }),
+                pending: Some(5),
+                rotated_at: Some("2025-03-21T09:15:22Z".into()),
+                rotation_grace_seconds: 3600,
+                max_versions: 4,
+            },
         };
         let item = encode_credential(&original);
         assert_eq!(get_s(&item, "name_key").unwrap(), "prod db");

@@ -8,8 +8,8 @@ use super::codec::{
 };
 use super::idempotency::idempotency_key;
 use super::transact::{Cancelled, Failure};
-use super::IdempotencyRecord;
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_TYPE};
+use super::{IdempotencyRecord, VersionWrites};
 use crate::audit::AuditEvent;
 use crate::cursor::ListFilter;
 use crate::domain::{ListedCredential, StoredCredential};
@@ -71,6 +71,7 @@ impl Store {
         idempotency: Option<&IdempotencyRecord>,
         event: &AuditEvent,
         now: u64,
+        versions: &VersionWrites,
     ) -> Result<(), StoreError> {
         let offset = usize::from(idempotency.is_some());
         let mut items = Vec::with_capacity(3);
@@ -102,6 +103,13 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         );
+        // A new credential destroys nothing: only its first version, if any, is written.
+        let _ = self.version_items(
+            &credential.workspace_id,
+            &credential.id,
+            versions,
+            &mut items,
+        );
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Failure::Cancelled(Cancelled::Condition(0))) if offset == 1 => {
@@ -113,6 +121,29 @@ impl Store {
             Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
             Err(Failure::Store(e)) => Err(e),
         }
+    }
+
+    /// The id of the credential whose name has this folded key in the workspace (its name
+    /// reservation, read strongly consistent), if any.
+    pub async fn credential_id_by_name_key(
+        &self,
+        workspace_id: &str,
+        name_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(name_key_item(workspace_id, name_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", &e.into_service_error()))?;
+        output
+            .item
+            .as_ref()
+            .map(|item| super::codec::get_s(item, "credential_id").map(str::to_owned))
+            .transpose()
     }
 
     /// Reads one credential (strongly consistent). `None` when absent from this workspace.
@@ -141,6 +172,7 @@ impl Store {
         current: &StoredCredential,
         next: &StoredCredential,
         event: &AuditEvent,
+        versions: &VersionWrites,
     ) -> Result<(), StoreError> {
         let guarded = self.put(
             encode_within_limit(next)?,
@@ -170,8 +202,16 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         );
+        let later = self.version_items(&next.workspace_id, &next.id, versions, &mut items);
         match self.transact(items).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Logged on failure: the credential no longer lists them, so nothing reads
+                // them, and purge deletes every version item.
+                let _ = self
+                    .delete_versions(&next.workspace_id, &next.id, &later)
+                    .await;
+                Ok(())
+            }
             Err(Failure::Cancelled(Cancelled::Condition(0))) if renamed => {
                 Err(StoreError::NameTaken)
             }
@@ -223,9 +263,9 @@ impl Store {
         }
     }
 
-    /// Deletes `current`, its name reservation (under its stored key) and, while it is
-    /// live, the idempotency record its create wrote, and appends `event`, in one
-    /// transaction conditioned on the version that was read (`now`, epoch seconds, tells
+    /// Deletes `current`, its name reservation (under its stored key), every secret version
+    /// item and, while it is live, the idempotency record its create wrote, and appends
+    /// `event`, in one transaction conditioned on the version that was read (`now`, epoch seconds, tells
     /// whether that record is still live). One attempt: a changed or vanished item is
     /// `Conflict` (the caller reads again to tell which).
     pub async fn purge_credential(
@@ -267,6 +307,33 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         );
+        // Every version item goes in the same transaction. A transaction holds at most 100
+        // items and a credential keeps at most 100 versions plus its labelled ones: with
+        // `max_versions` near its limit the oldest unlabelled ones that do not fit are
+        // deleted first, in transactions of their own (should the purge then fail, those
+        // versions are gone and the credential stays).
+        let (workspace, id) = (&current.workspace_id, &current.id);
+        let mut kept = current.versions.kept.clone();
+        kept.sort_unstable();
+        let room = 100 - items.len();
+        if kept.len() > room {
+            let labelled = current.labelled_versions();
+            let first: Vec<u64> = kept
+                .iter()
+                .copied()
+                .filter(|v| !labelled.contains(v))
+                .take(kept.len() - room)
+                .collect();
+            self.delete_versions(workspace, id, &first).await?;
+            kept.retain(|v| !first.contains(v));
+        }
+        for &v in &kept {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(self.version_delete(workspace, id, v))
+                    .build(),
+            );
+        }
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),

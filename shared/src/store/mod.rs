@@ -19,6 +19,7 @@ mod idempotency;
 mod migrate;
 mod table;
 mod transact;
+mod versions;
 
 pub use api_keys::ApiKeyRecord;
 pub use audit::{audit_pk, EventFilter, EventPage};
@@ -32,6 +33,7 @@ pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
     GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
 };
+pub use versions::{VersionPage, VersionWrites, MAX_DELETES_PER_WRITE};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::Client;

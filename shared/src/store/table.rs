@@ -34,6 +34,7 @@ pub const AUDIT_ATTRIBUTES: &[&str] = &[
     "source_ip",
     "user_agent",
     "purpose",
+    "secret_version",
     "changes",
     "expires_at",
 ];
@@ -48,6 +49,10 @@ pub const LIST_ATTRIBUTES: &[&str] = &[
     "config",
     "secret_fields",
     "visible_fields",
+    "secret_version",
+    "pending_version",
+    "rotation_grace_seconds",
+    "max_versions",
     "created_at",
     "updated_at",
     "deleted_at",

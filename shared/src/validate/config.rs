@@ -40,15 +40,10 @@ pub(super) fn is_clean_text(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
-/// A port as JSON Schema's `integer` reads it: any number with no fractional part
-/// (`5432`, `5432.0`, `5.432e3`), from 1 to 65535.
+/// A port as JSON Schema's `integer` reads it (see [`super::whole_number`]), from 1 to
+/// 65535.
 fn port_number(n: &serde_json::Number) -> Option<u16> {
-    let whole = match n.as_u64() {
-        Some(v) => v,
-        None => n
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && (1.0..=65535.0).contains(f))? as u64,
-    };
+    let whole = super::whole_number(&Value::Number(n.clone()))?;
     u16::try_from(whole).ok().filter(|&p| p >= 1)
 }
 

@@ -18,7 +18,7 @@ use config::{
 
 use crate::domain::{classify, names, schema};
 use crate::domain::{
-    CredentialChange, CredentialType, NewCredential, SecretValue, StoredCredential,
+    CredentialChange, CredentialType, NewCredential, SecretValue, Selector, Stage, StoredCredential,
 };
 use crate::error::{ApiError, ErrorCode, FieldIssue};
 
@@ -121,12 +121,75 @@ fn finish<T>(value: Option<T>, issues: Vec<FieldIssue>) -> Result<T, ApiError> {
 
 pub const MAX_PURPOSE_CHARS: usize = 200;
 
-/// Validates a resolve body: `{"purpose": "<1–200 printable characters>"}`.
-pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
+/// A validated resolve body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ResolveRequest {
+    pub purpose: String,
+    /// Which version: a stage (`current` by default) or a version number.
+    pub selector: Selector,
+    /// The credential's name, when the body names it instead of the path's id.
+    pub name: Option<String>,
+}
+
+/// Validates a resolve body: `{"purpose": "<1–200 printable characters>"}`, optionally
+/// with `stage` (`current`, `previous` or `pending`) or `version` (not both), and `name`
+/// (to resolve by name, one extra read).
+pub fn resolve_request(body: Value) -> Result<ResolveRequest, ApiError> {
     let mut body = body_object(body)?;
     let mut issues = Vec::new();
-    reject_unknown_top_level(&body, &["purpose"], &mut issues);
-    let purpose = match body.remove("purpose") {
+    reject_unknown_top_level(&body, &["purpose", "stage", "version", "name"], &mut issues);
+    let purpose = check_purpose(body.remove("purpose"), &mut issues);
+    let stage = match body.remove("stage") {
+        None => None,
+        Some(Value::String(s)) => match Stage::parse(&s) {
+            Some(stage) => Some(stage),
+            None => {
+                issues.push(FieldIssue::new("stage", Stage::ONE_OF));
+                None
+            }
+        },
+        Some(_) => {
+            issues.push(FieldIssue::new("stage", Stage::ONE_OF));
+            None
+        }
+    };
+    let version = match body.remove("version") {
+        None => None,
+        Some(v) => match whole_number(&v).filter(|&n| n >= 1) {
+            Some(n) => Some(n),
+            None => {
+                issues.push(FieldIssue::new("version", "must be a positive integer"));
+                None
+            }
+        },
+    };
+    if stage.is_some() && version.is_some() {
+        issues.push(FieldIssue::new(
+            "version",
+            "send either stage or version, not both",
+        ));
+    }
+    let name = match body.remove("name") {
+        None => None,
+        some => check_name(some, &mut issues),
+    };
+    let selector = match (stage, version) {
+        (_, Some(n)) => Selector::Version(n),
+        (Some(stage), None) => Selector::Stage(stage),
+        (None, None) => Selector::Stage(Stage::Current),
+    };
+    finish(
+        purpose.map(|purpose| ResolveRequest {
+            purpose,
+            selector,
+            name,
+        }),
+        issues,
+    )
+}
+
+fn check_purpose(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<String> {
+    match value {
         Some(Value::String(p)) if p.trim().is_empty() => {
             issues.push(FieldIssue::new("purpose", "must not be empty"));
             None
@@ -159,8 +222,7 @@ pub fn resolve_purpose(body: Value) -> Result<String, ApiError> {
             issues.push(FieldIssue::new("purpose", "is required"));
             None
         }
-    };
-    finish(purpose, issues)
+    }
 }
 
 /// Places every field of `raw` (a create's config, or an update's patch) by the one rule,
@@ -205,6 +267,7 @@ pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
         None => Vec::new(),
         Some(list) => config::visible_fields(kind, list, &mut issues).unwrap_or_default(),
     };
+    let (rotation_grace_seconds, max_versions) = version_settings(&mut body, &mut issues);
     let mut config = Map::new();
     let mut secrets = BTreeMap::new();
     for (key, placement) in place_all(kind, raw_config, &visible_fields, &mut issues) {
@@ -226,13 +289,76 @@ pub fn new_credential(body: Value) -> Result<NewCredential, ApiError> {
             config,
             secrets,
             visible_fields,
+            rotation_grace_seconds,
+            max_versions,
         }),
         issues,
     )
 }
 
 /// The top-level fields of a create or update body.
-const TOP_LEVEL: &[&str] = &["name", "type", "config", "visible_fields"];
+const TOP_LEVEL: &[&str] = &[
+    "name",
+    "type",
+    "config",
+    "visible_fields",
+    "rotation_grace_seconds",
+    "max_versions",
+];
+
+/// A JSON number as JSON Schema's `integer` reads it: any number with no fractional part
+/// (`21`, `21.0`, `2.1e1`); `None` for anything else, negative numbers included.
+pub(super) fn whole_number(value: &Value) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: beyond it a float is not exact
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=EXACT).contains(f))
+            .map(|f| f as u64)
+    })
+}
+
+/// An integer top-level setting within `range`, if sent.
+fn bounded_integer(
+    value: Option<Value>,
+    field: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    issue: &'static str,
+    issues: &mut Vec<FieldIssue>,
+) -> Option<u64> {
+    let value = value?;
+    match whole_number(&value).filter(|n| range.contains(n)) {
+        Some(n) => Some(n),
+        None => {
+            issues.push(FieldIssue::new(field, issue));
+            None
+        }
+    }
+}
+
+/// `rotation_grace_seconds` and `max_versions`, when sent.
+fn version_settings(
+    body: &mut Map<String, Value>,
+    issues: &mut Vec<FieldIssue>,
+) -> (Option<u64>, Option<u32>) {
+    use crate::domain::versions::{MAX_MAX_VERSIONS, MAX_ROTATION_GRACE_SECONDS};
+    let grace = bounded_integer(
+        body.remove("rotation_grace_seconds"),
+        "rotation_grace_seconds",
+        0..=MAX_ROTATION_GRACE_SECONDS,
+        "must be an integer from 0 to 604800",
+        issues,
+    );
+    let max = bounded_integer(
+        body.remove("max_versions"),
+        "max_versions",
+        1..=u64::from(MAX_MAX_VERSIONS),
+        "must be an integer from 1 to 100",
+        issues,
+    )
+    .map(|n| n as u32);
+    (grace, max)
+}
 
 /// Validates an update body against the credential it would change. Present config keys
 /// replace, `null` removes, omitted keys stay; `type` may be sent but not changed (409).
@@ -259,6 +385,7 @@ pub fn credential_change(
     };
     let patch = config_object(body.remove("config"), &mut issues).unwrap_or_default();
     let kind = current.kind;
+    let (rotation_grace_seconds, max_versions) = version_settings(&mut body, &mut issues);
     let visible_fields = match body.remove("visible_fields") {
         None => current.visible_fields.clone(),
         Some(list) => config::visible_fields(kind, list, &mut issues)
@@ -332,13 +459,84 @@ pub fn credential_change(
         set_secrets,
         remove_secrets,
         visible_fields,
+        rotation_grace_seconds,
+        max_versions,
     })
+}
+
+/// Validates the body that stages a pending version (`POST …/versions`):
+/// `{"config": {<secret field>: <value or null>, …}}`, at least one field (else 400). Every
+/// field named must be a secret of this credential (declared secret, or undeclared and not
+/// in its `visible_fields`): a pending version holds secrets only, and a field the
+/// credential shows is 409 `not_secret_field`. `null` removes a secret from the pending
+/// version (nothing for a field that is not set).
+pub fn pending_change(
+    body: Value,
+    current: &StoredCredential,
+) -> Result<CredentialChange, ApiError> {
+    let mut body = body_object(body)?;
+    let mut issues = Vec::new();
+    reject_unknown_top_level(&body, &["config"], &mut issues);
+    let patch = match body.get("config") {
+        Some(Value::Object(patch)) if patch.is_empty() => {
+            issues.push(FieldIssue::new(
+                "config",
+                "must name at least one secret field",
+            ));
+            None
+        }
+        Some(Value::Object(patch)) => Some(patch),
+        Some(_) => {
+            issues.push(FieldIssue::new("config", "must be an object"));
+            None
+        }
+        None => {
+            issues.push(FieldIssue::new("config", "is required"));
+            None
+        }
+    };
+    if !issues.is_empty() {
+        return Err(ApiError::validation(issues));
+    }
+    let shown: Vec<FieldIssue> = patch
+        .into_iter()
+        .flat_map(|p| p.keys())
+        .filter(|key| !schema::is_sealed(current.kind, key, &current.visible_fields))
+        .map(|key| FieldIssue::new(format!("config.{key}"), "is shown, not sealed"))
+        .collect();
+    // The values are checked first: a bad value is 400 whatever the field is.
+    let change = credential_change(Value::Object(std::mem::take(&mut body)), current)?;
+    if !shown.is_empty() {
+        return Err(ApiError {
+            code: ErrorCode::NotSecretField,
+            message: "A pending version holds secrets only: this credential shows the fields named. Change them with an update.",
+            details: shown,
+        });
+    }
+    Ok(change)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn whole_numbers_read_as_json_schema_integers() {
+        for (value, expected) in [
+            (json!(21), Some(21)),
+            (json!(21.0), Some(21)),
+            (json!(2.1e1), Some(21)),
+            (json!(0), Some(0)),
+            (json!(21.5), None),
+            (json!(-1), None),
+            (json!(-1.0), None),
+            (json!(1e300), None),
+            (json!("21"), None),
+        ] {
+            assert_eq!(whole_number(&value), expected, "{value}");
+        }
+    }
 
     fn issues(err: ApiError) -> Vec<(String, &'static str)> {
         err.details

@@ -164,6 +164,18 @@ impl TestApp {
             .await
     }
 
+    /// Resolves with a body of its own (`stage`, `version`, `name`): `id` in the path, or
+    /// none (by name: the path keeps the route's `{id}` template, as a client that has no
+    /// id sends it).
+    pub async fn resolve_with(&self, key: &str, id: Option<&str>, body: Value) -> TestResponse {
+        let mut event = resolve_event(key, id.unwrap_or("{id}"), "");
+        event["body"] = Value::String(body.to_string());
+        if id.is_none() {
+            event.as_object_mut().unwrap().remove("pathParameters");
+        }
+        self.invoke("resolve-credential", &event).await
+    }
+
     /// The raw items whose sort key starts with `prefix` (`CRED#`, `NAME#`, `IDEM#`, `APIKEY`).
     pub async fn items(&self, prefix: &str) -> Vec<Item> {
         self.scan()
@@ -378,12 +390,20 @@ pub mod events {
     use credentials_core::http::Route;
     use serde_json::Value;
 
-    /// The order that gives each function's event something to act on.
-    pub const LIFECYCLE: [Route; 9] = [
+    /// The order that gives each function's event something to act on. Secret versions:
+    /// create seals 1; update (a new password) seals 2, current; stage seals 3, pending;
+    /// promote makes 1 current again; restore copies 2 forward as 4, current; destroy
+    /// removes 2, no longer labelled. Resolve then opens 4: the update's password.
+    pub const LIFECYCLE: [Route; 14] = [
         Route::Create,
         Route::List,
         Route::Get,
         Route::Update,
+        Route::ListVersions,
+        Route::StageVersion,
+        Route::PromoteVersion,
+        Route::RestoreVersion,
+        Route::DestroyVersion,
         Route::SoftDelete,
         Route::Restore,
         Route::Resolve,
@@ -394,6 +414,8 @@ pub mod events {
     /// The placeholders the example events carry.
     pub const EXAMPLE_KEY: &str = "cak_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample1";
     pub const EXAMPLE_ID: &str = "cred_01j9k2m4n5p6q7r8s9t0v1w2x3";
+    /// The password `update-credential.json` sets.
+    pub const UPDATED_PASSWORD: &str = "rotate-me-to-a-new-secret";
 
     pub fn dir() -> std::path::PathBuf {
         std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"))

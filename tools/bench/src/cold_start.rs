@@ -102,7 +102,8 @@ pub async fn measure(
 }
 
 /// The credential one event of `route` acts on: a fresh one where the route consumes it
-/// (soft deleted already for restore), else `fixed_id`.
+/// (soft deleted already for restore, with secret versions for the version routes), else
+/// `fixed_id`.
 async fn subject(client: &mut Client, route: Route, fixed_id: &str) -> Result<String, Error> {
     match route {
         Route::SoftDelete | Route::Purge | Route::Restore => {
@@ -111,6 +112,17 @@ async fn subject(client: &mut Client, route: Route, fixed_id: &str) -> Result<St
                 client
                     .timed("DELETE", &format!("/api/credentials/{id}"), None, 200)
                     .await?;
+            }
+            Ok(id)
+        }
+        // Secret versions: the events promote 1, and restore or destroy 2, so each gets a
+        // credential with versions 1 and 2 (and 3, so that 2 is neither current nor
+        // pending).
+        Route::PromoteVersion | Route::RestoreVersion | Route::DestroyVersion => {
+            let (_, id) = client.create(&unique("cold")).await?;
+            let rotations = if route == Route::PromoteVersion { 1 } else { 2 };
+            for n in 0..rotations {
+                client.rotate(&id, n).await?;
             }
             Ok(id)
         }

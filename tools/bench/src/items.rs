@@ -28,5 +28,6 @@ pub fn active_credential(workspace: &str, name: String, now: &str) -> StoredCred
         created_by: None,
         version: 1,
         idempotency: None,
+        versions: Default::default(),
     }
 }

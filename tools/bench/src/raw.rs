@@ -38,6 +38,13 @@ pub fn baseline(route: Route) -> &'static [&'static str] {
         Route::Purge => &["GetItem", "TransactWriteItems"],
         Route::ListAuditEvents => &["Query"],
         Route::Resolve => &["GetItem", "PutItem", "Decrypt"],
+        Route::ListVersions => &["GetItem", "Query"],
+        Route::StageVersion => &["GetItem", "GenerateDataKey", "TransactWriteItems"],
+        // The credential, then the version item to promote or copy, then the transaction.
+        Route::PromoteVersion | Route::RestoreVersion => {
+            &["GetItem", "GetItem", "TransactWriteItems"]
+        }
+        Route::DestroyVersion => &["GetItem", "TransactWriteItems"],
     }
 }
 

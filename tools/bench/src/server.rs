@@ -129,6 +129,15 @@ impl Client {
 }
 
 /// The body of a create request for a database credential named `name`.
+impl Client {
+    /// A new password: one more secret version, current. Returns the time it took.
+    pub async fn rotate(&mut self, id: &str, n: usize) -> Result<Duration, Error> {
+        let body = json!({"config": {"password": format!("bench-password-{n}")}});
+        let path = format!("/api/credentials/{id}");
+        Ok(self.timed("PUT", &path, Some(&body), 200).await?.0)
+    }
+}
+
 pub fn database_body(name: &str) -> Value {
     json!({"name": name, "type": "database", "config": {
         "engine": "postgresql", "host": "db.internal.example.com", "port": 5432,

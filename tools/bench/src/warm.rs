@@ -48,7 +48,26 @@ pub async fn measure(
             samples.entry(Route::Create).or_default().push(t);
             ids.push(id);
         }
-        for (route, method, suffix) in lifecycle {
+        // Secret versions, as the example events use them: a new password seals 2; promote
+        // 1; copy 2 forward as 3; destroy 2 (no longer labelled).
+        let versions = [
+            (Route::ListVersions, "GET", "/versions"),
+            (Route::PromoteVersion, "POST", "/versions/1/promote"),
+            (Route::RestoreVersion, "POST", "/versions/2/restore"),
+            (Route::DestroyVersion, "DELETE", "/versions/2"),
+        ];
+        // (Not an `update` sample: sealing adds a GenerateDataKey the visible update, the
+        // one measured, does not make.)
+        for id in &ids {
+            client.rotate(id, 0).await?;
+        }
+        for id in &ids {
+            let path = format!("/api/credentials/{id}/versions");
+            let body = json!({"config": {"password": "bench-password-staged"}});
+            let (t, _) = client.timed("POST", &path, Some(&body), 201).await?;
+            samples.entry(Route::StageVersion).or_default().push(t);
+        }
+        for (route, method, suffix) in versions.into_iter().chain(lifecycle) {
             for id in &ids {
                 let path = format!("/api/credentials/{id}{suffix}");
                 let (t, _) = client.timed(method, &path, None, 200).await?;

@@ -303,8 +303,8 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
         };
         return invoke_as(state, &name, &request.body, kind).await;
     }
-    let (route, id) = match http::match_route(request.method.as_str(), &request.path) {
-        RouteMatch::Found { route, id } => (route, id),
+    let (route, params) = match http::match_route(request.method.as_str(), &request.path) {
+        RouteMatch::Found { route, params } => (route, params),
         RouteMatch::MethodNotAllowed => {
             let mut response = gateway_error(
                 ErrorCode::MethodNotAllowed,
@@ -323,9 +323,10 @@ pub async fn handle(state: &AppState, request: GatewayRequest) -> Response<Body>
             return gateway_error(ErrorCode::NotFound, "No route matches this path.")
         }
     };
-    let path_parameters = id
-        .map(|id| HashMap::from([("id".to_owned(), id)]))
-        .unwrap_or_default();
+    let path_parameters: HashMap<String, String> = params
+        .pairs()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
     let prefix = if request.path.starts_with("/v1/") {
         "/v1"
     } else {
@@ -375,6 +376,11 @@ pub async fn dispatch(state: &AppState, route: Route, mut req: Request) -> Respo
         Route::Purge => http::purge_credential(state, req).await,
         Route::ListAuditEvents => http::list_audit_events(state, req).await,
         Route::Resolve => http::resolve_credential(state, req).await,
+        Route::ListVersions => http::list_credential_versions(state, req).await,
+        Route::StageVersion => http::stage_credential_version(state, req).await,
+        Route::PromoteVersion => http::promote_credential_version(state, req).await,
+        Route::RestoreVersion => http::restore_credential_version(state, req).await,
+        Route::DestroyVersion => http::destroy_credential_version(state, req).await,
     };
     response
 }
