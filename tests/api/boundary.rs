@@ -531,14 +531,15 @@ async fn a_field_moves_between_visible_and_sealed_as_visible_fields_say() {
         json!(["note", "password"])
     );
     assert_eq!(sealed.body["data"]["visible_fields"], json!([]));
-    // Joining the list without the value: 400, nothing written.
+    // Joining the list without the value: 409 secrets_required (the field is sealed in
+    // this credential), nothing written.
     let refused = app
         .request("PUT", &path)
         .key(&key)
         .json(&json!({"visible_fields": ["note"]}))
         .send()
         .await;
-    refused.assert_error(400, "validation_failed");
+    refused.assert_error(409, "secrets_required");
     assert_eq!(
         refused.body["error"]["details"][0]["field"],
         "visible_fields[0]"

@@ -391,15 +391,22 @@ pub fn credential_change(
         Some(list) => config::visible_fields(kind, list, &mut issues)
             .unwrap_or_else(|| current.visible_fields.clone()),
     };
-    for (i, name) in visible_fields.iter().enumerate() {
-        let sent = patch.get(name).is_some_and(|v| !v.is_null());
-        if current.secrets.contains_key(name) && !sent {
-            issues.push(FieldIssue::new(
+    // Showing a field this credential keeps sealed needs its value: no write path can
+    // decrypt. Whether it is sealed is the credential's state, not the request's: 409 once
+    // the body has no 400 problem.
+    let reveal: Vec<FieldIssue> = visible_fields
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| {
+            current.secrets.contains_key(*name) && patch.get(*name).is_none_or(Value::is_null)
+        })
+        .map(|(i, _)| {
+            FieldIssue::new(
                 format!("visible_fields[{i}]"),
                 "names a sealed field: send its value in config to show it",
-            ));
-        }
-    }
+            )
+        })
+        .collect();
 
     let mut config = current.config.clone();
     let mut set_secrets = BTreeMap::new();
@@ -452,6 +459,13 @@ pub fn credential_change(
     }
     if other_type {
         return Err(ApiError::type_cannot_change());
+    }
+    if !reveal.is_empty() {
+        return Err(ApiError {
+            code: ErrorCode::SecretsRequired,
+            message: "A sealed field is shown only with its value: send it again in config.",
+            details: reveal,
+        });
     }
     Ok(CredentialChange {
         rename,
