@@ -735,3 +735,65 @@ async fn concurrent_promotes_with_one_etag_let_exactly_one_through() {
     let got = app.request("GET", &path).key(&key).send().await;
     assert_eq!(got.body["data"]["version"], 4);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_stay_under_dynamodbs_limit_with_the_largest_sealed_set() {
+    use credentials_core::store::{item_size, MAX_ITEM_BYTES};
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let created = app
+        .create(&key, password_body("largest", &secret("p")))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/credentials/{id}");
+    // Undeclared fields (sealed) of 16 KiB, added until the credential item is full: 8 at
+    // a time, then one at a time.
+    let big = |n: usize| format!("{}{}", secret("big"), "x".repeat(16 * 1024 - 64 - n % 10));
+    let (mut fields, mut writes) = (0, 0);
+    for batch in [8, 8, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1] {
+        let config: serde_json::Map<String, Value> = (fields..fields + batch)
+            .map(|n| (format!("blob_{n}"), json!(big(n))))
+            .collect();
+        let answer = app
+            .request("PUT", &path)
+            .key(&key)
+            .json(&json!({ "config": config }))
+            .send()
+            .await;
+        if answer.status == 413 {
+            if batch == 1 {
+                break;
+            }
+            continue;
+        }
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        fields += batch;
+        writes += 1;
+    }
+    let credential = item_size(&app.credential_item(id).await);
+    let largest_version = version_items(&app, id)
+        .await
+        .iter()
+        .map(item_size)
+        .max()
+        .unwrap();
+    // A rotation of the small secret makes one more version holding the whole set.
+    let rotated = rotate(&app, &key, id, &secret("p2")).await;
+    let versions = version_items(&app, id).await;
+    let after = versions.iter().map(item_size).max().unwrap();
+    eprintln!(
+        "{fields} fields of 16 KiB: credential item {credential} bytes, largest version item \
+         {largest_version} bytes before the rotation, {after} after; limit {MAX_ITEM_BYTES}"
+    );
+    assert!(fields >= 20, "{fields}");
+    assert!(credential <= MAX_ITEM_BYTES && after <= MAX_ITEM_BYTES);
+    assert!(
+        credential > MAX_ITEM_BYTES - 17 * 1024,
+        "the credential is not full: {credential}"
+    );
+    // Every write of a secret made a version: create, each accepted batch, the rotation.
+    assert_eq!(
+        rotated.body["data"]["secret_version"].as_u64(),
+        Some(writes + 2)
+    );
+}

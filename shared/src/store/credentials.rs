@@ -103,13 +103,13 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         );
-        // A new credential destroys nothing: only its first version, if any, is written.
-        let _ = self.version_items(
+        // A new credential deletes nothing: only its first version, if any, is written.
+        self.version_items(
             &credential.workspace_id,
             &credential.id,
             versions,
             &mut items,
-        );
+        )?;
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(Failure::Cancelled(Cancelled::Condition(0))) if offset == 1 => {
@@ -202,7 +202,7 @@ impl Store {
                 .put(self.event_put(event))
                 .build(),
         );
-        let later = self.version_items(&next.workspace_id, &next.id, versions, &mut items);
+        let later = self.version_items(&next.workspace_id, &next.id, versions, &mut items)?;
         match self.transact(items).await {
             Ok(()) => {
                 // Logged on failure: the credential no longer lists them, so nothing reads

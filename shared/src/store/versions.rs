@@ -5,7 +5,9 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
-use super::codec::{decode_version, encode_version, s, version_key, version_sk};
+use super::codec::{
+    decode_version, encode_version, item_size, s, version_key, version_sk, MAX_ITEM_BYTES,
+};
 use super::{unavailable, workspace_pk, Store, StoreError};
 use crate::domain::SecretVersion;
 
@@ -37,8 +39,14 @@ pub struct VersionPage {
 }
 
 impl Store {
-    fn version_put(&self, version: &SecretVersion) -> Put {
-        self.put(encode_version(version), "attribute_not_exists(pk)", None)
+    /// The put of a new version item; `TooLarge` past DynamoDB's item limit (a version holds
+    /// the sealed set its credential held, within the same limit, plus its metadata).
+    fn version_put(&self, version: &SecretVersion) -> Result<Put, StoreError> {
+        let item = encode_version(version);
+        if item_size(&item) > MAX_ITEM_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        Ok(self.put(item, "attribute_not_exists(pk)", None))
     }
 
     fn version_destroy(
@@ -69,11 +77,11 @@ impl Store {
         credential_id: &str,
         writes: &VersionWrites,
         items: &mut Vec<TransactWriteItem>,
-    ) -> Vec<u64> {
+    ) -> Result<Vec<u64>, StoreError> {
         for version in &writes.put {
             items.push(
                 TransactWriteItem::builder()
-                    .put(self.version_put(version))
+                    .put(self.version_put(version)?)
                     .build(),
             );
         }
@@ -94,7 +102,7 @@ impl Store {
                     .build(),
             );
         }
-        later.to_vec()
+        Ok(later.to_vec())
     }
 
     /// Deletes the items of `versions` in transactions of at most 100 items: retention's
