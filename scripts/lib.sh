@@ -64,6 +64,10 @@ ensure_client_generator() { ensure_tool_venv .venv-client requirements-client.tx
 # tools'. Run it through scripts/sam.sh, which also turns its network calls off.
 ensure_sam() { ensure_tool_venv .venv-sam requirements-sam.txt; }
 
+# ensure_oauth_server: Authlib (pinned) in .venv-oauth, for tools/python/oauth_server.py, the
+# local OAuth 2.0 token endpoint of the tests and `make dev` (docs/oauth-test-server.md).
+ensure_oauth_server() { ensure_tool_venv .venv-oauth requirements-oauth.txt; }
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -98,6 +102,71 @@ stop_emulator() {
     done
     kill -9 "$EMULATOR_PID" 2>/dev/null || true
     wait "$EMULATOR_PID" 2>/dev/null || true
+  fi
+}
+
+# start_oauth_server PORT_VAR: starts the local OAuth 2.0 token endpoint on 127.0.0.1 (run
+# ensure_oauth_server first), on the port held in the variable named PORT_VAR or, when that is
+# unset, empty or 0, on a free port that it then stores there; waits until it answers; sets
+# OAUTH_SERVER_PID and OAUTH_SERVER_URL. Its log (request counts, never token values) goes to
+# $OAUTH_SERVER_LOG when set.
+start_oauth_server() {
+  local var="$1" port="${!1:-}" out line
+  [[ -n "$port" ]] || port=0
+  OAUTH_SERVER_URL=""
+  out="$(mktemp)"
+  "$ROOT/.venv-oauth/bin/python" "$ROOT/tools/python/oauth_server.py" --port "$port" \
+    >"$out" 2>"${OAUTH_SERVER_LOG:-/dev/null}" &
+  OAUTH_SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    # The first line, once whole, is `listening on http://127.0.0.1:<port>`.
+    if [[ "$(wc -l <"$out")" -ge 1 ]]; then
+      line="$(head -n 1 "$out")"
+      rm -f "$out"
+      if [[ ! "$line" =~ ^listening\ on\ (http://127\.0\.0\.1:([0-9]+))$ ]]; then
+        log "the OAuth test server said '$line' at start"
+        stop_oauth_server
+        return 1
+      fi
+      OAUTH_SERVER_URL="${BASH_REMATCH[1]}"
+      printf -v "$var" '%s' "${BASH_REMATCH[2]}"
+      break
+    fi
+    if ! kill -0 "$OAUTH_SERVER_PID" 2>/dev/null; then
+      rm -f "$out"
+      log "the OAuth test server exited at start (is port $port in use?)"
+      return 1
+    fi
+    sleep 0.1
+  done
+  if [[ -z "${OAUTH_SERVER_URL:-}" ]]; then
+    rm -f "$out"
+    log "the OAuth test server did not start"
+    stop_oauth_server
+    return 1
+  fi
+  for _ in $(seq 1 100); do
+    if "$ROOT/.venv-oauth/bin/python" -c "import urllib.request; urllib.request.urlopen('$OAUTH_SERVER_URL/_control/stats', timeout=1)" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "the OAuth test server did not answer at $OAUTH_SERVER_URL"
+  stop_oauth_server
+  return 1
+}
+
+# stop_oauth_server: stops what start_oauth_server started; its state is in memory only, so
+# after a 2-second grace period it is killed.
+stop_oauth_server() {
+  if [[ -n "${OAUTH_SERVER_PID:-}" ]] && kill -0 "$OAUTH_SERVER_PID" 2>/dev/null; then
+    kill "$OAUTH_SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 20); do
+      kill -0 "$OAUTH_SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$OAUTH_SERVER_PID" 2>/dev/null || true
+    wait "$OAUTH_SERVER_PID" 2>/dev/null || true
   fi
 }
 
