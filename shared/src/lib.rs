@@ -14,6 +14,8 @@ pub mod clock;
 pub mod crypto;
 pub mod cursor;
 pub mod domain;
+#[cfg(feature = "egress")]
+pub mod egress;
 pub mod error;
 pub mod http;
 pub mod idempotency;
