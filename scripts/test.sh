@@ -33,6 +33,8 @@ start_emulator "$port"
 trap stop_emulator EXIT
 export EMULATOR_ENDPOINT="http://127.0.0.1:$port"
 
+# The OAuth tests start their own token endpoints (tools/python/oauth_server.py, Authlib).
+ensure_oauth_server
 export TEST_LOG_DIR="$ROOT/target/test-logs"
 rm -rf "$TEST_LOG_DIR"
 log "cargo build (every binary, for the smoke tests)"
@@ -66,7 +68,7 @@ KMS_KEY_ID="$(sed -n 's/^KMS_KEY_ID=//p' <<<"$setup_output")"
 IDEMPOTENCY_KEY_ID="$(sed -n 's/^IDEMPOTENCY_KEY_ID=//p' <<<"$setup_output")"
 fuzz_key="$(target/debug/credentials-admin mint-key --workspace fuzz --scopes read,write,purge,audit 2>/dev/null | tail -n 1)"
 server_port="$(free_port)"
-PORT="$server_port" LOG_LEVEL=warn target/debug/local-server >"$ROOT/target/schemathesis-server.log" 2>&1 &
+PORT="$server_port" LOG_LEVEL=warn EGRESS_LOCAL_MODE=true target/debug/local-server >"$ROOT/target/schemathesis-server.log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; stop_emulator' EXIT
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$server_port") 2>/dev/null && break; sleep 0.1; done

@@ -36,6 +36,10 @@ crate::labelled_enum! {
         VersionPromoted => "credential.version_promoted",
         VersionRestored => "credential.version_restored",
         VersionDestroyed => "credential.version_destroyed",
+        /// The store refreshed an oauth credential's access token (never a value).
+        TokenRefreshed => "credential.token_refreshed",
+        /// The token endpoint refused the credential's refresh material.
+        ReauthorizationRequired => "credential.reauthorization_required",
         ApiKeyCreated => "api_key.created",
         ApiKeyRevoked => "api_key.revoked",
     }
@@ -48,6 +52,8 @@ pub enum Actor {
     ApiKey(String),
     /// The operator's admin tool.
     Admin,
+    /// The scheduled token refresher (`refresh-tokens`).
+    Scheduler,
 }
 
 /// Where a request came from.

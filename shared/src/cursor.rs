@@ -7,7 +7,7 @@
 //! `invalid_cursor`); nothing else needs to be, because the workspace a query reads always
 //! comes from the API key, never from the cursor.
 
-use crate::domain::{CredentialType, Status};
+use crate::domain::{AuthStatus, CredentialType, Status};
 use crate::ids::{is_credential_id, is_event_id};
 
 /// What a list query filters on.
@@ -15,6 +15,9 @@ use crate::ids::{is_credential_id, is_event_id};
 pub struct ListFilter {
     pub status: Status,
     pub kind: Option<CredentialType>,
+    /// Only credentials with this `auth_status` (a page may then be shorter than its
+    /// limit, even empty, and still carry a cursor).
+    pub auth: Option<AuthStatus>,
 }
 
 /// A decoded cursor: continue after this id.

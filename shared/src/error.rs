@@ -23,12 +23,16 @@ crate::labelled_enum! {
         CredentialDeleted => "credential_deleted",
         SecretsRequired => "secrets_required",
         NotSecretField => "not_secret_field",
+        ReauthorizationRequired => "reauthorization_required",
+        TokenEndpointRefused => "token_endpoint_refused",
         VersionExpired => "version_expired",
         VersionDestroyed => "version_destroyed",
         Conflict => "conflict",
         PreconditionFailed => "precondition_failed",
         IdempotencyKeyReused => "idempotency_key_reused",
         ServiceUnavailable => "service_unavailable",
+        RefreshInProgress => "refresh_in_progress",
+        TokenEndpointUnavailable => "token_endpoint_unavailable",
         Internal => "internal_error",
     }
 }
@@ -54,6 +58,10 @@ impl ErrorCode {
             // Whether a field is secret depends on the credential (its type and
             // `visible_fields`), not on the request: a state conflict.
             | Self::NotSecretField
+            // The refresh token was refused: only a write of new refresh material helps.
+            | Self::ReauthorizationRequired
+            // The token URL is not one the egress guard lets this service call.
+            | Self::TokenEndpointRefused
             | Self::VersionExpired
             | Self::VersionDestroyed
             | Self::Conflict
@@ -62,7 +70,9 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::Internal => 500,
-            Self::ServiceUnavailable => 503,
+            Self::ServiceUnavailable | Self::RefreshInProgress | Self::TokenEndpointUnavailable => {
+                503
+            }
         }
     }
 }
@@ -91,6 +101,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: &'static str,
     pub details: Vec<FieldIssue>,
+    /// Seconds to wait before trying again (`Retry-After`), on a 503 that knows.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -99,7 +111,14 @@ impl ApiError {
             code,
             message,
             details: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// This error, answered with `Retry-After: seconds` (at least 1).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// A 400 listing the problems found, at most [`MAX_DETAILS`] of them (a body with
@@ -110,6 +129,7 @@ impl ApiError {
             code: ErrorCode::ValidationFailed,
             message: "The request body is not valid.",
             details,
+            retry_after: None,
         }
     }
 
@@ -144,6 +164,7 @@ impl ApiError {
             code: ErrorCode::Conflict,
             message: "A credential's type cannot be changed. Create a new credential instead.",
             details: vec![FieldIssue::new("type", "cannot be changed")],
+            retry_after: None,
         }
     }
 

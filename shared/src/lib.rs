@@ -47,6 +47,12 @@ pub struct AppState {
     pub audit_retention: std::time::Duration,
     #[cfg(feature = "encryption")]
     pub encryptor: crypto::Encryptor,
+    /// The one way to call a user-supplied endpoint (OAuth token endpoints).
+    #[cfg(feature = "refresh")]
+    pub egress: std::sync::Arc<egress::EgressGuard>,
+    /// How long a resolve waits for another caller's refresh of the same token.
+    #[cfg(feature = "refresh")]
+    pub refresh_wait: std::time::Duration,
 }
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -57,7 +63,13 @@ impl AppState {
     pub async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = settings::sdk_config(&settings)?;
-        let state = Self::new(&sdk, &settings)?;
+        #[allow(unused_mut)]
+        let mut state = Self::new(&sdk, &settings)?;
+        // EGRESS_LOCAL_MODE and EGRESS_ALLOW (strict by default).
+        #[cfg(feature = "refresh")]
+        {
+            state.egress = std::sync::Arc::new(egress::EgressGuard::from_env()?);
+        }
         state.prewarm().await;
         Ok(state)
     }
@@ -118,6 +130,10 @@ impl AppState {
             audit_retention: settings.audit_retention,
             #[cfg(feature = "encryption")]
             encryptor,
+            #[cfg(feature = "refresh")]
+            egress: std::sync::Arc::new(egress::EgressGuard::new(egress::EgressPolicy::strict())),
+            #[cfg(feature = "refresh")]
+            refresh_wait: service::refresh::DEFAULT_REFRESH_WAIT,
         })
     }
 }

@@ -40,7 +40,15 @@ pub struct Credential {
     pub rotation_grace_seconds: u64,
     #[serde(default = "default_max_versions")]
     pub max_versions: u32,
+    /// `ok`, or `reauthorization_required` once an oauth credential's refresh token was
+    /// refused (until a write sets new refresh material).
+    #[serde(default = "default_auth_status")]
+    pub auth_status: String,
     pub version: u64,
+}
+
+fn default_auth_status() -> String {
+    crate::domain::AuthStatus::Ok.as_str().to_owned()
 }
 
 fn default_grace() -> u64 {
@@ -69,6 +77,7 @@ impl From<&StoredCredential> for Credential {
             pending_secret_version: c.versions.pending,
             rotation_grace_seconds: c.versions.rotation_grace_seconds,
             max_versions: c.versions.max_versions,
+            auth_status: c.auth_status.as_str().to_owned(),
             version: c.version,
         }
     }
@@ -92,6 +101,7 @@ impl From<&ListedCredential> for Credential {
             pending_secret_version: c.pending_secret_version,
             rotation_grace_seconds: c.rotation_grace_seconds,
             max_versions: c.max_versions,
+            auth_status: c.auth_status.as_str().to_owned(),
             version: c.version,
         }
     }
@@ -251,6 +261,10 @@ impl<'a> From<&'a AuditEvent> for Event<'a> {
                     kind: "admin",
                     id: None,
                 },
+                Actor::Scheduler => EventActor {
+                    kind: "scheduler",
+                    id: None,
+                },
             },
             request_id: e.request.lambda_request_id.as_deref(),
             caller_asserted: (!e.request.caller_asserted.is_empty()).then(|| {
@@ -315,6 +329,10 @@ mod resolved {
         rotated_at: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         valid_until: Option<&'a str>,
+        /// Refreshed oauth credentials only: the access token was answered during a
+        /// cooldown, good for less than the `min_ttl_seconds` asked.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stale: Option<bool>,
         config: Config<'a>,
     }
 
@@ -333,6 +351,7 @@ mod resolved {
                 stage: resolved.stage.map(|s| s.as_str()),
                 rotated_at: resolved.rotated_at.as_deref(),
                 valid_until: resolved.valid_until.as_deref(),
+                stale: resolved.stale,
                 config: Config(resolved),
             }
         }

@@ -12,7 +12,7 @@ fn credential() -> serde_json::Value {
         "id": "cred_01m8j7de87n7wfccjakzam45hz", "name": "n", "type": "database", "status": "active",
         "created_at": "2025-03-20T09:15:22Z", "updated_at": "2025-03-20T09:15:22Z",
         "config": {"host": "h", "port": 5432}, "secret_fields": ["password"], "visible_fields": [],
-        "secret_version": 1, "rotation_grace_seconds": 86400, "max_versions": 10, "version": 1
+        "secret_version": 1, "rotation_grace_seconds": 86400, "max_versions": 10, "auth_status": "ok", "version": 1
     }})
 }
 

@@ -12,6 +12,7 @@ mod contract;
 mod destinations;
 mod events;
 mod http_server;
+mod oauth;
 mod pagination;
 mod preconditions;
 mod resolve;

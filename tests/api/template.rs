@@ -46,7 +46,7 @@ fn the_slowest_request_ends_before_the_function_times_out() {
 fn the_deployed_table_matches_the_code() {
     use credentials_core::store::{
         API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL, GSI_BY_STATUS,
-        GSI_BY_TYPE, LIST_ATTRIBUTES,
+        GSI_BY_TYPE, GSI_TOKEN_REFRESH, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,
     };
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
         .expect("template.yaml");
@@ -63,6 +63,12 @@ fn the_deployed_table_matches_the_code() {
             "gsi4pk",
             "gsi4sk",
             AUDIT_ATTRIBUTES,
+        ),
+        (
+            GSI_TOKEN_REFRESH,
+            "gsi5pk",
+            "gsi5sk",
+            TOKEN_REFRESH_ATTRIBUTES,
         ),
     ];
     assert_eq!(indexes.len(), expected.len());

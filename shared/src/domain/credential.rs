@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::names::name_key;
+use super::oauth::AuthStatus;
 use super::versions::{DEFAULT_MAX_VERSIONS, DEFAULT_ROTATION_GRACE_SECONDS};
 use super::{
     CredentialChange, CredentialType, Encoding, Lifecycle, NewCredential, Previous, Status,
@@ -72,6 +73,12 @@ pub struct StoredCredential {
     pub idempotency: Option<IdempotencyRef>,
     /// Secret versions and their stages (see `domain::versions`).
     pub versions: VersionState,
+    /// `ReauthorizationRequired` once an `oauth` credential's refresh token was refused,
+    /// until a write sets new refresh material (see `domain::oauth`).
+    pub auth_status: AuthStatus,
+    /// Counts the writes of new refresh material (see `domain::oauth::TokenChange`): an
+    /// access token obtained with other material is not answered.
+    pub token_material: u64,
 }
 
 /// Where a credential's secret versions stand.
@@ -127,6 +134,7 @@ pub struct ListedCredential {
     pub pending_secret_version: Option<u64>,
     pub rotation_grace_seconds: u64,
     pub max_versions: u32,
+    pub auth_status: AuthStatus,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
@@ -177,6 +185,8 @@ impl StoredCredential {
             version: 1,
             idempotency: None,
             versions,
+            auth_status: AuthStatus::Ok,
+            token_material: 0,
         }
     }
 
@@ -218,7 +228,19 @@ impl StoredCredential {
         }
         next.updated_at = now.to_owned();
         next.version = self.version + 1;
+        self.settle_auth_status(&mut next);
         next
+    }
+
+    /// New refresh material (a new refresh token, client secret, token URL, …) ends a
+    /// `reauthorization_required` status, and the stored access token is no longer
+    /// answered (with a new refresh token or destination the store also forgets the token
+    /// state, in the same write).
+    pub(super) fn settle_auth_status(&self, next: &mut Self) {
+        if super::oauth::token_change(self, next) != super::oauth::TokenChange::None {
+            next.auth_status = AuthStatus::Ok;
+            next.token_material = self.token_material + 1;
+        }
     }
 
     /// The whole sealed set after `change`: this credential's, without the removed

@@ -7,6 +7,7 @@ mod credential;
 mod destination;
 mod kinds;
 pub mod names;
+pub mod oauth;
 mod rotation;
 pub mod schema;
 pub mod versions;
@@ -17,5 +18,6 @@ pub use credential::{
 };
 pub use destination::Destination;
 pub use kinds::{CredentialType, Lifecycle, Status};
+pub use oauth::AuthStatus;
 pub use rotation::{Chosen, Selector, Unresolvable};
 pub use versions::{Previous, SecretVersion, Stage};

@@ -228,6 +228,7 @@ impl StoredCredential {
         next.set_destination(&version.destination);
         next.make_current(version.version, now);
         let destroyed = next.written(now);
+        self.settle_auth_status(&mut next);
         (next, destroyed)
     }
 
@@ -245,6 +246,7 @@ impl StoredCredential {
         next.set_destination(&version.destination);
         next.make_current(number, now);
         let destroyed = next.written(now);
+        self.settle_auth_status(&mut next);
         let changed: Vec<String> = next.secrets.keys().cloned().collect();
         let item = next.version_item(number, next.secrets.clone(), by, changed);
         (next, item, destroyed)

@@ -51,7 +51,7 @@ fn page_limit(query: &Query) -> Result<usize, ApiError> {
 }
 
 fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
-    let query = Query::parse(req, &["limit", "cursor", "type", "status"])?;
+    let query = Query::parse(req, &["limit", "cursor", "type", "status", "auth_status"])?;
     let limit = page_limit(&query)?;
     let status = match query.get("status") {
         None => Status::Active,
@@ -65,9 +65,15 @@ fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
                 .ok_or_else(|| invalid_query("type", CredentialType::ONE_OF))?,
         ),
     };
+    let auth = match query.get("auth_status") {
+        None => None,
+        Some(raw) => Some(crate::domain::AuthStatus::parse(raw).ok_or_else(|| {
+            invalid_query("auth_status", "must be ok or reauthorization_required")
+        })?),
+    };
     Ok(ListQuery {
         limit,
-        filter: ListFilter { status, kind },
+        filter: ListFilter { status, kind, auth },
         cursor: query.get("cursor").map(str::to_owned),
     })
 }
@@ -244,6 +250,8 @@ pub async fn resolve(state: &AppState, req: &Request) -> Result<Reply, ApiError>
         target,
         purpose: request.purpose,
         selector: request.selector,
+        min_ttl: request.min_ttl,
+        force_refresh: request.force_refresh,
     };
     let resolved = service::resolve(state, &principal, &command).await?;
     let reply = Reply::ok(views::Resolved::from(&resolved)).version(resolved.credential.version);

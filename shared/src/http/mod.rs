@@ -13,7 +13,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::time::Instant;
 
-use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, WWW_AUTHENTICATE};
+use lambda_http::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -95,6 +97,11 @@ pub fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"credentials-api\""),
         );
+    }
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

@@ -228,6 +228,7 @@ impl Query {
                 code: ErrorCode::InvalidQuery,
                 message: "The query string is not valid.",
                 details: issues,
+                retry_after: None,
             })
         }
     }
@@ -245,6 +246,7 @@ pub fn invalid_query(field: &'static str, issue: &'static str) -> ApiError {
         code: ErrorCode::InvalidQuery,
         message: "The query string is not valid.",
         details: vec![FieldIssue::new(field, issue)],
+        retry_after: None,
     }
 }
 

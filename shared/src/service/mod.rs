@@ -35,6 +35,8 @@ mod lifecycle;
 #[cfg(feature = "encryption")]
 pub mod maintenance;
 mod read;
+#[cfg(feature = "refresh")]
+pub mod refresh;
 #[cfg(feature = "encryption")]
 mod resolve;
 #[cfg(feature = "encryption")]

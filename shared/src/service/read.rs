@@ -37,11 +37,7 @@ pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<L
             query.limit,
         )
         .await?;
-    let next_cursor = page
-        .more
-        .then(|| page.items.last())
-        .flatten()
-        .map(|last| cursor::encode(&last.id));
+    let next_cursor = page.resume_after.as_deref().map(cursor::encode);
     Ok(ListPage {
         items: page.items,
         next_cursor,

@@ -9,12 +9,15 @@ use super::versions::version_not_found;
 use super::Caller;
 use crate::audit::Action;
 use crate::crypto::SealScope;
+use crate::domain::oauth::{self, OauthClient};
 use crate::domain::{
-    names, Destination, SealedSecret, SecretValue, Selector, Stage, Status, StoredCredential,
-    Unresolvable,
+    names, AuthStatus, Destination, SealedSecret, SecretValue, Selector, Stage, Status,
+    StoredCredential, Unresolvable,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
+#[cfg(feature = "refresh")]
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Which credential: by id (the path's), or by name (one more read: its reservation).
 #[derive(Debug)]
@@ -30,6 +33,11 @@ pub struct ResolveCommand {
     pub target: ResolveTarget,
     pub purpose: String,
     pub selector: Selector,
+    /// For a refreshed oauth credential: the access token must be good for this many more
+    /// seconds (`min_ttl_seconds`), or be refreshed first.
+    pub min_ttl: u64,
+    /// Refresh even if the stored access token is good (`force_refresh`).
+    pub force_refresh: bool,
 }
 
 /// The credential and the opened secrets of the version resolved. `Debug` shows field
@@ -48,6 +56,9 @@ pub struct ResolvedCredential {
     pub rotated_at: Option<String>,
     /// For `previous`: when its grace ends.
     pub valid_until: Option<String>,
+    /// For a refreshed oauth credential: whether the access token was answered during a
+    /// cooldown, good for less than `min_ttl_seconds`.
+    pub stale: Option<bool>,
 }
 
 fn unresolvable(reason: Unresolvable) -> ApiError {
@@ -105,7 +116,16 @@ pub async fn resolve(
     let chosen = credential
         .choose(command.selector, &app.now_rfc3339())
         .map_err(unresolvable)?;
-    let (sealed, destination): (BTreeMap<String, SealedSecret>, Map<String, Value>) =
+    // An oauth credential with a token URL is refreshed by the store: its refresh material
+    // never leaves it, and its current version answers an access token the store keeps.
+    let refreshed = OauthClient::of(&credential);
+    if refreshed.is_some() && credential.auth_status == AuthStatus::ReauthorizationRequired {
+        return Err(ApiError::new(
+            ErrorCode::ReauthorizationRequired,
+            "The token endpoint refused this credential's refresh material. Update the credential with a new refresh token (or client secret) to use it again.",
+        ));
+    }
+    let (mut sealed, destination): (BTreeMap<String, SealedSecret>, Map<String, Value>) =
         if chosen.inline {
             (
                 credential.secrets.clone(),
@@ -120,6 +140,9 @@ pub async fn resolve(
                 .ok_or_else(|| unresolvable(Unresolvable::Destroyed))?;
             (version.secrets, version.destination)
         };
+    if refreshed.is_some() {
+        sealed.retain(|field, _| !oauth::WITHHELD.contains(&field.as_str()));
+    }
     // The record comes first: if it cannot be written, no secret is opened (503).
     let mut event = caller.event(app, Action::CredentialResolved, &credential, Vec::new());
     event.purpose = Some(command.purpose.clone());
@@ -132,7 +155,6 @@ pub async fn resolve(
         credential_id: &credential.id,
         destination: &digest,
     };
-    let secrets = app.encryptor.open(&scope, &sealed).await?;
     // Another version is answered with the destination it was sealed for.
     let mut config = credential.config.clone();
     if !chosen.inline {
@@ -140,7 +162,49 @@ pub async fn resolve(
         config.retain(|name, _| !crate::domain::schema::is_destination(kind, name));
         config.extend(destination);
     }
+    #[allow(unused_mut)]
+    let mut stale = None;
+    #[cfg(feature = "refresh")]
+    let token = match (&refreshed, chosen.inline) {
+        (Some(client), true) => {
+            // The access token is the store's, not the one the credential was created with.
+            sealed.remove("access_token");
+            let refresher = super::refresh::Refresher {
+                app,
+                actor: crate::audit::Actor::ApiKey(caller.principal.key_id.clone()),
+                request: caller.request.clone(),
+            };
+            let need = super::refresh::TokenNeed {
+                min_ttl: command.min_ttl,
+                force: command.force_refresh,
+                wait: true,
+            };
+            Some(refresher.usable_token(&credential, client, need).await?)
+        }
+        _ => None,
+    };
+    #[allow(unused_mut)]
+    let mut secrets = app.encryptor.open(&scope, &sealed).await?;
+    #[cfg(feature = "refresh")]
+    if let Some(token) = token {
+        secrets.insert("access_token".to_owned(), token.access_token);
+        if let Some(token_type) = token.token_type {
+            config.insert("token_type".to_owned(), Value::String(token_type));
+        }
+        let expires_at = token
+            .expires_at
+            .map(|at| Value::String(crate::clock::rfc3339(UNIX_EPOCH + Duration::from_secs(at))));
+        config.insert("expires_at".to_owned(), expires_at.unwrap_or(Value::Null));
+        if let Some(scope) = token.scope {
+            let granted = scope
+                .split_whitespace()
+                .map(|s| Value::String(s.to_owned()));
+            config.insert("scopes".to_owned(), Value::Array(granted.collect()));
+        }
+        stale = Some(token.stale);
+    }
     Ok(ResolvedCredential {
+        stale,
         valid_until: (chosen.stage == Some(Stage::Previous))
             .then(|| credential.previous_valid_until())
             .flatten(),

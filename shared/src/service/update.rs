@@ -50,6 +50,7 @@ fn require_secrets_for_a_new_destination(
             code: ErrorCode::SecretsRequired,
             message: "This change points the credential somewhere else: send every stored secret again (or remove it) in the same request.",
             details: kept,
+            retry_after: None,
         });
     }
     Ok(())

@@ -47,6 +47,9 @@ pub fn encode_event(event: &AuditEvent) -> Item {
         Actor::Admin => {
             item.insert("actor_type".into(), s("admin"));
         }
+        Actor::Scheduler => {
+            item.insert("actor_type".into(), s("scheduler"));
+        }
     }
     if let Some(id) = &event.credential_id {
         item.insert("credential_id".into(), s(id));
@@ -84,6 +87,7 @@ pub fn decode_event(item: &Item) -> Result<AuditEvent, StoreError> {
     let actor = match get_s(item, "actor_type")? {
         "api_key" => Actor::ApiKey(get_s(item, "actor_id")?.to_owned()),
         "admin" => Actor::Admin,
+        "scheduler" => Actor::Scheduler,
         _ => return Err(StoreError::Corrupt),
     };
     let changes = item

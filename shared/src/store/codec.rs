@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{workspace_pk, StoreError};
 use crate::domain::{
-    schema, CredentialType, Encoding, IdempotencyRef, ListedCredential, Previous, SealedSecret,
-    SecretVersion, Status, StoredCredential, VersionState,
+    schema, AuthStatus, CredentialType, Encoding, IdempotencyRef, ListedCredential, Previous,
+    SealedSecret, SecretVersion, Status, StoredCredential, VersionState,
 };
 
 pub type Item = HashMap<String, Av>;
@@ -77,6 +77,12 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
         s(serde_json::to_string(&c.config).expect("a JSON map always serializes")),
     );
     item.insert("secrets".into(), encode_sealed(&c.secrets));
+    if c.auth_status != AuthStatus::Ok {
+        item.insert("auth_status".into(), s(c.auth_status.as_str()));
+    }
+    if c.token_material > 0 {
+        item.insert("token_material".into(), n(c.token_material));
+    }
     // The names alone, for the list indexes (which never project `secrets`).
     item.insert(
         "secret_fields".into(),
@@ -189,7 +195,7 @@ pub fn version_key(workspace_id: &str, credential_id: &str, version: u64) -> Ite
 }
 
 /// The sealed-secrets map attribute (`secrets`) of a credential or version item.
-fn encode_sealed(secrets: &BTreeMap<String, SealedSecret>) -> Av {
+pub(super) fn encode_sealed(secrets: &BTreeMap<String, SealedSecret>) -> Av {
     Av::M(
         secrets
             .iter()
@@ -215,8 +221,16 @@ fn encode_sealed(secrets: &BTreeMap<String, SealedSecret>) -> Av {
 }
 
 fn decode_sealed(item: &Item) -> Result<BTreeMap<String, SealedSecret>, StoreError> {
+    decode_sealed_in(item, "secrets")
+}
+
+/// The sealed fields kept in `attribute` (a map of field name to its sealed parts).
+pub(super) fn decode_sealed_in(
+    item: &Item,
+    attribute: &str,
+) -> Result<BTreeMap<String, SealedSecret>, StoreError> {
     let mut secrets = BTreeMap::new();
-    if let Some(map) = item.get("secrets") {
+    if let Some(map) = item.get(attribute) {
         for (field, parts) in map.as_m().map_err(|_| StoreError::Corrupt)? {
             let parts = parts.as_m().map_err(|_| StoreError::Corrupt)?;
             secrets.insert(
@@ -388,6 +402,7 @@ pub fn decode_listed(item: &Item) -> Result<ListedCredential, StoreError> {
         pending_secret_version: versions.pending,
         rotation_grace_seconds: versions.rotation_grace_seconds,
         max_versions: versions.max_versions,
+        auth_status: decode_auth_status(item)?,
         created_at: get_s(item, "created_at")?.to_owned(),
         updated_at: get_s(item, "updated_at")?.to_owned(),
         deleted_at: get_opt_s(item, "deleted_at"),
@@ -424,7 +439,21 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
             }),
         },
         versions: decode_versions(item)?,
+        auth_status: decode_auth_status(item)?,
+        token_material: item
+            .get("token_material")
+            .map(|_| get_n(item, "token_material"))
+            .transpose()?
+            .unwrap_or(0),
     })
+}
+
+/// `auth_status`: absent for `ok` (every credential but a refused oauth one).
+fn decode_auth_status(item: &Item) -> Result<AuthStatus, StoreError> {
+    match get_opt_s(item, "auth_status") {
+        None => Ok(AuthStatus::Ok),
+        Some(label) => AuthStatus::parse(&label).ok_or(StoreError::Corrupt),
+    }
 }
 
 #[cfg(test)]
@@ -479,6 +508,8 @@ mod tests {
                 rotation_grace_seconds: 3600,
                 max_versions: 4,
             },
+            auth_status: AuthStatus::ReauthorizationRequired,
+            token_material: 3,
         };
         let item = encode_credential(&original);
         assert_eq!(get_s(&item, "name_key").unwrap(), "prod db");

@@ -12,7 +12,7 @@ use super::{unavailable, workspace_pk, Store, StoreError, GSI_BY_STATUS, GSI_BY_
 use super::{IdempotencyRecord, VersionWrites};
 use crate::audit::AuditEvent;
 use crate::cursor::ListFilter;
-use crate::domain::{ListedCredential, StoredCredential};
+use crate::domain::{oauth, AuthStatus, CredentialType, ListedCredential, StoredCredential};
 
 /// Query calls one list page may make. A page needs more than one only when DynamoDB's
 /// 1 MB response limit cuts it short; past this bound the page is answered shorter, with a
@@ -32,8 +32,8 @@ fn encode_within_limit(credential: &StoredCredential) -> Result<Item, StoreError
 /// A page of a list query.
 pub struct Page {
     pub items: Vec<ListedCredential>,
-    /// True when at least one more credential matches after the last of `items`.
-    pub more: bool,
+    /// Where the next page starts (after this id), when more credentials may follow.
+    pub resume_after: Option<String>,
 }
 
 impl Store {
@@ -174,11 +174,26 @@ impl Store {
         event: &AuditEvent,
         versions: &VersionWrites,
     ) -> Result<(), StoreError> {
-        let guarded = self.put(
-            encode_within_limit(next)?,
-            "attribute_exists(pk) AND version = :expected",
-            Some([(":expected".to_owned(), n(current.version))].into()),
-        );
+        // Also conditioned on the `auth_status` read: a refresh that marked the credential
+        // in between is not overwritten (the write reads again and decides again).
+        let guarded = match current.auth_status {
+            AuthStatus::Ok => self.put(
+                encode_within_limit(next)?,
+                "attribute_exists(pk) AND version = :expected AND attribute_not_exists(auth_status)",
+                Some([(":expected".to_owned(), n(current.version))].into()),
+            ),
+            marked => self.put(
+                encode_within_limit(next)?,
+                "attribute_exists(pk) AND version = :expected AND auth_status = :auth",
+                Some(
+                    [
+                        (":expected".to_owned(), n(current.version)),
+                        (":auth".to_owned(), s(marked.as_str())),
+                    ]
+                    .into(),
+                ),
+            ),
+        };
         let mut items = Vec::new();
         // Compared on the stored keys: the old reservation is released under the key it was
         // written with.
@@ -197,6 +212,11 @@ impl Store {
             );
         }
         items.push(TransactWriteItem::builder().put(guarded).build());
+        // A new refresh token or destination forgets the token state (after the
+        // reservation: its index is how a taken name is told from a lost race).
+        if oauth::token_change(current, next) == oauth::TokenChange::Reset {
+            items.push(self.token_reset(&next.workspace_id, &next.id));
+        }
         items.push(
             TransactWriteItem::builder()
                 .put(self.event_put(event))
@@ -287,6 +307,9 @@ impl Store {
                 .delete(self.release_name(current))
                 .build(),
         ];
+        if current.kind == CredentialType::Oauth {
+            items.push(self.token_reset(&current.workspace_id, &current.id));
+        }
         // An expired record is void already (and its key may have been used again since, by
         // another create): only a live one is ours to delete. TTL may have removed it.
         if let Some(record) = current.idempotency.as_ref().filter(|r| r.expires_at >= now) {
@@ -371,6 +394,9 @@ impl Store {
         };
         let mut items = Vec::with_capacity(limit + 1);
         let mut start_key = None;
+        // The last credential read, matching or not: where a filtered page that found
+        // nothing within the query bound continues.
+        let mut last_read = None;
         for _ in 0..MAX_QUERIES_PER_PAGE {
             let output = self
                 .client
@@ -391,22 +417,40 @@ impl Store {
                 .map_err(|e| unavailable("Query", &e.into_service_error()))?;
             for item in output.items() {
                 let credential = decode_listed(item)?;
-                if Some(credential.id.as_str()) != after_id {
+                if Some(credential.id.as_str()) == after_id {
+                    continue;
+                }
+                last_read = Some(credential.id.clone());
+                if filter
+                    .auth
+                    .is_none_or(|auth| auth == credential.auth_status)
+                {
                     items.push(credential);
                 }
-            }
-            if items.len() > limit {
-                items.truncate(limit);
-                return Ok(Page { items, more: true });
+                if items.len() > limit {
+                    items.truncate(limit);
+                    let resume_after = items.last().map(|c| c.id.clone());
+                    return Ok(Page {
+                        items,
+                        resume_after,
+                    });
+                }
             }
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => return Ok(Page { items, more: false }),
+                _ => {
+                    return Ok(Page {
+                        items,
+                        resume_after: None,
+                    })
+                }
             }
         }
-        // Cut short by the query bound: what was read, and a cursor after it (only when
-        // something was read; an empty page with a cursor could never advance).
-        let more = !items.is_empty();
-        Ok(Page { items, more })
+        // Cut short by the query bound: a cursor after the last credential read (a filtered
+        // page may hold none of them).
+        Ok(Page {
+            items,
+            resume_after: last_read,
+        })
     }
 }

@@ -18,6 +18,7 @@ mod credentials;
 mod idempotency;
 mod migrate;
 mod table;
+mod tokens;
 mod transact;
 mod versions;
 
@@ -31,8 +32,9 @@ pub use idempotency::IdempotencyRecord;
 pub use migrate::MigrationReport;
 pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
-    GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES,
+    GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,
 };
+pub use tokens::{DueToken, GSI_TOKEN_REFRESH, TOKEN_ATTRIBUTES};
 pub use versions::{VersionPage, VersionWrites, MAX_DELETES_PER_WRITE};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;

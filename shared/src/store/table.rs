@@ -52,6 +52,7 @@ pub const LIST_ATTRIBUTES: &[&str] = &[
     "secret_version",
     "pending_version",
     "rotation_grace_seconds",
+    "auth_status",
     "max_versions",
     "created_at",
     "updated_at",
@@ -71,6 +72,9 @@ pub const API_KEY_ATTRIBUTES: &[&str] = &[
     "created_at",
     "revoked_at",
 ];
+/// What the keep-alive index carries: which credential a due token belongs to.
+pub const TOKEN_REFRESH_ATTRIBUTES: &[&str] = &["workspace_id", "credential_id"];
+
 /// Items with this attribute (epoch seconds) are expired by DynamoDB TTL.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
@@ -104,7 +108,7 @@ fn index(name: &str, pk: &str, sk: &str, attributes: &[&str]) -> GlobalSecondary
         .expect("name, keys and projection are set")
 }
 
-/// Creates the table (on-demand) with its four indexes and TTL enabled.
+/// Creates the table (on-demand) with its five indexes and TTL enabled.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -120,9 +124,16 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             "gsi4pk",
             "gsi4sk",
             AUDIT_ATTRIBUTES,
+        ))
+        .global_secondary_indexes(index(
+            super::GSI_TOKEN_REFRESH,
+            "gsi5pk",
+            "gsi5sk",
+            TOKEN_REFRESH_ATTRIBUTES,
         ));
     for name in [
         "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
+        "gsi5pk", "gsi5sk",
     ] {
         request = request.attribute_definitions(string_attribute(name));
     }

@@ -129,15 +129,48 @@ pub struct ResolveRequest {
     pub selector: Selector,
     /// The credential's name, when the body names it instead of the path's id.
     pub name: Option<String>,
+    /// `min_ttl_seconds` (0 to a day, default 300): how long a refreshed oauth credential's
+    /// access token must stay good.
+    pub min_ttl: u64,
+    /// `force_refresh`: refresh a refreshed oauth credential's token even if it is good.
+    pub force_refresh: bool,
 }
 
 /// Validates a resolve body: `{"purpose": "<1–200 printable characters>"}`, optionally
 /// with `stage` (`current`, `previous` or `pending`) or `version` (not both), and `name`
-/// (to resolve by name, one extra read).
+/// (to resolve by name, one extra read), and for refreshed oauth credentials
+/// `min_ttl_seconds` and `force_refresh`.
 pub fn resolve_request(body: Value) -> Result<ResolveRequest, ApiError> {
     let mut body = body_object(body)?;
     let mut issues = Vec::new();
-    reject_unknown_top_level(&body, &["purpose", "stage", "version", "name"], &mut issues);
+    reject_unknown_top_level(
+        &body,
+        &[
+            "purpose",
+            "stage",
+            "version",
+            "name",
+            "min_ttl_seconds",
+            "force_refresh",
+        ],
+        &mut issues,
+    );
+    let min_ttl = bounded_integer(
+        body.remove("min_ttl_seconds"),
+        "min_ttl_seconds",
+        0..=crate::domain::oauth::MAX_MIN_TTL_SECONDS,
+        "must be an integer from 0 to 86400",
+        &mut issues,
+    )
+    .unwrap_or(crate::domain::oauth::DEFAULT_MIN_TTL_SECONDS);
+    let force_refresh = match body.remove("force_refresh") {
+        None => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => {
+            issues.push(FieldIssue::new("force_refresh", "must be true or false"));
+            false
+        }
+    };
     let purpose = check_purpose(body.remove("purpose"), &mut issues);
     let stage = match body.remove("stage") {
         None => None,
@@ -183,6 +216,8 @@ pub fn resolve_request(body: Value) -> Result<ResolveRequest, ApiError> {
             purpose,
             selector,
             name,
+            min_ttl,
+            force_refresh,
         }),
         issues,
     )
@@ -465,6 +500,7 @@ pub fn credential_change(
             code: ErrorCode::SecretsRequired,
             message: "A sealed field is shown only with its value: send it again in config.",
             details: reveal,
+            retry_after: None,
         });
     }
     Ok(CredentialChange {
@@ -525,6 +561,7 @@ pub fn pending_change(
             code: ErrorCode::NotSecretField,
             message: "A pending version holds secrets only: this credential shows the fields named. Change them with an update.",
             details: shown,
+            retry_after: None,
         });
     }
     Ok(change)

@@ -29,5 +29,7 @@ pub fn active_credential(workspace: &str, name: String, now: &str) -> StoredCred
         version: 1,
         idempotency: None,
         versions: Default::default(),
+        auth_status: credentials_core::domain::AuthStatus::Ok,
+        token_material: 0,
     }
 }

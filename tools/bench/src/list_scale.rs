@@ -139,6 +139,7 @@ async fn walk(
     let filter = ListFilter {
         status: Status::Active,
         kind: None,
+        auth: None,
     };
     let mut after: Option<String> = None;
     let mut walked = 0;
@@ -148,10 +149,10 @@ async fn walk(
             .await
             .map_err(|e| format!("{e:?}"))?;
         walked += 1;
-        if !page.more {
-            break;
+        match page.resume_after {
+            Some(next) => after = Some(next),
+            None => break,
         }
-        after = page.items.last().map(|c| c.id.clone());
     }
     let made = calls.take();
     let count = |op: &str| made.iter().filter(|c| c.as_str() == op).count();
