@@ -1,8 +1,10 @@
 """Checks template.yaml against the code: the routes it declares are exactly the routes the
-local server and the functions serve (resolve-credential has none: direct invocation only),
-every function crate has a resource and vice versa, only the functions built with the
-`encryption` feature may call KMS, and only resolve-credential may decrypt: its role alone
-has kms:Decrypt, and the data key's policy denies kms:Decrypt to every other principal.
+local server and the functions serve (resolve-credential and refresh-tokens have none:
+direct invocation and a schedule only), every function crate has a resource and vice versa,
+only the functions built with the `encryption` (or `refresh`) feature may call KMS, and only
+resolve-credential and refresh-tokens may decrypt: their roles alone have kms:Decrypt, the
+data key's policy denies kms:Decrypt to every other principal, and their UpdateItem is
+limited to the token attributes the store writes (TOKEN_ATTRIBUTES).
 Every function is built by SAM through tools/sam/Makefile. The only Lambda permissions are
 resolve-credential's, one per ResolverCallerArn<N> parameter, present only when that
 parameter is set, naming its value as the principal; each such parameter's AllowedPattern
@@ -28,7 +30,15 @@ for line in pathlib.Path(routes_path).read_text().splitlines():
     method, path, function = line.split()
     expected.setdefault(function, set()).add((method, path))
 
-DIRECT_ONLY = {"resolve-credential"}
+DIRECT_ONLY = {"resolve-credential", "refresh-tokens"}
+# The roles that may decrypt: the resolver, and the token keep-alive (refresh material).
+DECRYPTERS = {"resolve-credential", "refresh-tokens"}
+# What the refreshing roles may update: exactly the store's TOKEN_ATTRIBUTES.
+TOKEN_ATTRIBUTES = set(re.findall(
+    r'"([a-z0-9_]+)"',
+    re.search(r"pub const TOKEN_ATTRIBUTES: &\[&str\] = &\[(.*?)\];",
+              (root / "shared/src/store/tokens.rs").read_text(), re.S).group(1),
+))
 
 
 def statements(policy_holder):
@@ -59,7 +69,9 @@ WRITES = {
     "delete-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "restore-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "purge-credential": {"dynamodb:DeleteItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
-    "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}},
+    # Resolve refreshes OAuth tokens (UpdateItem of the token attributes only, checked below).
+    "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
+    "refresh-tokens": {"dynamodb:PutItem": {"AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
     "list-credential-versions": {},
     "stage-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
     "promote-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
@@ -114,6 +126,16 @@ for name, resource in template["Resources"].items():
                     writes.setdefault(action, set()).update(leading_keys(statement))
     if function in WRITES and writes != WRITES[function]:
         problems.append(f"{name}: may write {writes}; its code writes {WRITES[function]}")
+    # A refreshing role's UpdateItem names the token attributes, exactly.
+    for holder in policy_holders:
+        for statement in statements(holder):
+            if statement.get("Effect") != "Allow" or "dynamodb:UpdateItem" not in actions_of(statement):
+                continue
+            if function not in DECRYPTERS:
+                continue
+            listed = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+            if set(listed or []) != TOKEN_ATTRIBUTES:
+                problems.append(f"{name}: UpdateItem must be limited (dynamodb:Attributes) to {sorted(TOKEN_ATTRIBUTES)}")
     for holder in policy_holders:
         for statement in statements(holder):
             actions = actions_of(statement)
@@ -142,14 +164,24 @@ for function in sorted(expected.keys() | declared.keys()):
     for method, path in sorted(have - want):
         problems.append(f"{function}: the template routes {method} {path}, which is not served")
 
-if decrypters != DIRECT_ONLY:
-    problems.append(f"only resolve-credential may have kms:Decrypt; these do: {sorted(decrypters)}")
+if decrypters != DECRYPTERS:
+    problems.append(f"only {sorted(DECRYPTERS)} may have kms:Decrypt; these do: {sorted(decrypters)}")
 key_denies = [
     st for st in template["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
     if st.get("Effect") == "Deny" and "kms:Decrypt" in actions_of(st)
 ]
-if not any("aws:PrincipalArn" in st.get("Condition", {}).get("StringNotEquals", {}) for st in key_denies):
-    problems.append("the data key's policy must deny kms:Decrypt to every principal but the resolver's role")
+def excepted(statement):
+    """The function names whose roles a Deny statement excepts (aws:PrincipalArn)."""
+    arns = statement.get("Condition", {}).get("StringNotEquals", {}).get("aws:PrincipalArn", [])
+    names = set()
+    for arn in arns if isinstance(arns, list) else [arns]:
+        text = str(arn.get("Fn::Sub") if isinstance(arn, dict) else arn)
+        names.add(text.split("role/credentials-api-${Stage}-", 1)[-1])
+    return names
+
+
+if not any(excepted(st) == DECRYPTERS for st in key_denies):
+    problems.append(f"the data key's policy must deny kms:Decrypt to every principal but the roles of {sorted(DECRYPTERS)}")
 
 # Resolver callers: parameter slots, each refusing wildcards, each granting exactly its value.
 CALLER_ACCEPTED = ["", "arn:aws:iam::123456789012:role/pipeline", "arn:aws:iam::123456789012:role/a/b-c_d.e"]
@@ -197,7 +229,7 @@ if sorted(granted) != sorted(caller_params):
 
 encrypting = {
     c for c in crates
-    if '"encryption"' in (root / "functions" / c / "Cargo.toml").read_text()
+    if re.search(r'features = \[[^]]*"(encryption|refresh)"', (root / "functions" / c / "Cargo.toml").read_text())
 }
 if kms_users != encrypting:
     problems.append(

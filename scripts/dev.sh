@@ -9,6 +9,7 @@ PORT="${PORT:-3000}"
 WORKSPACE="${WORKSPACE:-dev}"
 
 ensure_venv
+ensure_oauth_server
 log "building the local server and the admin tool"
 cargo build --quiet --locked -p local-server -p credentials-admin
 
@@ -19,6 +20,7 @@ SERVER_PID=""
 cleanup() {
   trap - EXIT INT TERM
   if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  stop_oauth_server
   stop_emulator
   log "stopped"
 }
@@ -35,6 +37,22 @@ IDEMPOTENCY_KEY_ID="$(sed -n 's/^IDEMPOTENCY_KEY_ID=//p' <<<"$setup_output")"
 API_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes read,write,purge --description "make dev" | tail -n 1)"
 # A second key for the pipeline side: resolve only (secrets come back through it alone).
 RESOLVE_KEY="$(target/debug/credentials-admin mint-key --workspace "$WORKSPACE" --scopes resolve --description "make dev (resolve)" | tail -n 1)"
+
+# A local OAuth 2.0 token endpoint (tools/python/oauth_server.py) with one demo client
+# whose refresh tokens rotate: the store refreshes oauth credentials against it.
+export OAUTH_SERVER_LOG="$ROOT/target/oauth-server-dev.log"
+OAUTH_PORT="${OAUTH_PORT:-}"
+start_oauth_server OAUTH_PORT
+OAUTH_CLIENT_SECRET="dev-client-secret-$RANDOM$RANDOM"
+OAUTH_REFRESH_TOKEN="$("$ROOT/.venv-oauth/bin/python" - "$OAUTH_SERVER_URL" "$OAUTH_CLIENT_SECRET" <<'PY'
+import json, sys, urllib.request
+url, secret = sys.argv[1], sys.argv[2]
+body = json.dumps({"client_id": "dev-client", "client_secret": secret, "scopes": ["read", "write"],
+                   "rotate_refresh_tokens": True, "access_token_ttl": 3600}).encode()
+request = urllib.request.Request(url + "/_control/clients", data=body, headers={"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["refresh_token"])
+PY
+)"
 
 BASE="http://127.0.0.1:$PORT"
 cat <<INFO
@@ -64,6 +82,16 @@ cat <<INFO
     (or: aws lambda invoke --endpoint-url $BASE --function-name resolve-credential
          --cli-binary-format raw-in-base64-out --payload file://event.json out.json)
 
+  OAuth: the store refreshes tokens itself (resolve answers an access token, never the
+  refresh token or client secret). A local token endpoint runs at $OAUTH_SERVER_URL with a
+  client whose refresh tokens rotate; create a credential for it, then resolve it as above:
+
+    curl -s -X POST $BASE/api/credentials \\
+      -H "Authorization: Bearer $API_KEY" -H "Content-Type: application/json" \\
+      -d '{"name":"demo-oauth","type":"oauth","config":{"client_id":"dev-client","client_secret":"$OAUTH_CLIENT_SECRET","token_url":"$OAUTH_SERVER_URL/token","refresh_token":"$OAUTH_REFRESH_TOKEN","scopes":["read","write"]}}'
+
+  (the token endpoint's counts: curl -s $OAUTH_SERVER_URL/_control/stats)
+
   The audit trail (a key with the audit scope):
     curl -s $BASE/api/audit-events -H "Authorization: Bearer \$(make -s api-key SCOPES=audit EMULATOR_PORT=$EMULATOR_PORT | tail -n 1)"
 
@@ -73,6 +101,7 @@ cat <<INFO
 
 INFO
 
-PORT="$PORT" target/debug/local-server &
+# Local mode: the egress guard lets the refresh call token endpoints on loopback over http.
+PORT="$PORT" EGRESS_LOCAL_MODE=true target/debug/local-server &
 SERVER_PID=$!
 wait "$SERVER_PID"

@@ -47,9 +47,12 @@ pub struct AppState {
     pub audit_retention: std::time::Duration,
     #[cfg(feature = "encryption")]
     pub encryptor: crypto::Encryptor,
-    /// The one way to call a user-supplied endpoint (OAuth token endpoints).
+    /// The one way to call a user-supplied endpoint (OAuth token endpoints), built on its
+    /// first use from `egress_policy` (its TLS roots cost nothing at start-up then).
     #[cfg(feature = "refresh")]
-    pub egress: std::sync::Arc<egress::EgressGuard>,
+    pub egress: std::sync::Arc<std::sync::OnceLock<egress::EgressGuard>>,
+    #[cfg(feature = "refresh")]
+    pub egress_policy: egress::EgressPolicy,
     /// How long a resolve waits for another caller's refresh of the same token.
     #[cfg(feature = "refresh")]
     pub refresh_wait: std::time::Duration,
@@ -68,7 +71,7 @@ impl AppState {
         // EGRESS_LOCAL_MODE and EGRESS_ALLOW (strict by default).
         #[cfg(feature = "refresh")]
         {
-            state.egress = std::sync::Arc::new(egress::EgressGuard::from_env()?);
+            state.egress_policy = egress::EgressPolicy::from_env()?;
         }
         state.prewarm().await;
         Ok(state)
@@ -131,7 +134,9 @@ impl AppState {
             #[cfg(feature = "encryption")]
             encryptor,
             #[cfg(feature = "refresh")]
-            egress: std::sync::Arc::new(egress::EgressGuard::new(egress::EgressPolicy::strict())),
+            egress: std::sync::Arc::default(),
+            #[cfg(feature = "refresh")]
+            egress_policy: egress::EgressPolicy::strict(),
             #[cfg(feature = "refresh")]
             refresh_wait: service::refresh::DEFAULT_REFRESH_WAIT,
         })
@@ -139,6 +144,20 @@ impl AppState {
 }
 
 impl AppState {
+    /// The egress guard (built on first use).
+    #[cfg(feature = "refresh")]
+    pub fn egress(&self) -> &egress::EgressGuard {
+        self.egress
+            .get_or_init(|| egress::EgressGuard::new(self.egress_policy.clone()))
+    }
+
+    /// Uses `guard` for every outbound call (tests: a resolver or connector of their own).
+    #[cfg(feature = "refresh")]
+    pub fn with_egress(mut self, guard: egress::EgressGuard) -> Self {
+        self.egress = std::sync::Arc::new(std::sync::OnceLock::from(guard));
+        self
+    }
+
     /// The current time.
     pub fn now(&self) -> std::time::SystemTime {
         self.clock.now()

@@ -273,11 +273,9 @@ async fn throttling_serves_a_valid_token_stale_and_cools_down() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_endpoint_that_does_not_answer_in_time_is_a_cooldown() {
     let mut app = TestApp::new().await;
-    let mut state = (*app.state).clone();
     let mut policy = EgressPolicy::local();
     policy.total_timeout = Duration::from_millis(500);
-    state.egress = Arc::new(EgressGuard::new(policy));
-    app.state = Arc::new(state);
+    app.state = Arc::new((*app.state).clone().with_egress(EgressGuard::new(policy)));
     let key = app.admin_key().await;
     let server = OauthServer::start().await;
     let (id, _) = oauth_credential(&app, &key, &server, json!({})).await;
@@ -429,14 +427,11 @@ async fn a_token_url_that_points_inward_is_refused_before_any_connect() {
         "fd00:ec2::254".parse().unwrap(),
     ] {
         let mut app = TestApp::new().await;
-        let mut state = (*app.state).clone();
         // Strict, as deployed: the name resolves inward, and nothing is connected to.
-        state.egress = Arc::new(
-            EgressGuard::new(EgressPolicy::strict())
-                .with_resolver(Arc::new(Points(inward)))
-                .with_connector(connects.clone()),
-        );
-        app.state = Arc::new(state);
+        let guard = EgressGuard::new(EgressPolicy::strict())
+            .with_resolver(Arc::new(Points(inward)))
+            .with_connector(connects.clone());
+        app.state = Arc::new((*app.state).clone().with_egress(guard));
         let key = app.admin_key().await;
         let created = app
             .create(

@@ -40,6 +40,40 @@ fn the_slowest_request_ends_before_the_function_times_out() {
     }
 }
 
+/// A resolve that refreshes an OAuth token ends before the resolver's own timeout: its
+/// AWS calls, the refresh's, the token endpoint's total bound and the wait for another
+/// caller's refresh.
+#[test]
+fn the_slowest_refreshing_resolve_ends_before_the_resolver_times_out() {
+    use credentials_core::egress::DEFAULT_TOTAL_TIMEOUT;
+    use credentials_core::service::refresh::{DEFAULT_REFRESH_WAIT, REFRESH_WORST_CASE_CALLS};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml");
+    // The function's own `Timeout:` line (its properties have no CloudFormation tags).
+    let resolver = text
+        .split("  ResolveCredentialFunction:")
+        .nth(1)
+        .expect("the resolver's resource");
+    let timeout: u64 = resolver
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Timeout: "))
+        .and_then(|t| t.parse().ok())
+        .expect("the resolver's Timeout");
+    let resolve_calls = WORST_CASE_CALLS_BY_USE_CASE
+        .iter()
+        .find(|(name, _)| *name == "resolve")
+        .map(|(_, calls)| *calls)
+        .unwrap();
+    let worst = DEFAULT_OPERATION_TIMEOUT * (resolve_calls + REFRESH_WORST_CASE_CALLS) as u32
+        + DEFAULT_TOTAL_TIMEOUT
+        + DEFAULT_REFRESH_WAIT
+        + MARGIN;
+    assert!(
+        worst <= Duration::from_secs(timeout),
+        "a refreshing resolve may take {worst:?}; the resolver's Timeout is {timeout} s"
+    );
+}
+
 /// The table `template.yaml` deploys has the indexes, keys and projections the code
 /// creates locally and queries (`credentials_core::store`).
 #[test]

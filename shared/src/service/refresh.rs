@@ -35,8 +35,17 @@ use crate::error::{ApiError, ErrorCode};
 use crate::store::StoreError;
 use crate::AppState;
 
-/// Default bound of how long a caller waits for another caller's refresh.
+/// Default bound of how long a caller waits for another caller's refresh (in all, over
+/// one resolve).
 pub const DEFAULT_REFRESH_WAIT: Duration = Duration::from_secs(8);
+
+/// The AWS calls a refreshing resolve may wait for one after another, besides the
+/// resolve's own (key, credential, event): per decision round (three at most) the token
+/// state; one lease, one open of the refresh material, one data key, the commit (a
+/// transaction: two), a release or a mark (a transaction: two), a re-read after
+/// `invalid_grant`; the open of the other secrets. With the token endpoint's bound and the
+/// wait, `tests/template.rs` checks it against the resolver's timeout.
+pub const REFRESH_WORST_CASE_CALLS: usize = 3 + 1 + 1 + 1 + 2 + 2 + 1 + 1;
 /// The longest cooldown a `Retry-After` from the endpoint can ask for.
 const MAX_COOLDOWN_SECONDS: u64 = 300;
 /// Poll intervals while another caller holds the lease (then the last one, repeated).
@@ -175,8 +184,9 @@ impl Refresher<'_> {
         need: TokenNeed,
     ) -> Result<UsableToken, ApiError> {
         let (workspace, id) = (credential.workspace_id.as_str(), credential.id.as_str());
-        // Bounded: a wait, then at most one refresh of our own (and one more read if a
-        // commit lost its lease).
+        // Bounded: at most one refresh of our own, and waits of `refresh_wait` in all.
+        let started = Instant::now();
+        let mut tried = false;
         for _ in 0..3 {
             let state = self.app.store.get_token_state(workspace, id).await?;
             let now = self.app.now_epoch();
@@ -191,7 +201,8 @@ impl Refresher<'_> {
             }
             let owner = crate::ids::new_request_id();
             let now_ms = now_millis(self.app);
-            let taken = !state.leased(now_ms)
+            let taken = !tried
+                && !state.leased(now_ms)
                 && self
                     .app
                     .store
@@ -205,6 +216,7 @@ impl Refresher<'_> {
                     )
                     .await?;
             if taken {
+                tried = true;
                 match self.refresh(credential, client, &state, &owner).await? {
                     Outcome::Done(token) => return Ok(token),
                     Outcome::Lost => continue,
@@ -213,7 +225,11 @@ impl Refresher<'_> {
             if !need.wait {
                 return Err(in_progress(1));
             }
-            if let Some(token) = self.wait_for_commit(credential, &state, need).await? {
+            let budget = self.app.refresh_wait.saturating_sub(started.elapsed());
+            if let Some(token) = self
+                .wait_for_commit(credential, &state, need, budget)
+                .await?
+            {
                 return Ok(token);
             }
         }
@@ -221,20 +237,21 @@ impl Refresher<'_> {
     }
 
     /// Polls the token state until a refresh after `seen` commits (its token is answered),
-    /// the lease is given back without one (`None`: decide again), or `refresh_wait` runs
-    /// out (the current token if it is good for `min_ttl`, else 503 `refresh_in_progress`).
+    /// the lease is given back without one (`None`: decide again), or `budget` runs out
+    /// (the current token if it is good for `min_ttl`, else 503 `refresh_in_progress`).
     async fn wait_for_commit(
         &self,
         credential: &StoredCredential,
         seen: &TokenState,
         need: TokenNeed,
+        budget: Duration,
     ) -> Result<Option<UsableToken>, ApiError> {
         let (workspace, id) = (credential.workspace_id.as_str(), credential.id.as_str());
         let started = Instant::now();
         let mut polls = POLL_MILLIS.iter().copied().chain(std::iter::repeat(800));
         loop {
             let pause = Duration::from_millis(polls.next().unwrap_or(800));
-            if started.elapsed() + pause > self.app.refresh_wait {
+            if started.elapsed() + pause > budget {
                 break;
             }
             tokio::time::sleep(pause).await;
@@ -293,7 +310,7 @@ impl Refresher<'_> {
         let password = encode(material.client_secret.expose_secret());
         let answer = self
             .app
-            .egress
+            .egress()
             .post_form(
                 &client.token_url,
                 &form,
@@ -549,10 +566,15 @@ pub struct KeepAliveReport {
     pub skipped: usize,
     /// The endpoint failed or refused (each left as resolve would leave it).
     pub failed: usize,
+    /// Not started: the run's time box ended (the next run takes them).
+    pub deferred: usize,
 }
 
 /// Most tokens one keep-alive run takes (the next run takes the rest).
 pub const KEEP_ALIVE_BATCH: i32 = 100;
+/// No refresh starts after this much of a run: with one refresh's own bound (the token
+/// endpoint's 10 s and its AWS calls) it ends well within the function's 300 s timeout.
+pub const KEEP_ALIVE_TIME_BOX: Duration = Duration::from_secs(240);
 
 /// The scheduled keep-alive (`refresh-tokens`): refreshes the tokens that expire within 15
 /// minutes or were last refreshed over a day ago, found through the sparse keep-alive
@@ -570,7 +592,12 @@ pub async fn keep_alive(app: &AppState) -> Result<KeepAliveReport, ApiError> {
         actor: Actor::Scheduler,
         request: RequestInfo::default(),
     };
+    let started = Instant::now();
     for token in due {
+        if started.elapsed() > KEEP_ALIVE_TIME_BOX {
+            report.deferred += 1;
+            continue;
+        }
         let credential = app
             .store
             .get_credential(&token.workspace_id, &token.credential_id)
@@ -612,6 +639,7 @@ pub async fn keep_alive(app: &AppState) -> Result<KeepAliveReport, ApiError> {
         refreshed = report.refreshed,
         skipped = report.skipped,
         failed = report.failed,
+        deferred = report.deferred,
         "keep-alive run"
     );
     Ok(report)

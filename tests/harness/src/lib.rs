@@ -90,9 +90,7 @@ impl TestApp {
         // As `make dev` and `make test` run the server: token endpoints on loopback allowed
         // (the local OAuth server is plain http on 127.0.0.1). A refresh another caller is
         // making is waited for long enough that the suite's verdict never depends on speed.
-        state.egress = Arc::new(credentials_core::egress::EgressGuard::new(
-            credentials_core::egress::EgressPolicy::local(),
-        ));
+        state.egress_policy = credentials_core::egress::EgressPolicy::local();
         state.refresh_wait = std::time::Duration::from_secs(60);
         Self {
             state: Arc::new(state),

@@ -104,15 +104,46 @@ const STAGES: [&str; 3] = ["dev", "staging", "prod"];
 /// (`<account>:function:<name>`) or a full ARN, each optionally with a qualifier
 /// (`:$LATEST`, an alias or version).
 pub fn function_route(name_or_arn: &str) -> Option<Route> {
+    Route::parse(function_name(name_or_arn))
+}
+
+/// The function an Invoke call names, as in `functions/` (see [`function_route`]).
+fn function_name(name_or_arn: &str) -> &str {
     let name = name_or_arn
         .split_once(":function:")
         .map_or(name_or_arn, |(_, rest)| rest);
     let name = name.split(':').next().unwrap_or(name);
-    let name = STAGES
+    STAGES
         .iter()
         .find_map(|stage| name.strip_prefix(&format!("credentials-api-{stage}-")))
-        .unwrap_or(name);
-    Route::parse(name)
+        .unwrap_or(name)
+}
+
+/// The scheduled token keep-alive (`refresh-tokens`, no route): invoked with any event, it
+/// runs one keep-alive and answers its report, as the function does.
+const REFRESHER: &str = "refresh-tokens";
+
+async fn run_refresher(state: &AppState) -> Response<Body> {
+    match credentials_core::service::refresh::keep_alive(state).await {
+        Ok(report) => invoke_answer(
+            StatusCode::OK,
+            serde_json::to_vec(&report).expect("a report serializes"),
+        ),
+        Err(e) => {
+            let mut response = invoke_answer(
+                StatusCode::OK,
+                serde_json::to_vec(
+                    &serde_json::json!({"errorType": e.code.as_str(), "errorMessage": e.message}),
+                )
+                .expect("an error serializes"),
+            );
+            response.headers_mut().insert(
+                "x-amz-function-error",
+                lambda_http::http::HeaderValue::from_static("Unhandled"),
+            );
+            response
+        }
+    }
 }
 
 /// Lambda's synchronous payload limit (6 MB, `RequestResponse` and `DryRun`).
@@ -214,6 +245,25 @@ pub async fn invoke_as(
     event: &[u8],
     kind: InvocationType,
 ) -> Response<Body> {
+    if function_name(name) == REFRESHER {
+        return match kind {
+            InvocationType::DryRun => {
+                let mut response = Response::new(Body::Empty);
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response
+            }
+            InvocationType::Event => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _ = run_refresher(&state).await;
+                });
+                let mut response = Response::new(Body::Empty);
+                *response.status_mut() = StatusCode::ACCEPTED;
+                response
+            }
+            InvocationType::RequestResponse => run_refresher(state).await,
+        };
+    }
     let Some(route) = function_route(name) else {
         return invoke_error(
             StatusCode::NOT_FOUND,
