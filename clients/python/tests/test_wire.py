@@ -169,6 +169,14 @@ def test_other_answers() -> None:
             answer(garbage)
 
 
+def test_errors_survive_pickling() -> None:
+    # Executors and multiprocessing pickle what a worker raised.
+    for error in (NotFound(), Invalid("validation_failed"), Unavailable(3), Failed("x")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+    assert pickle.loads(pickle.dumps(Unavailable(3))).retry_after == 3
+
+
 def test_messages_are_fixed_text() -> None:
     for error in (Invalid("validation_failed"), Unavailable(3), Failed("status 500")):
         assert "server text" not in str(error)

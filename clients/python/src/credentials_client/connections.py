@@ -109,7 +109,10 @@ def _aws(c: ResolvedCredential, f: _Fields) -> ConnectionFields:
     # ExternalId and DurationSeconds are passed to sts:AssumeRole through assume_role_kwargs.
     login, password = f.text("access_key_id"), f.secret("secret_access_key")
     extra: dict[str, Any] = {"region_name": f.take("region")}
-    assume = {"ExternalId": f.take("external_id"), "DurationSeconds": f.take("duration_seconds")}
+    duration = f.take("duration_seconds")
+    if isinstance(duration, float) and duration.is_integer():
+        duration = int(duration)  # sts:AssumeRole takes an integer
+    assume = {"ExternalId": f.take("external_id"), "DurationSeconds": duration}
     for name, value in (
         ("role_arn", f.take("role_arn")),
         ("aws_session_token", f.take("session_token")),

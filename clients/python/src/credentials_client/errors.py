@@ -12,6 +12,14 @@ class ResolveError(Exception):
     def __init__(self) -> None:
         super().__init__(self.message)
 
+    # Picklable (multiprocessing, executors) although the constructors differ from
+    # Exception's: rebuilt from what each one keeps.
+    def __reduce__(self) -> tuple[type[ResolveError], tuple[object, ...]]:
+        return (type(self), self._arguments())
+
+    def _arguments(self) -> tuple[object, ...]:
+        return ()
+
 
 class NotFound(ResolveError):
     """404: no such credential (or version) in the key's workspace, or purged."""
@@ -53,6 +61,9 @@ class NoNewerVersion(ResolveError):
         self.message = f"no secret version newer than {current} exists yet"
         super().__init__()
 
+    def _arguments(self) -> tuple[object, ...]:
+        return (self.current,)
+
 
 class Unauthorized(ResolveError):
     """401: the API key is missing, unknown or revoked."""
@@ -75,6 +86,9 @@ class Invalid(ResolveError):
         self.message = f"the request was refused ({code})"
         super().__init__()
 
+    def _arguments(self) -> tuple[object, ...]:
+        return (self.code,)
+
 
 class Unavailable(ResolveError):
     """The service or AWS could not answer now (503, Lambda throttling, a timeout): retry
@@ -86,6 +100,9 @@ class Unavailable(ResolveError):
         self.retry_after = retry_after
         super().__init__()
 
+    def _arguments(self) -> tuple[object, ...]:
+        return (self.retry_after,)
+
 
 class Failed(ResolveError):
     """Anything else: a 5xx, a function error, an answer that does not parse, an unknown
@@ -95,3 +112,6 @@ class Failed(ResolveError):
         self.reason = reason
         self.message = f"resolving failed: {reason}"
         super().__init__()
+
+    def _arguments(self) -> tuple[object, ...]:
+        return (self.reason,)

@@ -75,7 +75,7 @@ class Resolver:
             raise ValueError("the API key is empty")
         # Even at DEBUG, botocore must not log the event (it carries the key).
         hide_from_botocore_logs(self._api_key)
-        self._lambda: LambdaInvoker = lambda_client or _default_client()
+        self._lambda = lambda_client if lambda_client is not None else _default_client()
         self._cache: TTLCache[ResolvedCredential] | None = (
             TTLCache(cache_ttl, cache_max_entries, clock) if cache_ttl is not None else None
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import NoReturn
 
 _MASK = "***"
@@ -34,7 +35,8 @@ class Secret:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Secret):
-            return self._value == other._value
+            # In constant time: a comparison must not tell how much of a guess was right.
+            return hmac.compare_digest(self._value.encode(), other._value.encode())
         return NotImplemented
 
     def __hash__(self) -> int:
