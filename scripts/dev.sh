@@ -82,6 +82,12 @@ cat <<INFO
     (or: aws lambda invoke --endpoint-url $BASE --function-name resolve-credential
          --cli-binary-format raw-in-base64-out --payload file://event.json out.json)
 
+  Or from Python, with the client in clients/python (pip install ./clients/python):
+
+    import boto3; from credentials_client import Resolver
+    r = Resolver("resolve-credential", "$RESOLVE_KEY", lambda_client=boto3.client("lambda", endpoint_url="$BASE", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"))
+    db = r.resolve_by_name("staging-postgres-etl", "dev:try-python"); print(db)   # db.secret("password").reveal(): the value
+
   OAuth: the store refreshes tokens itself (resolve answers an access token, never the
   refresh token or client secret). A local token endpoint runs at $OAUTH_SERVER_URL with a
   client whose refresh tokens rotate; create a credential for it, then resolve it as above:

@@ -68,6 +68,14 @@ ensure_sam() { ensure_tool_venv .venv-sam requirements-sam.txt; }
 # local OAuth 2.0 token endpoint of the tests and `make dev` (docs/oauth-test-server.md).
 ensure_oauth_server() { ensure_tool_venv .venv-oauth requirements-oauth.txt; }
 
+# ensure_pyclient: the Python client's tools (hatchling, ruff, mypy, boto3-stubs, pytest;
+# pinned) in .venv-pyclient, for clients/python (scripts/test-python-client.sh).
+ensure_pyclient() { ensure_tool_venv .venv-pyclient requirements-pyclient.txt; }
+
+# ensure_airflow: Apache Airflow (pinned; its dependency pins are its own) in .venv-airflow,
+# for the Python client's secrets backend check (scripts/test-python-client.sh).
+ensure_airflow() { ensure_tool_venv .venv-airflow requirements-airflow.txt; }
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

@@ -91,6 +91,12 @@ log "rotation under load (200 rotations, 8 resolvers)"
 load_key="$(target/debug/credentials-admin mint-key --workspace rotation-load --scopes read,write,resolve 2>/dev/null | tail -n 1)"
 "$VENV/bin/python" tools/python/rotation_load.py "http://127.0.0.1:$server_port" "$load_key"
 
+# The Python client (clients/python) and its Airflow secrets backend, against this server:
+# lints, types, its wheel, its pytest suite through boto3, and real Airflow (pinned venvs).
+log "Python client (clients/python): ruff, mypy --strict, wheel, pytest, Airflow backend"
+scripts/test-python-client.sh "http://127.0.0.1:$server_port"
+cat "$ROOT/target/pyclient/result.txt" >>"$results"
+
 # The Python client openapi-python-client generates from openapi.yaml, through a whole
 # lifecycle against the same server.
 log "generated Python client (openapi-python-client): a lifecycle against the local server"
