@@ -81,6 +81,9 @@ pub enum ResolveError {
     VersionDestroyed,
     /// [`Resolver::resolve_newer_than`]: the current version is still the one that failed.
     NoNewerVersion { current: u64 },
+    /// 409 `reauthorization_required`: the token endpoint refused this oauth credential's
+    /// refresh material; someone must update it with a new refresh token (or client secret).
+    ReauthorizationRequired,
     /// 401: the API key is missing, unknown or revoked.
     Unauthorized,
     /// 403: the API key lacks `credentials:resolve`.
@@ -100,6 +103,9 @@ impl std::fmt::Display for ResolveError {
             Self::Deleted => f.write_str("the credential is deleted; restore it to use it"),
             Self::VersionExpired => f.write_str("the previous version's grace window has ended"),
             Self::VersionDestroyed => f.write_str("that secret version was destroyed"),
+            Self::ReauthorizationRequired => {
+                f.write_str("the oauth credential needs a new authorization")
+            }
             Self::NoNewerVersion { current } => {
                 write!(f, "no secret version newer than {current} exists yet")
             }
@@ -130,6 +136,9 @@ pub struct ResolvedCredential {
     pub rotated_at: Option<String>,
     /// For `previous`: when its grace window ends.
     pub valid_until: Option<String>,
+    /// Refreshed oauth credentials: the access token was answered during a cooldown of the
+    /// token endpoint, good for less than the `min_ttl_seconds` asked.
+    pub stale: bool,
     /// The settings that are not secret.
     pub visible: Map<String, Value>,
     /// The secret settings, wiped from memory when dropped.
@@ -180,13 +189,22 @@ impl ResolvedCredential {
             optional("rotated_at"),
             optional("valid_until"),
         );
+        let stale = data.get("stale").and_then(Value::as_bool).unwrap_or(false);
         let Some(Value::Object(mut visible)) = data.get_mut("config").map(Value::take) else {
             return Err(malformed());
         };
         let mut secrets = BTreeMap::new();
         for field in secret_fields {
-            if let Some(Value::String(value)) = visible.remove(&field) {
-                secrets.insert(field, SecretString::from(value));
+            match visible.remove(&field) {
+                Some(Value::String(value)) => {
+                    secrets.insert(field, SecretString::from(value));
+                }
+                // A sealed value that is not a string (an undeclared field sent as JSON)
+                // is kept as its JSON text.
+                Some(other) => {
+                    secrets.insert(field, SecretString::from(other.to_string()));
+                }
+                None => {}
             }
         }
         Ok(Self {
@@ -199,6 +217,7 @@ impl ResolvedCredential {
             stage,
             rotated_at,
             valid_until,
+            stale,
             visible,
             secrets,
         })
@@ -523,6 +542,7 @@ fn answer(payload: &[u8]) -> Result<ResolvedCredential, ResolveError> {
         (409, "credential_deleted") => ResolveError::Deleted,
         (409, "version_expired") => ResolveError::VersionExpired,
         (409, "version_destroyed") => ResolveError::VersionDestroyed,
+        (409, "reauthorization_required") => ResolveError::ReauthorizationRequired,
         (401, _) => ResolveError::Unauthorized,
         (403, _) => ResolveError::Forbidden,
         (400..=499, _) => ResolveError::Invalid(code),
@@ -609,6 +629,10 @@ mod tests {
         assert_eq!(
             error(409, "version_destroyed"),
             ResolveError::VersionDestroyed
+        );
+        assert_eq!(
+            error(409, "reauthorization_required"),
+            ResolveError::ReauthorizationRequired
         );
         assert_eq!(error(401, "unauthorized"), ResolveError::Unauthorized);
         assert_eq!(error(403, "forbidden"), ResolveError::Forbidden);
