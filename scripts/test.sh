@@ -4,6 +4,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_venv
+# A gate build starts from nothing more often than not: incremental state would only add GBs.
+export CARGO_INCREMENTAL=0
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
