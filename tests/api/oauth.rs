@@ -233,6 +233,63 @@ async fn invalid_grant_asks_for_reauthorization_until_new_refresh_material() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn callers_that_waited_on_a_refused_refresh_never_call_the_endpoint_again() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let server = OauthServer::start().await;
+    let (client_id, client_secret) = (unique("client"), secret("client-secret"));
+    let refresh_token = server
+        .register(
+            json!({"client_id": client_id, "client_secret": client_secret,
+            "scopes": ["read"], "rotate_refresh_tokens": true}),
+        )
+        .await;
+    let created = app
+        .create(
+            &key,
+            json!({"name": unique("oauth"), "type": "oauth", "config": {
+                "client_id": client_id, "client_secret": client_secret,
+                "token_url": server.token_url(), "refresh_token": refresh_token}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Someone else spends the stored refresh token; the endpoint then answers slowly, so
+    // that every resolve finds the (doomed) refresh under way and waits for it.
+    server
+        .spend(&client_id, &client_secret, &refresh_token)
+        .await;
+    server
+        .fail(json!({"mode": "delay", "delay_ms": 500, "count": 1}))
+        .await;
+    let before = count(&server.stats().await, "token_requests");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, key, id) = (app.clone(), key.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            resolve(&app, &key, &id, json!({})).await
+        }));
+    }
+    for task in tasks {
+        task.await
+            .unwrap()
+            .assert_error(409, "reauthorization_required");
+    }
+    // One refused call; the waiters took the refusal from the token state.
+    assert_eq!(count(&server.stats().await, "token_requests"), before + 1);
+    let events = app
+        .request(
+            "GET",
+            &format!(
+                "/api/audit-events?credential_id={id}&action=credential.reauthorization_required"
+            ),
+        )
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn throttling_serves_a_valid_token_stale_and_cools_down() {
     let mut app = TestApp::new().await;
     let clock = ManualClock::at(SystemTime::now());
@@ -393,6 +450,44 @@ async fn the_keep_alive_refreshes_what_expires_soon_and_writes_reset_the_token_s
         .send()
         .await;
     assert_eq!(token_items(&app, id.clone()).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keep_alive_moves_what_it_cannot_refresh_out_of_the_way() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let server = OauthServer::start().await;
+    // Two tokens that live 10 minutes: both due for the keep-alive at once.
+    let ttl = json!({"access_token_ttl": 600});
+    let (deleted, _) = oauth_credential(&app, &key, &server, ttl.clone()).await;
+    let (failing, _) = oauth_credential(&app, &key, &server, ttl).await;
+    access_token(&resolve(&app, &key, &deleted, json!({})).await);
+    access_token(&resolve(&app, &key, &failing, json!({})).await);
+    let soft_deleted = app
+        .request("DELETE", &format!("/api/credentials/{deleted}"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(soft_deleted.status, 200, "{}", soft_deleted.text);
+    server
+        .fail(json!({"mode": "status", "status": 503, "count": 1}))
+        .await;
+    let keep_alive = || credentials_core::service::refresh::keep_alive(&app.state);
+    let report = keep_alive().await.unwrap();
+    assert_eq!(
+        (report.due, report.skipped, report.failed, report.refreshed),
+        (2, 1, 1, 0),
+        "{report:?}"
+    );
+    // The deleted one left the index; the failing one waits behind the others for the next
+    // run (five minutes on): neither takes a place of the next run now.
+    let report = keep_alive().await.unwrap();
+    assert_eq!(report.due, 0, "{report:?}");
+    let calls = count(&server.stats().await, "token_requests");
+    assert_eq!(
+        calls, 3,
+        "two first refreshes and one failed keep-alive call"
+    );
 }
 
 /// Resolves every name to one address, as a name pointing inward would.

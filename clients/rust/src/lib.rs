@@ -62,11 +62,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 use tokio::sync::{Mutex, OnceCell};
 
-/// Per-attempt bound of the Invoke call.
-pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Bound of the Invoke call, the SDK's retries included (the function's own timeout is at
-/// most 29 s).
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Per-attempt bound of the Invoke call: longer than the resolver's own timeout (60 s in
+/// `template.yaml`), since a resolve that refreshes an OAuth token waits for the token
+/// endpoint (up to 10 s) and for another caller's refresh (up to 8 s); an attempt cut
+/// shorter would invoke again while the first is still running.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(65);
+/// Bound of the Invoke call, the SDK's retries included.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(70);
 
 /// Why a credential could not be resolved. Messages carry no secret and no server text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,14 +86,19 @@ pub enum ResolveError {
     /// 409 `reauthorization_required`: the token endpoint refused this oauth credential's
     /// refresh material; someone must update it with a new refresh token (or client secret).
     ReauthorizationRequired,
+    /// 409 `token_endpoint_refused`: the oauth credential's `token_url` is not one the
+    /// service may call (not https, or a private address the operator did not allow).
+    TokenEndpointRefused,
     /// 401: the API key is missing, unknown or revoked.
     Unauthorized,
     /// 403: the API key lacks `credentials:resolve`.
     Forbidden,
     /// 400: the id or purpose was refused (the error code, e.g. `validation_failed`).
     Invalid(String),
-    /// The service or AWS could not answer now (503, throttling, a timeout): retry later.
-    Unavailable,
+    /// The service or AWS could not answer now (503, throttling, a timeout): retry later,
+    /// after `retry_after` when the service said (`Retry-After`: an OAuth refresh in
+    /// progress, or a token endpoint cooling down).
+    Unavailable { retry_after: Option<Duration> },
     /// Anything else: a 5xx, a function error, an answer that does not parse.
     Failed(String),
 }
@@ -112,7 +119,12 @@ impl std::fmt::Display for ResolveError {
             Self::Unauthorized => f.write_str("the API key is missing, unknown or revoked"),
             Self::Forbidden => f.write_str("the API key lacks the credentials:resolve scope"),
             Self::Invalid(code) => write!(f, "the request was refused ({code})"),
-            Self::Unavailable => f.write_str("the credentials service is unavailable; retry"),
+            Self::TokenEndpointRefused => {
+                f.write_str("the oauth credential's token_url may not be called")
+            }
+            Self::Unavailable { .. } => {
+                f.write_str("the credentials service is unavailable; retry")
+            }
             Self::Failed(why) => write!(f, "resolving failed: {why}"),
         }
     }
@@ -498,11 +510,15 @@ impl Resolver {
                 match e {
                     InvokeError::TooManyRequestsException(_)
                     | InvokeError::ServiceException(_)
-                    | InvokeError::ResourceNotReadyException(_) => ResolveError::Unavailable,
+                    | InvokeError::ResourceNotReadyException(_) => {
+                        ResolveError::Unavailable { retry_after: None }
+                    }
                     InvokeError::ResourceNotFoundException(_) => {
                         ResolveError::Failed("the resolve function does not exist".into())
                     }
-                    other if other.code().is_none() => ResolveError::Unavailable,
+                    other if other.code().is_none() => {
+                        ResolveError::Unavailable { retry_after: None }
+                    }
                     _ => ResolveError::Failed("Invoke was refused".into()),
                 }
             })?;
@@ -514,6 +530,21 @@ impl Resolver {
             .ok_or_else(|| ResolveError::Failed("empty answer".into()))?;
         answer(payload.as_ref())
     }
+}
+
+/// The `Retry-After` of a result (seconds; header names in any case).
+fn retry_after(result: &Value) -> Option<Duration> {
+    let headers = result.get("headers")?.as_object()?;
+    let value = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))?
+        .1;
+    value
+        .as_str()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 /// Reads the function's result (`statusCode`, `headers`, `body`).
@@ -543,10 +574,13 @@ fn answer(payload: &[u8]) -> Result<ResolvedCredential, ResolveError> {
         (409, "version_expired") => ResolveError::VersionExpired,
         (409, "version_destroyed") => ResolveError::VersionDestroyed,
         (409, "reauthorization_required") => ResolveError::ReauthorizationRequired,
+        (409, "token_endpoint_refused") => ResolveError::TokenEndpointRefused,
         (401, _) => ResolveError::Unauthorized,
         (403, _) => ResolveError::Forbidden,
         (400..=499, _) => ResolveError::Invalid(code),
-        (503, _) => ResolveError::Unavailable,
+        (503, _) => ResolveError::Unavailable {
+            retry_after: retry_after(&result),
+        },
         _ => ResolveError::Failed(format!("status {status}")),
     })
 }
@@ -640,7 +674,22 @@ mod tests {
             error(400, "validation_failed"),
             ResolveError::Invalid("validation_failed".into())
         );
-        assert_eq!(error(503, "service_unavailable"), ResolveError::Unavailable);
+        assert_eq!(
+            error(503, "service_unavailable"),
+            ResolveError::Unavailable { retry_after: None }
+        );
+        assert_eq!(
+            error(409, "token_endpoint_refused"),
+            ResolveError::TokenEndpointRefused
+        );
+        let throttled = json!({"statusCode": 503, "headers": {"Retry-After": "7"},
+            "body": json!({"error": {"code": "refresh_in_progress"}}).to_string()});
+        assert_eq!(
+            answer(throttled.to_string().as_bytes()).err(),
+            Some(ResolveError::Unavailable {
+                retry_after: Some(Duration::from_secs(7))
+            })
+        );
         assert!(matches!(
             error(500, "internal_error"),
             ResolveError::Failed(_)

@@ -192,6 +192,9 @@ pub struct TokenState {
     pub lease: Option<Lease>,
     /// No refresh before this (epoch seconds): the endpoint failed transiently.
     pub cooldown_until: Option<u64>,
+    /// The credential's `token_material` the endpoint refused (`invalid_grant` or another
+    /// refusal): while it is still the credential's, nobody calls the endpoint with it.
+    pub refused_material: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -189,6 +189,10 @@ impl Refresher<'_> {
         let mut tried = false;
         for _ in 0..3 {
             let state = self.app.store.get_token_state(workspace, id).await?;
+            // Refused while this caller waited (or since its credential was read).
+            if state.refused_material == Some(credential.token_material) {
+                return Err(reauthorization_required());
+            }
             let now = self.app.now_epoch();
             if !need.force && state.fresh_for(credential.token_material, now, need.min_ttl) {
                 return self.open_stored(credential, &state, false).await;
@@ -402,14 +406,21 @@ impl Refresher<'_> {
         match self
             .app
             .store
-            .mark_reauthorization_required(&credential.workspace_id, &credential.id, owner, &event)
+            .mark_reauthorization_required(
+                &credential.workspace_id,
+                &credential.id,
+                owner,
+                credential.token_material,
+                &event,
+            )
             .await
         {
             Ok(()) => {
                 event.log();
                 Err(reauthorization_required())
             }
-            // The token state was reset by a write of new refresh material: decide again.
+            // A write of new refresh material came first (it reset the token state or
+            // changed the material): decide again.
             Err(StoreError::Conflict) => Ok(Outcome::Lost),
             Err(e) => Err(e.into()),
         }
@@ -512,6 +523,7 @@ impl Refresher<'_> {
             material: credential.token_material,
             lease: None,
             cooldown_until: None,
+            refused_material: None,
         };
         next.sealed.extend(sealed);
         let event = self.event(Action::TokenRefreshed, credential);
@@ -572,6 +584,9 @@ pub struct KeepAliveReport {
 
 /// Most tokens one keep-alive run takes (the next run takes the rest).
 pub const KEEP_ALIVE_BATCH: i32 = 100;
+/// How far a due token the keep-alive could not refresh moves in its index (one period of
+/// the schedule in `template.yaml`).
+pub const KEEP_ALIVE_RETRY_SECONDS: u64 = 300;
 /// No refresh starts after this much of a run: with one refresh's own bound (the token
 /// endpoint's 10 s and its AWS calls) it ends well within the function's 300 s timeout.
 pub const KEEP_ALIVE_TIME_BOX: Duration = Duration::from_secs(240);
@@ -610,6 +625,9 @@ pub async fn keep_alive(app: &AppState) -> Result<KeepAliveReport, ApiError> {
                 .map(|client| (c, client))
         });
         let Some((credential, client)) = usable else {
+            // Deleted, or waiting for reauthorization: out of the index until a refresh
+            // (after a restore, or new refresh material) puts it back.
+            app.store.reschedule_keep_alive(&token, None).await?;
             report.skipped += 1;
             continue;
         };
@@ -627,11 +645,23 @@ pub async fn keep_alive(app: &AppState) -> Result<KeepAliveReport, ApiError> {
             force: true,
             wait: false,
         };
+        // Not refreshed (a cooldown, a refused endpoint): behind the others, for the next run.
+        let retry = Some(now + KEEP_ALIVE_RETRY_SECONDS);
         match refresher.usable_token(credential, &client, need).await {
-            Ok(token) if token.refreshed => report.refreshed += 1,
+            Ok(usable) if usable.refreshed => report.refreshed += 1,
+            // The endpoint failed (or is cooling down): the stored token was answered stale.
+            Ok(usable) if usable.stale => {
+                app.store.reschedule_keep_alive(&token, retry).await?;
+                report.failed += 1;
+            }
+            // Another caller's refresh committed meanwhile (it moved the token itself).
             Ok(_) => report.skipped += 1,
+            // The holder's commit moves it.
             Err(e) if e.code == ErrorCode::RefreshInProgress => report.skipped += 1,
-            Err(_) => report.failed += 1,
+            Err(_) => {
+                app.store.reschedule_keep_alive(&token, retry).await?;
+                report.failed += 1;
+            }
         }
     }
     tracing::info!(

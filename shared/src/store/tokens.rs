@@ -38,9 +38,13 @@ pub const TOKEN_ATTRIBUTES: &[&str] = &[
     "lease_owner",
     "lease_until",
     "cooldown_until",
+    "tok_refused",
     "gsi5pk",
     "gsi5sk",
     "auth_status",
+    // Named only in the mark's condition (the credential's refresh material is still the
+    // one that was refused), never written by a refresh.
+    "token_material",
 ];
 
 pub fn token_sk(credential_id: &str) -> String {
@@ -85,6 +89,7 @@ pub(super) fn decode_token_state(item: &Item) -> Result<TokenState, StoreError> 
         material: get_n(item, "tok_material")?.unwrap_or(0),
         lease,
         cooldown_until: get_n(item, "cooldown_until")?,
+        refused_material: get_n(item, "tok_refused")?,
     })
 }
 
@@ -93,6 +98,8 @@ pub(super) fn decode_token_state(item: &Item) -> Result<TokenState, StoreError> 
 pub struct DueToken {
     pub workspace_id: String,
     pub credential_id: String,
+    /// Its key in the keep-alive index when it was found (`gsi5sk`).
+    pub due_key: String,
 }
 
 impl Store {
@@ -184,7 +191,12 @@ impl Store {
             "tok_refreshed_at = :refreshed",
             "tok_material = :material",
         ];
-        let mut remove = vec!["lease_owner", "lease_until", "cooldown_until"];
+        let mut remove = vec![
+            "lease_owner",
+            "lease_until",
+            "cooldown_until",
+            "tok_refused",
+        ];
         let mut values = HashMap::from([
             (":owner".to_owned(), s(owner)),
             (":gen".to_owned(), n(next.generation)),
@@ -290,31 +302,46 @@ impl Store {
         }
     }
 
-    /// Marks the credential `reauthorization_required` (its refresh token was refused),
-    /// gives the lease back and takes the token out of the keep-alive index, with `event`,
-    /// in one transaction conditioned on `owner` holding the lease (a write of new refresh
-    /// material in between deletes the token item, and then nothing is marked).
+    /// Marks the credential `reauthorization_required` (its refresh material `material`
+    /// was refused), records on the token item which material was refused (callers that
+    /// waited for this refresh answer 409 without calling the endpoint again), gives the
+    /// lease back and takes the token out of the keep-alive index, with `event`, in one
+    /// transaction conditioned on `owner` holding the lease and on the credential's
+    /// material still being `material`: a write of new refresh material in between
+    /// (which deletes the token item or changes the material) leaves nothing marked.
     pub async fn mark_reauthorization_required(
         &self,
         workspace_id: &str,
         credential_id: &str,
         owner: &str,
+        material: u64,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let mark = Update::builder()
+        // `token_material` is not stored while it is 0 (store/codec.rs).
+        let same_material = if material == 0 {
+            "attribute_exists(pk) AND attribute_not_exists(token_material)"
+        } else {
+            "attribute_exists(pk) AND token_material = :material"
+        };
+        let mut mark = Update::builder()
             .table_name(&self.table)
             .set_key(Some(credential_key(workspace_id, credential_id)))
             .update_expression("SET auth_status = :status")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":status", s("reauthorization_required"))
-            .build()
-            .expect("table, key and expressions are set");
+            .condition_expression(same_material)
+            .expression_attribute_values(":status", s("reauthorization_required"));
+        if material != 0 {
+            mark = mark.expression_attribute_values(":material", n(material));
+        }
+        let mark = mark.build().expect("table, key and expressions are set");
         let release = Update::builder()
             .table_name(&self.table)
             .set_key(Some(token_key(workspace_id, credential_id)))
-            .update_expression("REMOVE lease_owner, lease_until, gsi5pk, gsi5sk")
+            .update_expression(
+                "REMOVE lease_owner, lease_until, gsi5pk, gsi5sk SET tok_refused = :material",
+            )
             .condition_expression("lease_owner = :owner")
             .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":material", n(material))
             .build()
             .expect("table, key and expressions are set");
         let items = vec![
@@ -341,6 +368,47 @@ impl Store {
             .build()
     }
 
+    /// Moves a due token the keep-alive could not refresh in its index: to `due` (epoch
+    /// seconds), behind the tokens due before it, or out of the index (`None`), so that
+    /// tokens that keep failing never take every place of the next run. Only if its index
+    /// key is still `token.due_key` (a refresh that committed meanwhile set its own).
+    pub async fn reschedule_keep_alive(
+        &self,
+        token: &DueToken,
+        due: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(token_key(&token.workspace_id, &token.credential_id)))
+            .condition_expression("gsi5sk = :seen")
+            .expression_attribute_values(":seen", s(&token.due_key));
+        request = match due {
+            Some(due) => request
+                .update_expression("SET gsi5sk = :due")
+                .expression_attribute_values(
+                    ":due",
+                    s(format!(
+                        "{due:012}#{}#{}",
+                        token.workspace_id, token.credential_id
+                    )),
+                ),
+            None => request.update_expression("REMOVE gsi5pk, gsi5sk"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(())
+                } else {
+                    Err(unavailable("UpdateItem", &e))
+                }
+            }
+        }
+    }
+
     /// Up to `limit` tokens whose keep-alive refresh is due at `now` (epoch seconds), oldest
     /// due first: one `Query` of the sparse keep-alive index.
     pub async fn due_tokens(&self, now: u64, limit: i32) -> Result<Vec<DueToken>, StoreError> {
@@ -364,6 +432,7 @@ impl Store {
                 Ok(DueToken {
                     workspace_id: get_s(item, "workspace_id").ok_or(StoreError::Corrupt)?,
                     credential_id: get_s(item, "credential_id").ok_or(StoreError::Corrupt)?,
+                    due_key: get_s(item, "gsi5sk").ok_or(StoreError::Corrupt)?,
                 })
             })
             .collect()

@@ -71,6 +71,28 @@ impl OauthServer {
         self.call("POST", "/_control/fail", Some(how)).await;
     }
 
+    /// Refreshes with `refresh_token` as a third party would (client_secret_post), so that
+    /// the token is spent: whoever presents it next gets `invalid_grant`.
+    pub async fn spend(&self, client_id: &str, client_secret: &str, refresh_token: &str) {
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        let body = format!(
+            "grant_type=refresh_token&refresh_token={refresh_token}&client_id={client_id}&client_secret={client_secret}"
+        );
+        let request = format!(
+            "POST /token HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("answer");
+        let text = String::from_utf8(raw).expect("UTF-8");
+        assert!(
+            text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
+            "the refresh token was not spent"
+        );
+    }
+
     /// Its counts (`token_requests`, `successful_refreshes`, `reused_refresh_tokens`, …).
     pub async fn stats(&self) -> Value {
         self.call("GET", "/_control/stats", None).await

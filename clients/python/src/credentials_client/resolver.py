@@ -25,11 +25,13 @@ logger = logging.getLogger("credentials_client")
 # Lambda's answers that mean "not now": retry later.
 _UNAVAILABLE = {"TooManyRequestsException", "ServiceException", "ResourceNotReadyException"}
 
-# As the Rust client: 5 s per attempt (the function answers in well under that), three
-# attempts for throttling and connection errors.
+# As the Rust client: 5 s to connect; 65 s to read, longer than the resolver's own timeout
+# (60 s), since a resolve that refreshes an OAuth token waits for the token endpoint and
+# for another caller's refresh (a shorter read would invoke again while the first runs);
+# three attempts for throttling and connection errors.
 DEFAULT_CONFIG = Config(
     connect_timeout=5,
-    read_timeout=5,
+    read_timeout=65,
     retries={"mode": "standard", "max_attempts": 3},
     user_agent_extra=USER_AGENT,
 )
