@@ -342,3 +342,90 @@ async fn the_client_crate_resolves_through_the_lambda_invoke_api() {
     ));
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_material_sealed_for_a_token_url_never_comes_back_at_any_version() {
+    let app = TestApp::new().await;
+    let key = app.admin_key().await;
+    let (client_secret, refresh_token) = (secret("oauth-cs"), secret("oauth-rt"));
+    let leaked = |text: &str| text.contains(&client_secret) || text.contains(&refresh_token);
+    let resolve = |id: String, body: serde_json::Value| {
+        let (app, key) = (app.clone(), key.clone());
+        async move {
+            let mut body = body;
+            body["purpose"] = json!(PURPOSE);
+            app.resolve_with(&key, Some(&id), body).await
+        }
+    };
+
+    // Removing token_url (with throwaway secrets): version 1, sealed for the token URL,
+    // is still `previous`, and resolving it withholds what it was sealed with.
+    let created = app
+        .create(
+            &key,
+            json!({"name": unique("oauth"), "type": "oauth", "config": {
+                "client_id": "c", "client_secret": client_secret,
+                "token_url": "https://tokens.example.com/token", "refresh_token": refresh_token}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/credentials/{id}");
+    let moved = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(
+            &json!({"config": {"token_url": null, "client_secret": "throwaway-1",
+            "refresh_token": "throwaway-2"}}),
+        )
+        .send()
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    for body in [json!({"stage": "previous"}), json!({"version": 1})] {
+        let answer = resolve(id.clone(), body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert!(!leaked(&answer.text), "{}", answer.text);
+        let config = &answer.body["data"]["config"];
+        assert!(config.get("client_secret").is_none() && config.get("refresh_token").is_none());
+    }
+    // The current version has no token URL: its own secrets are answered as stored.
+    let current = resolve(id.clone(), json!({})).await;
+    assert_eq!(
+        current.body["data"]["config"]["client_secret"],
+        "throwaway-1"
+    );
+
+    // A version without a token URL restored over one with it: the version that had it
+    // still withholds its material, by number and as `previous`.
+    let created = app
+        .create(
+            &key,
+            json!({"name": unique("oauth"), "type": "oauth", "config": {
+                "client_id": "c", "client_secret": "first-cs"}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/credentials/{id}");
+    let added = app
+        .request("PUT", &path)
+        .key(&key)
+        .json(
+            &json!({"config": {"token_url": "https://tokens.example.com/token",
+            "client_secret": client_secret, "refresh_token": refresh_token}}),
+        )
+        .send()
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    let restored = app
+        .request("POST", &format!("{path}/versions/1/restore"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    for body in [json!({"version": 2}), json!({"stage": "previous"})] {
+        let answer = resolve(id.clone(), body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert!(!leaked(&answer.text), "{}", answer.text);
+    }
+    assert_not_logged(&client_secret);
+    assert_not_logged(&refresh_token);
+}

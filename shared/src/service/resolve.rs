@@ -11,8 +11,8 @@ use crate::audit::Action;
 use crate::crypto::SealScope;
 use crate::domain::oauth::{self, OauthClient};
 use crate::domain::{
-    names, AuthStatus, Destination, SealedSecret, SecretValue, Selector, Stage, Status,
-    StoredCredential, Unresolvable,
+    names, AuthStatus, CredentialType, Destination, SealedSecret, SecretValue, Selector, Stage,
+    Status, StoredCredential, Unresolvable,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
@@ -140,7 +140,13 @@ pub async fn resolve(
                 .ok_or_else(|| unresolvable(Unresolvable::Destroyed))?;
             (version.secrets, version.destination)
         };
-    if refreshed.is_some() {
+    // Withheld at every version while the credential is refreshed by the store, and at a
+    // version that was sealed for a token URL even when the current one has none (else
+    // removing `token_url`, or restoring a version without one, would hand out the
+    // refresh material of the versions that had one).
+    let sealed_for_refresh =
+        credential.kind == CredentialType::Oauth && destination.contains_key("token_url");
+    if refreshed.is_some() || sealed_for_refresh {
         sealed.retain(|field, _| !oauth::WITHHELD.contains(&field.as_str()));
     }
     // The record comes first: if it cannot be written, no secret is opened (503).
