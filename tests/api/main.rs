@@ -5,6 +5,9 @@
 mod audit;
 mod auth;
 mod boundary;
+mod boundary_migration;
+mod boundary_names;
+mod boundary_visible;
 mod call_budget;
 mod concurrency;
 #[cfg(feature = "contract")]
@@ -13,6 +16,7 @@ mod destinations;
 mod events;
 mod http_server;
 mod oauth;
+mod oauth_keep_alive;
 mod pagination;
 mod preconditions;
 mod resolve;
@@ -26,3 +30,4 @@ mod tls;
 #[cfg(feature = "contract")]
 mod validation;
 mod versions;
+mod versions_edges;

@@ -62,6 +62,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 use tokio::sync::{Mutex, OnceCell};
 
+mod error;
+
+pub use error::ResolveError;
+
 /// Per-attempt bound of the Invoke call: longer than the resolver's own timeout (60 s in
 /// `template.yaml`), since a resolve that refreshes an OAuth token waits for the token
 /// endpoint (up to 10 s) and for another caller's refresh (up to 8 s); an attempt cut
@@ -69,68 +73,6 @@ use tokio::sync::{Mutex, OnceCell};
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(65);
 /// Bound of the Invoke call, the SDK's retries included.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(70);
-
-/// Why a credential could not be resolved. Messages carry no secret and no server text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ResolveError {
-    /// 404: no such credential in the key's workspace (or purged).
-    NotFound,
-    /// 409 `credential_deleted`: soft-deleted; restore it to use it again.
-    Deleted,
-    /// 409 `version_expired`: `previous` past its grace window (resolve current).
-    VersionExpired,
-    /// 409 `version_destroyed`: that version's sealed data was destroyed.
-    VersionDestroyed,
-    /// [`Resolver::resolve_newer_than`]: the current version is still the one that failed.
-    NoNewerVersion { current: u64 },
-    /// 409 `reauthorization_required`: the token endpoint refused this oauth credential's
-    /// refresh material; someone must update it with a new refresh token (or client secret).
-    ReauthorizationRequired,
-    /// 409 `token_endpoint_refused`: the oauth credential's `token_url` is not one the
-    /// service may call (not https, or a private address the operator did not allow).
-    TokenEndpointRefused,
-    /// 401: the API key is missing, unknown or revoked.
-    Unauthorized,
-    /// 403: the API key lacks `credentials:resolve`.
-    Forbidden,
-    /// 400: the id or purpose was refused (the error code, e.g. `validation_failed`).
-    Invalid(String),
-    /// The service or AWS could not answer now (503, throttling, a timeout): retry later,
-    /// after `retry_after` when the service said (`Retry-After`: an OAuth refresh in
-    /// progress, or a token endpoint cooling down).
-    Unavailable { retry_after: Option<Duration> },
-    /// Anything else: a 5xx, a function error, an answer that does not parse.
-    Failed(String),
-}
-
-impl std::fmt::Display for ResolveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotFound => f.write_str("no such credential"),
-            Self::Deleted => f.write_str("the credential is deleted; restore it to use it"),
-            Self::VersionExpired => f.write_str("the previous version's grace window has ended"),
-            Self::VersionDestroyed => f.write_str("that secret version was destroyed"),
-            Self::ReauthorizationRequired => {
-                f.write_str("the oauth credential needs a new authorization")
-            }
-            Self::NoNewerVersion { current } => {
-                write!(f, "no secret version newer than {current} exists yet")
-            }
-            Self::Unauthorized => f.write_str("the API key is missing, unknown or revoked"),
-            Self::Forbidden => f.write_str("the API key lacks the credentials:resolve scope"),
-            Self::Invalid(code) => write!(f, "the request was refused ({code})"),
-            Self::TokenEndpointRefused => {
-                f.write_str("the oauth credential's token_url may not be called")
-            }
-            Self::Unavailable { .. } => {
-                f.write_str("the credentials service is unavailable; retry")
-            }
-            Self::Failed(why) => write!(f, "resolving failed: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ResolveError {}
 
 /// A credential with its secrets. `Debug` shows secret field names, never values.
 #[derive(Debug)]
@@ -586,114 +528,4 @@ fn answer(payload: &[u8]) -> Result<ResolvedCredential, ResolveError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(status: u16, body: Value) -> Vec<u8> {
-        json!({"statusCode": status, "headers": {}, "body": body.to_string(), "isBase64Encoded": false})
-            .to_string()
-            .into_bytes()
-    }
-
-    #[test]
-    fn a_resolved_credential_keeps_secrets_apart_and_out_of_debug() {
-        let body = json!({"data": {
-            "id": "cred_1", "name": "db", "type": "database", "status": "active",
-            "version": 3, "updated_at": "2025-01-01T00:00:00Z",
-            "secret_version": 2, "stage": "current", "rotated_at": "2025-01-01T00:00:00Z",
-            "secret_fields": ["password"],
-            "config": {"host": "h", "password": "s3cr3t-value"}
-        }});
-        let resolved = answer(&result(200, body)).unwrap();
-        assert_eq!(
-            resolved.visible,
-            json!({"host": "h"}).as_object().unwrap().clone()
-        );
-        assert_eq!(
-            resolved.secret("password").unwrap().expose_secret(),
-            "s3cr3t-value"
-        );
-        assert!(!format!("{resolved:?}").contains("s3cr3t-value"));
-    }
-
-    fn resolver() -> Resolver {
-        let config = aws_sdk_lambda::Config::builder()
-            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-            .build();
-        Resolver::new(
-            aws_sdk_lambda::Client::from_conf(config),
-            "resolve-credential",
-            SecretString::from("cak_x".to_owned()),
-        )
-    }
-
-    #[test]
-    fn events_name_the_target_and_the_version() {
-        let r = resolver();
-        let body =
-            |e: &Value| -> Value { serde_json::from_str(e["body"].as_str().unwrap()).unwrap() };
-        let by_id = r.event(&Target::Id("cred_1".into()), Selector::Current, "p");
-        assert_eq!(by_id["pathParameters"], json!({"id": "cred_1"}));
-        assert_eq!(by_id["rawPath"], "/api/credentials/cred_1/resolve");
-        assert_eq!(body(&by_id), json!({"purpose": "p"}));
-        let previous = r.event(&Target::Id("cred_1".into()), Selector::Previous, "p");
-        assert_eq!(
-            body(&previous),
-            json!({"purpose": "p", "stage": "previous"})
-        );
-        let numbered = r.event(&Target::Id("cred_1".into()), Selector::Version(4), "p");
-        assert_eq!(body(&numbered), json!({"purpose": "p", "version": 4}));
-        let named = r.event(&Target::Name("Orders DB".into()), Selector::Pending, "p");
-        assert_eq!(named["pathParameters"], json!({}));
-        assert_eq!(named["rawPath"], "/api/credentials/{id}/resolve");
-        assert_eq!(
-            body(&named),
-            json!({"purpose": "p", "stage": "pending", "name": "Orders DB"})
-        );
-    }
-
-    #[test]
-    fn errors_are_typed() {
-        let error = |status, code: &str| {
-            answer(&result(status, json!({"error": {"code": code}}))).unwrap_err()
-        };
-        assert_eq!(error(404, "not_found"), ResolveError::NotFound);
-        assert_eq!(error(409, "credential_deleted"), ResolveError::Deleted);
-        assert_eq!(error(409, "version_expired"), ResolveError::VersionExpired);
-        assert_eq!(
-            error(409, "version_destroyed"),
-            ResolveError::VersionDestroyed
-        );
-        assert_eq!(
-            error(409, "reauthorization_required"),
-            ResolveError::ReauthorizationRequired
-        );
-        assert_eq!(error(401, "unauthorized"), ResolveError::Unauthorized);
-        assert_eq!(error(403, "forbidden"), ResolveError::Forbidden);
-        assert_eq!(
-            error(400, "validation_failed"),
-            ResolveError::Invalid("validation_failed".into())
-        );
-        assert_eq!(
-            error(503, "service_unavailable"),
-            ResolveError::Unavailable { retry_after: None }
-        );
-        assert_eq!(
-            error(409, "token_endpoint_refused"),
-            ResolveError::TokenEndpointRefused
-        );
-        let throttled = json!({"statusCode": 503, "headers": {"Retry-After": "7"},
-            "body": json!({"error": {"code": "refresh_in_progress"}}).to_string()});
-        assert_eq!(
-            answer(throttled.to_string().as_bytes()).err(),
-            Some(ResolveError::Unavailable {
-                retry_after: Some(Duration::from_secs(7))
-            })
-        );
-        assert!(matches!(
-            error(500, "internal_error"),
-            ResolveError::Failed(_)
-        ));
-        assert!(matches!(answer(b"not json"), Err(ResolveError::Failed(_))));
-    }
-}
+mod tests;

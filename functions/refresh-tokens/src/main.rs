@@ -1,6 +1,6 @@
 //! Lambda function run by EventBridge Scheduler: keeps OAuth tokens alive (no HTTP route, no
 //! API key: its role is the authority). All logic lives in the `credentials-core` crate
-//! (folder `shared/`): `service::refresh::keep_alive`.
+//! (folder `shared/`): `service::refresh::keep_alive` (in `service/keep_alive.rs`).
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use lambda_http::Error;

@@ -31,6 +31,8 @@ mod audit;
 mod create;
 mod edit;
 mod errors;
+#[cfg(feature = "refresh")]
+mod keep_alive;
 mod lifecycle;
 #[cfg(feature = "encryption")]
 pub mod maintenance;
