@@ -57,6 +57,21 @@ pub(crate) fn access_token(answer: &TestResponse) -> String {
         .to_owned()
 }
 
+/// How many `credential.reauthorization_required` events the credential has (one page).
+async fn reauthorization_events(app: &TestApp, key: &str, id: &str) -> usize {
+    let events = app
+        .request(
+            "GET",
+            &format!(
+                "/api/audit-events?credential_id={id}&action=credential.reauthorization_required"
+            ),
+        )
+        .key(key)
+        .send()
+        .await;
+    events.body["data"].as_array().unwrap().len()
+}
+
 pub(crate) fn count(stats: &Value, name: &str) -> u64 {
     stats[name].as_u64().unwrap()
 }
@@ -218,17 +233,7 @@ async fn invalid_grant_asks_for_reauthorization_until_new_refresh_material() {
     assert_eq!(updated.status, 200, "{}", updated.text);
     let ok = resolve(&app, &key, &id, json!({})).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
-    let events = app
-        .request(
-            "GET",
-            &format!(
-                "/api/audit-events?credential_id={id}&action=credential.reauthorization_required"
-            ),
-        )
-        .key(&key)
-        .send()
-        .await;
-    assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(reauthorization_events(&app, &key, &id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -275,17 +280,7 @@ async fn callers_that_waited_on_a_refused_refresh_never_call_the_endpoint_again(
     }
     // One refused call; the waiters took the refusal from the token state.
     assert_eq!(count(&server.stats().await, "token_requests"), before + 1);
-    let events = app
-        .request(
-            "GET",
-            &format!(
-                "/api/audit-events?credential_id={id}&action=credential.reauthorization_required"
-            ),
-        )
-        .key(&key)
-        .send()
-        .await;
-    assert_eq!(events.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(reauthorization_events(&app, &key, &id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

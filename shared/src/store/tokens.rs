@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, ConditionCheck, TransactWriteItem, Update};
 
 use super::codec::{credential_key, decode_sealed_in, encode_sealed, n, s, Item};
@@ -72,6 +73,21 @@ fn get_n(item: &Item, key: &str) -> Result<Option<u64>, StoreError> {
 
 fn get_s(item: &Item, key: &str) -> Option<String> {
     item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// An update whose condition failed changed nothing, and that is the intended outcome
+/// (the lease or the index entry was no longer the caller's): only other failures count.
+fn unless_condition_failed<T>(outcome: Result<T, UpdateItemError>) -> Result<(), StoreError> {
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if e.is_conditional_check_failed_exception() {
+                Ok(())
+            } else {
+                Err(unavailable("UpdateItem", &e))
+            }
+        }
+    }
 }
 
 pub(super) fn decode_token_state(item: &Item) -> Result<TokenState, StoreError> {
@@ -289,17 +305,7 @@ impl Store {
                 .expression_attribute_values(":cool", n(until)),
             None => request.update_expression("REMOVE lease_owner, lease_until"),
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(())
-                } else {
-                    Err(unavailable("UpdateItem", &e))
-                }
-            }
-        }
+        unless_condition_failed(request.send().await.map_err(|e| e.into_service_error()))
     }
 
     /// Marks the credential `reauthorization_required` (its refresh material `material`
@@ -396,17 +402,7 @@ impl Store {
                 ),
             None => request.update_expression("REMOVE gsi5pk, gsi5sk"),
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(())
-                } else {
-                    Err(unavailable("UpdateItem", &e))
-                }
-            }
-        }
+        unless_condition_failed(request.send().await.map_err(|e| e.into_service_error()))
     }
 
     /// Up to `limit` tokens whose keep-alive refresh is due at `now` (epoch seconds), oldest
