@@ -81,7 +81,7 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 /// Bound of one AWS call including the SDK's retries (`SDK_OPERATION_TIMEOUT_MS` overrides
 /// it). With `service::WORST_CASE_CALLS` it bounds a whole request; `template.yaml`'s
-/// function timeout is chosen above that product (`tests/template.rs`).
+/// function timeout is chosen above that product (`tests/api/template.rs`).
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(2_000);
 
 /// Explicit timeouts and retries: the SDK sets no operation timeout by default, and a Lambda

@@ -23,7 +23,7 @@
 //! known), the winner's record; resolve's `Decrypt`s of several data keys run concurrently
 //! and count once), so a request waits at most `WORST_CASE_CALLS × DEFAULT_OPERATION_TIMEOUT` on
 //! AWS; `template.yaml`'s function timeout leaves a margin above that, and
-//! `tests/template.rs` checks it.
+//! `tests/api/template.rs` checks it.
 
 pub mod api_keys;
 mod audit;

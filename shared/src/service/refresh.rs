@@ -50,7 +50,7 @@ pub const DEFAULT_REFRESH_WAIT: Duration = Duration::from_secs(8);
 /// state; one lease, one open of the refresh material, one data key, the commit (a
 /// transaction: two), a release or a mark (a transaction: two), a re-read after
 /// `invalid_grant`; the open of the other secrets. With the token endpoint's bound and the
-/// wait, `tests/template.rs` checks it against the resolver's timeout.
+/// wait, `tests/api/template.rs` checks it against the resolver's timeout.
 pub const REFRESH_WORST_CASE_CALLS: usize = 3 + 1 + 1 + 1 + 2 + 2 + 1 + 1;
 /// The longest cooldown a `Retry-After` from the endpoint can ask for.
 const MAX_COOLDOWN_SECONDS: u64 = 300;

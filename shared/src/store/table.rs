@@ -1,5 +1,5 @@
 //! The table definition, for local stacks and tests. `template.yaml` declares the same
-//! table for AWS; `tests/template.rs` keeps the two in step.
+//! table for AWS; `tests/api/template.rs` keeps the two in step.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
