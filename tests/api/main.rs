@@ -23,6 +23,7 @@ mod resolve;
 mod retries;
 mod routes;
 mod secrets;
+mod sizes;
 mod smoke;
 #[cfg(feature = "contract")]
 mod template;

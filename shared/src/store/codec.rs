@@ -288,32 +288,74 @@ pub fn decode_version(item: &Item) -> Result<SecretVersion, StoreError> {
     })
 }
 
-/// DynamoDB's item size limit (400 KB, counting attribute names and values).
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// The largest item the service writes, as [`item_size`] counts it: under DynamoDB's 400 KB
+/// (409,600 bytes) and under the local emulator's 405,000 (moto), so that a write past it is
+/// always refused by the service's own check (413), at the size that check computes.
+pub const MAX_ITEM_BYTES: usize = 405_000;
 
-/// An item's size as DynamoDB counts it (names and values in bytes; numbers at their
-/// largest; 3 bytes per list or map plus 1 per element), never below the real size.
+/// [`item_size`] counts each sealed value's ciphertext at its length rounded up to this
+/// step. So the size at which a growing credential is refused depends on its secrets'
+/// lengths only in steps of this many bytes: a key that may write visible fields cannot pad
+/// a credential until it is refused and read a secret's exact length from where that was.
+pub const SEALED_SIZE_STEP: usize = 256;
+
+/// An item's size as DynamoDB counts it, never below the real size (names and values in
+/// bytes; numbers at one byte per digit and one more, over what DynamoDB and moto count;
+/// 3 bytes per list or map plus 1 per element), except that the sealed secrets' ciphertexts
+/// count at their length rounded up to [`SEALED_SIZE_STEP`].
 pub fn item_size(item: &Item) -> usize {
-    fn value(v: &Av) -> usize {
-        match v {
-            Av::S(s) => s.len(),
-            Av::N(n) => n.len().div_ceil(2) + 1,
-            Av::B(b) => b.as_ref().len(),
-            Av::Bool(_) | Av::Null(_) => 1,
-            Av::L(items) => 3 + items.iter().map(|i| 1 + value(i)).sum::<usize>(),
-            Av::M(map) => {
-                3 + map
-                    .iter()
-                    .map(|(k, i)| 1 + k.len() + value(i))
-                    .sum::<usize>()
-            }
-            Av::Ss(items) => items.iter().map(String::len).sum(),
-            Av::Ns(items) => items.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
-            Av::Bs(items) => items.iter().map(|b| b.as_ref().len()).sum(),
-            _ => 0,
+    item.iter()
+        .map(|(k, v)| {
+            k.len()
+                + match (k.as_str(), v) {
+                    ("secrets", Av::M(fields)) => sealed_size(fields),
+                    _ => value_size(v),
+                }
+        })
+        .sum()
+}
+
+fn value_size(v: &Av) -> usize {
+    match v {
+        Av::S(s) => s.len(),
+        Av::N(n) => n.len() + 1,
+        Av::B(b) => b.as_ref().len(),
+        Av::Bool(_) | Av::Null(_) => 1,
+        Av::L(items) => 3 + items.iter().map(|i| 1 + value_size(i)).sum::<usize>(),
+        Av::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, i)| 1 + k.len() + value_size(i))
+                .sum::<usize>()
         }
+        Av::Ss(items) => items.iter().map(String::len).sum(),
+        Av::Ns(items) => items.iter().map(|n| n.len() + 1).sum(),
+        Av::Bs(items) => items.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
     }
-    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
+/// The `secrets` map ([`encode_sealed`]), its ciphertexts (`c`) rounded up.
+fn sealed_size(fields: &HashMap<String, Av>) -> usize {
+    let parts = |sealed: &Av| match sealed {
+        Av::M(parts) => {
+            3 + parts
+                .iter()
+                .map(|(k, v)| {
+                    1 + k.len()
+                        + match (k.as_str(), v) {
+                            ("c", Av::B(b)) => b.as_ref().len().next_multiple_of(SEALED_SIZE_STEP),
+                            _ => value_size(v),
+                        }
+                })
+                .sum::<usize>()
+        }
+        other => value_size(other),
+    };
+    3 + fields
+        .iter()
+        .map(|(field, sealed)| 1 + field.len() + parts(sealed))
+        .sum::<usize>()
 }
 
 pub fn get_s<'a>(item: &'a Item, key: &str) -> Result<&'a str, StoreError> {

@@ -26,7 +26,10 @@ pub use api_keys::ApiKeyRecord;
 pub use audit::{audit_pk, EventFilter, EventPage};
 /// The item a credential is stored as, and its keys (benchmarks make the same raw calls
 /// the store makes, and bulk-load items directly).
-pub use codec::{credential_key, encode_credential, item_size, status_sk, type_pk, MAX_ITEM_BYTES};
+pub use codec::{
+    credential_key, encode_credential, item_size, status_sk, type_pk, MAX_ITEM_BYTES,
+    SEALED_SIZE_STEP,
+};
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::IdempotencyRecord;
 pub use migrate::MigrationReport;
