@@ -78,6 +78,32 @@ fn moves() -> Vec<Move> {
             to: json!("smtp.attacker.example"),
             secrets: &["password"],
         },
+        // An attacker review moved these without a secret before they counted.
+        Move {
+            kind: "database",
+            config: json!({"host": "acct.snowflakecomputing.com", "password": secret("sf"),
+                           "authenticator": "snowflake"}),
+            visible_fields: json!([]),
+            field: "authenticator",
+            to: json!("https://idp.attacker.example"),
+            secrets: &["password"],
+        },
+        Move {
+            kind: "api_key",
+            config: json!({"api_key": secret("k"), "https_proxy": "http://proxy.example.com:3128"}),
+            visible_fields: json!(["https_proxy"]),
+            field: "https_proxy",
+            to: json!("http://proxy.attacker.example:3128"),
+            secrets: &["api_key"],
+        },
+        Move {
+            kind: "password",
+            config: json!({"password": secret("pw"), "url_base": "https://app.example.com"}),
+            visible_fields: json!(["url_base"]),
+            field: "url_base",
+            to: json!("https://app.attacker.example"),
+            secrets: &["password"],
+        },
         Move {
             kind: "aws",
             config: json!({"region": "eu-west-1", "access_key_id": "AKIAIOSFODNN7EXAMPLE",

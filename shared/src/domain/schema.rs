@@ -129,7 +129,8 @@ const DATABASE: &[Field] = &[
     // Driver hints people expect to see back (libpq, Snowflake, Databricks, BigQuery,
     // MongoDB): names, paths and switches, never secrets.
     field("account", Text).destination(),
-    field("authenticator", Text),
+    // Snowflake's `authenticator` may name an IdP URL the password is sent to.
+    field("authenticator", Text).destination(),
     field("options", Text),
     field("sslrootcert", Text),
     field("sslcert", Text),
@@ -196,23 +197,42 @@ pub fn is_sealed(kind: CredentialType, name: &str, visible_fields: &[String]) ->
     }
 }
 
-/// Client-visible fields whose name says they hold an endpoint (`…url`, `…uri`,
-/// `…endpoint`, `…host`, `…hostname`, `…server`, `…address`, `…dsn`, normalized) count as
-/// destinations, like the declared ones.
-pub const DESTINATION_NAME_ENDINGS: &[&str] = &[
-    "url", "uri", "endpoint", "host", "hostname", "server", "address", "dsn",
+/// Client-visible fields whose name says they hold an endpoint or a way to one count as
+/// destinations, like the declared ones: the normalized name begins or ends with one of
+/// these (`webhook_url`, `smtp_host`, `hosts`, `url_base`, `proxy`, `http_proxy`, …). A
+/// name caught wrongly costs a resend of the secrets when it changes; one missed would let
+/// a write key redirect them.
+pub const DESTINATION_NAME_WORDS: &[&str] = &[
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "hostname",
+    "server",
+    "address",
+    "dsn",
+    "proxy",
+    "urls",
+    "uris",
+    "endpoints",
+    "hosts",
+    "hostnames",
+    "servers",
+    "addresses",
+    "proxies",
 ];
 
 /// True when `name` says where the type's secrets go: a declared destination, or a
-/// client-visible field whose normalized name ends in a [`DESTINATION_NAME_ENDINGS`] entry.
+/// client-visible field whose normalized name begins or ends with a
+/// [`DESTINATION_NAME_WORDS`] entry.
 pub fn is_destination(kind: CredentialType, name: &str) -> bool {
     match declared(kind, name) {
         Some(field) => field.destination,
         None => {
             let normalized = super::classify::normalize_name(name);
-            DESTINATION_NAME_ENDINGS
+            DESTINATION_NAME_WORDS
                 .iter()
-                .any(|end| normalized.ends_with(end))
+                .any(|word| normalized.starts_with(word) || normalized.ends_with(word))
         }
     }
 }
@@ -247,6 +267,18 @@ mod tests {
         assert!(is_destination(CredentialType::Password, "webhookUrl"));
         assert!(is_destination(CredentialType::Password, "smtp_host"));
         assert!(!is_destination(CredentialType::Password, "team"));
+        // What an attacker review moved without a secret: each now needs the secrets again.
+        for name in [
+            "hosts",
+            "url_base",
+            "proxy",
+            "HTTPS_PROXY",
+            "proxyHost",
+            "db_hostname",
+        ] {
+            assert!(is_destination(CredentialType::Password, name), "{name}");
+        }
+        assert!(is_destination(CredentialType::Database, "authenticator"));
     }
 
     #[test]
