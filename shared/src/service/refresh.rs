@@ -29,7 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::audit::{Action, Actor, AuditEvent, RequestInfo};
 use crate::crypto::SealScope;
 use crate::domain::oauth::{
-    self, Answer, Grant, OauthClient, TokenGrant, TokenState, COOLDOWN_SECONDS, LEASE_MILLIS,
+    self, Answer, Grant, OauthClient, TokenGrant, TokenState, COOLDOWN_SECONDS,
 };
 use crate::domain::{Destination, SecretValue, StoredCredential};
 use crate::egress::EgressError;
@@ -221,8 +221,8 @@ impl Refresher<'_> {
                         id,
                         &owner,
                         now_ms,
-                        now_ms + LEASE_MILLIS,
                         state.generation,
+                        credential.token_material,
                     )
                     .await?;
             if taken {

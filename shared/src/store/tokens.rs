@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue as Av, ConditionCheck, TransactWrit
 use super::codec::{credential_key, decode_sealed_in, encode_sealed, n, s, Item};
 use super::{unavailable, workspace_pk, Store, StoreError};
 use crate::audit::AuditEvent;
-use crate::domain::oauth::{Lease, TokenState};
+use crate::domain::oauth::{Lease, TokenState, LEASE_MILLIS};
 
 /// The index the scheduled refresher reads: token items that have a next refresh due.
 pub const GSI_TOKEN_REFRESH: &str = "gsi5-token-refresh";
@@ -141,17 +141,18 @@ impl Store {
             .map_or(Ok(TokenState::default()), decode_token_state)
     }
 
-    /// Takes the refresh lease for `owner` until `until_ms`, if nobody holds it at `now_ms`
-    /// and no refresh committed since the caller read generation `seen`. `false` when the
-    /// lease is held or the generation moved on (read again).
+    /// Takes the refresh lease for `owner` for [`LEASE_MILLIS`] from `now_ms`, if nobody
+    /// holds it at `now_ms`, no refresh committed since the caller read generation `seen`,
+    /// and the endpoint has not refused the credential's refresh material `material`.
+    /// `false` otherwise (read again).
     pub async fn take_lease(
         &self,
         workspace_id: &str,
         credential_id: &str,
         owner: &str,
         now_ms: u64,
-        until_ms: u64,
         seen: u64,
+        material: u64,
     ) -> Result<bool, StoreError> {
         let outcome = self
             .client
@@ -164,10 +165,12 @@ impl Store {
             )
             .condition_expression(
                 "(attribute_not_exists(lease_until) OR lease_until < :now) \
-                 AND (attribute_not_exists(tok_gen) OR tok_gen = :seen)",
+                 AND (attribute_not_exists(tok_gen) OR tok_gen = :seen) \
+                 AND (attribute_not_exists(tok_refused) OR tok_refused <> :material)",
             )
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":until", n(now_ms + LEASE_MILLIS))
+            .expression_attribute_values(":material", n(material))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":seen", n(seen))
             .expression_attribute_values(":zero", n(0))
