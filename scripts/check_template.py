@@ -4,7 +4,8 @@ direct invocation and a schedule only), every function crate has a resource and 
 only the functions built with the `encryption` (or `refresh`) feature may call KMS, and only
 resolve-credential and refresh-tokens may decrypt: their roles alone have kms:Decrypt, the
 data key's policy denies kms:Decrypt to every other principal, and their UpdateItem is
-limited to the token attributes the store writes (TOKEN_ATTRIBUTES).
+limited to the attributes the store writes (TOKEN_ATTRIBUTES; for the resolver also the
+usage ledger's MARK_ATTRIBUTES and USAGE_ATTRIBUTES).
 Every function is built by SAM through tools/sam/Makefile. The only Lambda permissions are
 resolve-credential's, one per ResolverCallerArn<N> parameter, present only when that
 parameter is set, naming its value as the principal; each such parameter's AllowedPattern
@@ -34,11 +35,24 @@ DIRECT_ONLY = {"resolve-credential", "refresh-tokens"}
 # The roles that may decrypt: the resolver, and the token keep-alive (refresh material).
 DECRYPTERS = {"resolve-credential", "refresh-tokens"}
 # What the refreshing roles may update: exactly the store's TOKEN_ATTRIBUTES.
-TOKEN_ATTRIBUTES = set(re.findall(
-    r'"([a-z0-9_]+)"',
-    re.search(r"pub const TOKEN_ATTRIBUTES: &\[&str\] = &\[(.*?)\];",
-              (root / "shared/src/store/tokens.rs").read_text(), re.S).group(1),
-))
+def attribute_list(name, path):
+    """A `pub const <name>: &[&str]` list of attribute names from the store's source."""
+    return set(re.findall(
+        r'"([a-z0-9_]+)"',
+        re.search(rf"pub const {name}: &\[&str\] = &\[(.*?)\];", (root / path).read_text(), re.S).group(1),
+    ))
+
+
+TOKEN_ATTRIBUTES = attribute_list("TOKEN_ATTRIBUTES", "shared/src/store/tokens.rs")
+# The resolver also counts resolves: its marks on the credential item, and the day items.
+MARK_ATTRIBUTES = attribute_list("MARK_ATTRIBUTES", "shared/src/store/usage.rs")
+USAGE_ATTRIBUTES = attribute_list("USAGE_ATTRIBUTES", "shared/src/store/usage.rs")
+# Per refreshing function and leading key: the attribute lists its UpdateItem statements
+# may name (each statement one of them, exactly).
+UPDATE_LISTS = {
+    "resolve-credential": {"WS#*": [TOKEN_ATTRIBUTES, MARK_ATTRIBUTES], "USAGE#*": [USAGE_ATTRIBUTES]},
+    "refresh-tokens": {"WS#*": [TOKEN_ATTRIBUTES]},
+}
 
 
 def statements(policy_holder):
@@ -70,9 +84,11 @@ WRITES = {
     "restore-credential": {"dynamodb:UpdateItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     "purge-credential": {"dynamodb:DeleteItem": {"WS#*"}, "dynamodb:PutItem": {"AUDIT#*"}},
     # Resolve refreshes OAuth tokens (UpdateItem of the token attributes only, checked below).
-    "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
+    # and counts its resolves in the usage ledger (USAGE#* day items, its own marks on WS#*).
+    "resolve-credential": {"dynamodb:PutItem": {"AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*", "USAGE#*"}},
     "refresh-tokens": {"dynamodb:PutItem": {"AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
     "list-credential-versions": {},
+    "get-credential-usage": {},
     "stage-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
     "promote-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
     "restore-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:DeleteItem": {"WS#*"}},
@@ -133,9 +149,11 @@ for name, resource in template["Resources"].items():
                 continue
             if function not in DECRYPTERS:
                 continue
-            listed = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
-            if set(listed or []) != TOKEN_ATTRIBUTES:
-                problems.append(f"{name}: UpdateItem must be limited (dynamodb:Attributes) to {sorted(TOKEN_ATTRIBUTES)}")
+            listed = set(statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes") or [])
+            keys = leading_keys(statement)
+            allowed = [lists for key, lists in UPDATE_LISTS[function].items() if {key} == keys]
+            if not allowed or listed not in allowed[0]:
+                problems.append(f"{name}: UpdateItem on {sorted(keys)} must be limited (dynamodb:Attributes) to one of the store's lists for it; it names {sorted(listed)}")
     for holder in policy_holders:
         for statement in statements(holder):
             actions = actions_of(statement)

@@ -32,6 +32,8 @@ crate::labelled_enum! {
         CredentialRestored => "credential.restored",
         CredentialPurged => "credential.purged",
         CredentialResolved => "credential.resolved",
+        /// A resolve of a soft-deleted credential was refused (who would have broken).
+        ResolveRefused => "credential.resolve_refused",
         SecretStaged => "credential.secret_staged",
         VersionPromoted => "credential.version_promoted",
         VersionRestored => "credential.version_restored",
@@ -107,6 +109,8 @@ pub struct AuditEvent {
     pub secret_version: Option<u64>,
     /// The paths that changed (`name`, `config.port`, `config.password`), sorted.
     pub changes: Vec<String>,
+    /// A purge made with `force=true` despite recent use.
+    pub forced: bool,
     /// Epoch seconds after which DynamoDB TTL removes the event.
     pub expires_at: u64,
 }
@@ -137,6 +141,7 @@ impl AuditEvent {
             purpose: None,
             secret_version: None,
             changes,
+            forced: false,
             expires_at,
         }
     }
@@ -164,6 +169,7 @@ impl AuditEvent {
             purpose: None,
             secret_version: None,
             changes: Vec::new(),
+            forced: false,
             expires_at,
         }
     }
@@ -190,6 +196,7 @@ impl AuditEvent {
             purpose = view.purpose,
             secret_version = view.secret_version,
             changes = self.changes.join(",").as_str(),
+            forced = self.forced,
             "audit"
         );
     }

@@ -38,6 +38,20 @@ pub fn decode(cursor: &str) -> Option<Cursor> {
     })
 }
 
+/// The cursor of the `unused_since` list that continues after the index position
+/// `<stamp>#<id>` (sent as `<stamp>.<id>`: no `#` to escape in a query string).
+pub fn encode_unused(sort_key: &str) -> String {
+    sort_key.replacen('#', ".", 1)
+}
+
+/// An `unused_since` cursor: `0` or 14 digits, a dot, a credential id; the index position it
+/// names, or `None` for anything else.
+pub fn decode_unused(cursor: &str) -> Option<String> {
+    let (stamp, id) = cursor.split_once('.')?;
+    let stamp_ok = stamp == "0" || (stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()));
+    (stamp_ok && is_credential_id(id)).then(|| format!("{stamp}#{id}"))
+}
+
 /// The cursor of the audit list that continues after the event `id`.
 pub fn encode_events(id: &str) -> String {
     id.to_owned()
@@ -68,6 +82,29 @@ pub fn decode_version(cursor: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::ids::{new_credential_id, new_event_id};
+
+    #[test]
+    fn unused_cursors() {
+        let id = new_credential_id();
+        for stamp in ["0", "20261207021000"] {
+            let key = format!("{stamp}#{id}");
+            assert_eq!(decode_unused(&encode_unused(&key)), Some(key));
+        }
+        for bad in [
+            id.clone(),
+            format!("1.{id}"),
+            format!("2026120702100.{id}"),
+            format!("2026120702100x.{id}"),
+            "0.cred_x".to_owned(),
+        ] {
+            assert_eq!(decode_unused(&bad), None, "{bad}");
+        }
+        assert_eq!(
+            decode(&encode_unused(&format!("0#{id}"))),
+            None,
+            "not a list cursor"
+        );
+    }
 
     #[test]
     fn version_cursors() {

@@ -22,6 +22,7 @@ crate::labelled_enum! {
         InvalidState => "invalid_state",
         CredentialDeleted => "credential_deleted",
         SecretsRequired => "secrets_required",
+        CredentialInUse => "credential_in_use",
         NotSecretField => "not_secret_field",
         ReauthorizationRequired => "reauthorization_required",
         TokenEndpointRefused => "token_endpoint_refused",
@@ -29,6 +30,7 @@ crate::labelled_enum! {
         VersionDestroyed => "version_destroyed",
         Conflict => "conflict",
         PreconditionFailed => "precondition_failed",
+        PreconditionRequired => "precondition_required",
         IdempotencyKeyReused => "idempotency_key_reused",
         ServiceUnavailable => "service_unavailable",
         RefreshInProgress => "refresh_in_progress",
@@ -55,6 +57,8 @@ impl ErrorCode {
             | Self::InvalidState
             | Self::CredentialDeleted
             | Self::SecretsRequired
+            // Resolved (or refused) within the purge quiet period: `force=true` overrides.
+            | Self::CredentialInUse
             // Whether a field is secret depends on the credential (its type and
             // `visible_fields`), not on the request: a state conflict.
             | Self::NotSecretField
@@ -67,6 +71,8 @@ impl ErrorCode {
             | Self::Conflict
             | Self::IdempotencyKeyReused => 409,
             Self::PreconditionFailed => 412,
+            // A forced purge names the version it overrides the check for (RFC 6585).
+            Self::PreconditionRequired => 428,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::Internal => 500,
@@ -80,11 +86,24 @@ impl ErrorCode {
 /// Most problems one error answer lists (`maxItems` of `details` in openapi.yaml).
 pub const MAX_DETAILS: usize = 200;
 
-/// One problem with one input field, e.g. `config.port`.
+/// One problem with one input field, e.g. `config.port`; for `credential_in_use`, one
+/// consumer that used the credential recently (`field` is `consumer`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldIssue {
     pub field: String,
     pub issue: &'static str,
+    #[serde(flatten)]
+    pub seen: Option<ConsumerSeen>,
+}
+
+/// Who used a credential and when (RFC 3339), in a `credential_in_use` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsumerSeen {
+    pub consumer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_resolved_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refused_at: Option<String>,
 }
 
 impl FieldIssue {
@@ -92,6 +111,7 @@ impl FieldIssue {
         Self {
             field: field.into(),
             issue,
+            seen: None,
         }
     }
 }

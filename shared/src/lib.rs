@@ -45,6 +45,8 @@ pub struct AppState {
     pub clock: clock::SharedClock,
     /// How long audit events are kept (their TTL).
     pub audit_retention: std::time::Duration,
+    /// How long after its last use a purge needs `force` (`PURGE_QUIET_DAYS`).
+    pub purge_quiet: std::time::Duration,
     #[cfg(feature = "encryption")]
     pub encryptor: crypto::Encryptor,
     /// The one way to call a user-supplied endpoint (OAuth token endpoints), built on its
@@ -131,6 +133,7 @@ impl AppState {
             keys: std::sync::Arc::new(auth::KeyCache::new(settings.api_key_cache, clock.clone())),
             clock,
             audit_retention: settings.audit_retention,
+            purge_quiet: settings.purge_quiet,
             #[cfg(feature = "encryption")]
             encryptor,
             #[cfg(feature = "refresh")]

@@ -30,6 +30,9 @@ pub struct Settings {
     pub endpoint_url: Option<String>,
     /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, default 400).
     pub audit_retention: Duration,
+    /// How long after its last resolve (or refused resolve) a credential's purge is
+    /// refused without `force` (`PURGE_QUIET_DAYS`, default 7).
+    pub purge_quiet: Duration,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,12 @@ impl Settings {
                     * non_empty("AUDIT_RETENTION_DAYS")
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(crate::audit::DEFAULT_RETENTION_DAYS),
+            ),
+            purge_quiet: Duration::from_secs(
+                86_400
+                    * non_empty("PURGE_QUIET_DAYS")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(crate::domain::usage::DEFAULT_PURGE_QUIET_DAYS),
             ),
         })
     }

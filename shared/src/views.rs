@@ -222,6 +222,9 @@ pub struct Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_version: Option<u64>,
     pub changes: &'a [String],
+    /// Present (true) on a purge made with `force=true` despite recent use.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
 }
 
 #[derive(Serialize, Debug)]
@@ -278,6 +281,68 @@ impl<'a> From<&'a AuditEvent> for Event<'a> {
             purpose: e.purpose.as_deref(),
             secret_version: e.secret_version,
             changes: &e.changes,
+            forced: e.forced,
+        }
+    }
+}
+
+fn rfc3339_of(epoch: u64) -> String {
+    crate::clock::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch))
+}
+
+/// `GET /api/credentials/{id}/usage`: who resolved the credential, when and how often
+/// (never a value).
+#[derive(Serialize, Debug)]
+pub struct CredentialUsage<'a> {
+    pub credential_id: &'a str,
+    pub last_resolved_at: Option<String>,
+    pub last_purpose: Option<&'a str>,
+    pub last_refused_at: Option<String>,
+    pub resolves_24h: u64,
+    pub resolves_30d: u64,
+    pub refusals_30d: u64,
+    /// The most recently seen first, at most 100.
+    pub consumers: Vec<ConsumerUsage<'a>>,
+    pub consumers_truncated: bool,
+}
+
+#[derive(Serialize, Debug)]
+pub struct ConsumerUsage<'a> {
+    pub consumer: &'a str,
+    pub last_seen_at: String,
+    pub last_resolved_at: Option<String>,
+    pub last_purpose: Option<&'a str>,
+    pub last_refused_at: Option<String>,
+    pub resolves_24h: u64,
+    pub resolves_30d: u64,
+    pub refusals_30d: u64,
+}
+
+impl<'a> CredentialUsage<'a> {
+    pub fn of(credential_id: &'a str, usage: &'a crate::domain::usage::Usage) -> Self {
+        Self {
+            credential_id,
+            last_resolved_at: usage.last_resolved.as_ref().map(|(at, _)| rfc3339_of(*at)),
+            last_purpose: usage.last_resolved.as_ref().map(|(_, p)| p.as_str()),
+            last_refused_at: usage.last_refused.map(rfc3339_of),
+            resolves_24h: usage.resolves_24h,
+            resolves_30d: usage.resolves_30d,
+            refusals_30d: usage.refusals_30d,
+            consumers: usage
+                .consumers
+                .iter()
+                .map(|c| ConsumerUsage {
+                    consumer: &c.consumer,
+                    last_seen_at: rfc3339_of(c.last_seen()),
+                    last_resolved_at: c.last_resolved.as_ref().map(|(at, _)| rfc3339_of(*at)),
+                    last_purpose: c.last_resolved.as_ref().map(|(_, p)| p.as_str()),
+                    last_refused_at: c.last_refused.map(rfc3339_of),
+                    resolves_24h: c.resolves_24h,
+                    resolves_30d: c.resolves_30d,
+                    refusals_30d: c.refusals_30d,
+                })
+                .collect(),
+            consumers_truncated: usage.consumers_truncated,
         }
     }
 }

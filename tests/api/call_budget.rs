@@ -4,16 +4,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use credentials_core::auth::KeyCache;
+use credentials_core::clock::ManualClock;
 use serde_json::json;
+use std::time::SystemTime;
 use test_harness::{database_body, secret, TestApp};
 
 const AUTH: &str = "DynamoDB.GetItem";
+
+/// The calls made one after another (`serial`, in order), then the ones made concurrently
+/// (`concurrent`, in any order).
+fn assert_calls(calls: Vec<String>, serial: &[&str], concurrent: &[&str]) {
+    let split = serial.len().min(calls.len());
+    assert_eq!(&calls[..split], serial, "{calls:?}");
+    let mut rest = calls[split..].to_vec();
+    let mut expected = concurrent.to_vec();
+    rest.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(rest, expected, "{calls:?}");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_route_stays_within_its_call_budget() {
     let mut app = TestApp::new().await;
     // As deployed: checked keys are cached by the container.
     let mut state = (*app.state).clone();
+    // A frozen clock: whether a resolve renews the credential's last-use mark (once a
+    // minute) never depends on how fast the test runs.
+    state.clock = ManualClock::at(SystemTime::now());
     state.keys = Arc::new(KeyCache::new(Duration::from_secs(60), state.clock.clone()));
     app.state = Arc::new(state);
     let key = app.admin_key().await;
@@ -32,15 +49,28 @@ async fn each_route_stays_within_its_call_budget() {
     app.request("GET", &path).key(&key).send().await;
     assert_eq!(calls.take(), ["DynamoDB.GetItem"]);
 
-    // resolve: one consistent read, the audit event's PutItem, one Decrypt of the data key
-    // (all secrets were set by one write, under one data key).
+    // resolve: one consistent read, the audit event's PutItem, then one Decrypt of the data
+    // key (all secrets were set by one write, under one data key) alongside the usage
+    // ledger's day item and, on a first resolve, the credential's last-use mark.
     let id = created["id"].as_str().unwrap();
     let resolved = app.resolve(&key, id, "budget").await;
     assert_eq!(resolved.status, 200, "{}", resolved.text);
-    assert_eq!(
-        calls.take(),
-        ["DynamoDB.GetItem", "DynamoDB.PutItem", "KMS.Decrypt"]
-    );
+    let serial = ["DynamoDB.GetItem", "DynamoDB.PutItem"];
+    let ledger = ["KMS.Decrypt", "DynamoDB.UpdateItem", "DynamoDB.UpdateItem"];
+    assert_calls(calls.take(), &serial, &ledger);
+    // Within the minute, the mark stands: one ledger write.
+    let resolved = app.resolve(&key, id, "budget").await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    assert_calls(calls.take(), &serial, &ledger[..2]);
+
+    // usage: the credential and its ledger, read concurrently.
+    let usage = app
+        .request("GET", &format!("{path}/usage"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    assert_calls(calls.take(), &[], &["DynamoDB.GetItem", "DynamoDB.Query"]);
 
     // list: one Query per page.
     for i in 0..4 {
@@ -98,27 +128,19 @@ async fn each_route_stays_within_its_call_budget() {
         )
         .await;
     assert_eq!(previous.status, 200, "{}", previous.text);
-    assert_eq!(
+    assert_calls(
         calls.take(),
-        [
-            "DynamoDB.GetItem",
-            "DynamoDB.GetItem",
-            "DynamoDB.PutItem",
-            "KMS.Decrypt"
-        ]
+        &["DynamoDB.GetItem", "DynamoDB.GetItem", "DynamoDB.PutItem"],
+        &ledger[..2],
     );
     let by_name = app
         .resolve_with(&key, None, json!({"purpose": "budget", "name": "budget"}))
         .await;
     assert_eq!(by_name.status, 200, "{}", by_name.text);
-    assert_eq!(
+    assert_calls(
         calls.take(),
-        [
-            "DynamoDB.GetItem",
-            "DynamoDB.GetItem",
-            "DynamoDB.PutItem",
-            "KMS.Decrypt"
-        ]
+        &["DynamoDB.GetItem", "DynamoDB.GetItem", "DynamoDB.PutItem"],
+        &ledger[..2],
     );
     // Staging a pending version: as an update of a secret.
     let staged = app
@@ -175,14 +197,15 @@ async fn each_route_stays_within_its_call_budget() {
         ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
     );
 
-    // soft delete, restore, purge: a read, then one transaction (the change and its audit
+    // soft delete and restore: a read, then one transaction (the change and its audit
     // event).
     app.request("DELETE", &path).key(&key).send().await;
     assert_eq!(
         calls.take(),
         ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
     );
-    app.request("POST", &format!("{path}/restore"))
+    let restored = app
+        .request("POST", &format!("{path}/restore"))
         .key(&key)
         .send()
         .await;
@@ -190,13 +213,29 @@ async fn each_route_stays_within_its_call_budget() {
         calls.take(),
         ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
     );
-    app.request("DELETE", &format!("{path}/permanent"))
+    // The purge reads the usage ledger first: resolved a moment ago, it is refused...
+    let refused = app
+        .request("DELETE", &format!("{path}/permanent"))
         .key(&key)
         .send()
         .await;
+    refused.assert_error(409, "credential_in_use");
+    assert_eq!(calls.take(), ["DynamoDB.GetItem", "DynamoDB.Query"]);
+    // ...and forced with If-Match, it is the same read, query and one transaction.
+    let purged = app
+        .request("DELETE", &format!("{path}/permanent?force=true"))
+        .key(&key)
+        .header("if-match", restored.header("etag").unwrap())
+        .send()
+        .await;
+    assert_eq!(purged.status, 200, "{}", purged.text);
     assert_eq!(
         calls.take(),
-        ["DynamoDB.GetItem", "DynamoDB.TransactWriteItems"]
+        [
+            "DynamoDB.GetItem",
+            "DynamoDB.Query",
+            "DynamoDB.TransactWriteItems"
+        ]
     );
 }
 

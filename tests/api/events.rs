@@ -40,6 +40,13 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
             match route {
                 Route::Get | Route::Update => assert_eq!(response.body["data"]["id"], id),
                 Route::Purge => assert_eq!(response.body["data"]["purged"], true),
+                Route::GetUsage => {
+                    assert_eq!(response.body["data"]["resolves_24h"], 1);
+                    assert_eq!(
+                        response.body["data"]["consumers"][0]["consumer"],
+                        "pipeline:orders-nightly"
+                    );
+                }
                 Route::Resolve => {
                     assert_eq!(
                         response.body["data"]["config"]["password"],

@@ -28,6 +28,7 @@ mod smoke;
 #[cfg(feature = "contract")]
 mod template;
 mod tls;
+mod usage;
 #[cfg(feature = "contract")]
 mod validation;
 mod versions;

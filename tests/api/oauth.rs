@@ -378,6 +378,8 @@ async fn client_credentials_and_an_endpoint_that_does_not_rotate() {
 async fn the_call_budget_of_a_refreshing_resolve() {
     let mut app = TestApp::new().await;
     let mut state = (*app.state).clone();
+    // Frozen: the second resolve comes within the minute its last-use mark stands.
+    state.clock = ManualClock::at(SystemTime::now());
     state.keys = Arc::new(credentials_core::auth::KeyCache::new(
         Duration::from_secs(60),
         state.clock.clone(),
@@ -394,7 +396,8 @@ async fn the_call_budget_of_a_refreshing_resolve() {
     app.calls.take();
     // The first resolve refreshes: the credential, the event, the token state, the lease,
     // one Decrypt (client secret and refresh token sealed together), one data key for
-    // the new tokens, the commit.
+    // the new tokens, the commit; then the usage ledger's day item and (a first resolve)
+    // the credential's last-use mark.
     access_token(&resolve(&app, &key, &id, json!({})).await);
     assert_eq!(
         app.calls.take(),
@@ -405,10 +408,12 @@ async fn the_call_budget_of_a_refreshing_resolve() {
             "DynamoDB.UpdateItem",
             "KMS.Decrypt",
             "KMS.GenerateDataKey",
-            "DynamoDB.TransactWriteItems"
+            "DynamoDB.TransactWriteItems",
+            "DynamoDB.UpdateItem",
+            "DynamoDB.UpdateItem"
         ]
     );
-    // A fresh token: the credential, the event, the token state, one Decrypt.
+    // A fresh token: the credential, the event, the token state, one Decrypt, the day item.
     access_token(&resolve(&app, &key, &id, json!({})).await);
     assert_eq!(
         app.calls.take(),
@@ -416,7 +421,8 @@ async fn the_call_budget_of_a_refreshing_resolve() {
             "DynamoDB.GetItem",
             "DynamoDB.PutItem",
             "DynamoDB.GetItem",
-            "KMS.Decrypt"
+            "KMS.Decrypt",
+            "DynamoDB.UpdateItem"
         ]
     );
     assert_eq!(count(&server.stats().await, "token_requests"), 1);

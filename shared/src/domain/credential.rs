@@ -79,6 +79,21 @@ pub struct StoredCredential {
     /// Counts the writes of new refresh material (see `domain::oauth::TokenChange`): an
     /// access token obtained with other material is not answered.
     pub token_material: u64,
+    /// When it was last resolved and refused, as the credential item keeps them (see
+    /// [`UsageMarks`]).
+    pub used: UsageMarks,
+}
+
+/// A credential's own usage marks, kept on its item for the `unused_since` index and for
+/// the time after its day items expired. `last_resolved_at` is rewritten by a resolve when
+/// it is at least `usage::MARK_INTERVAL_SECONDS` old, so it may be up to that much behind;
+/// the day items (`store::usage`) have every resolve to the second.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageMarks {
+    pub last_resolved_at: Option<String>,
+    /// The purpose of that resolve.
+    pub last_purpose: Option<String>,
+    pub last_refused_at: Option<String>,
 }
 
 /// Where a credential's secret versions stand.
@@ -187,6 +202,7 @@ impl StoredCredential {
             versions,
             auth_status: AuthStatus::Ok,
             token_material: 0,
+            used: UsageMarks::default(),
         }
     }
 

@@ -10,11 +10,13 @@ pub mod names;
 pub mod oauth;
 mod rotation;
 pub mod schema;
+pub mod usage;
 pub mod versions;
 
 pub use commands::{CredentialChange, Encoding, NewCredential, SecretValue};
 pub use credential::{
-    IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential, VersionState,
+    IdempotencyRef, IfMatch, ListedCredential, SealedSecret, StoredCredential, UsageMarks,
+    VersionState,
 };
 pub use destination::Destination;
 pub use kinds::{CredentialType, Lifecycle, Status};

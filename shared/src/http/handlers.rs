@@ -51,7 +51,17 @@ fn page_limit(query: &Query) -> Result<usize, ApiError> {
 }
 
 fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
-    let query = Query::parse(req, &["limit", "cursor", "type", "status", "auth_status"])?;
+    let query = Query::parse(
+        req,
+        &[
+            "limit",
+            "cursor",
+            "type",
+            "status",
+            "auth_status",
+            "unused_since",
+        ],
+    )?;
     let limit = page_limit(&query)?;
     let status = match query.get("status") {
         None => Status::Active,
@@ -71,9 +81,19 @@ fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
             invalid_query("auth_status", "must be ok or reauthorization_required")
         })?),
     };
+    let unused_since = match query.get("unused_since") {
+        None => None,
+        Some(raw) => Some(crate::domain::usage::since_stamp(raw).ok_or_else(|| {
+            invalid_query(
+                "unused_since",
+                "must be a date (YYYY-MM-DD) or an RFC 3339 date-time",
+            )
+        })?),
+    };
     Ok(ListQuery {
         limit,
         filter: ListFilter { status, kind, auth },
+        unused_since,
         cursor: query.get("cursor").map(str::to_owned),
     })
 }
@@ -128,6 +148,16 @@ pub async fn get(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let id = credential_id(req)?;
     let credential = service::get(state, &principal, &id).await?;
     Ok(credential_reply(&credential))
+}
+
+pub async fn usage(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
+    let principal = caller(state, req, Route::GetUsage).await?;
+    let id = credential_id(req)?;
+    let (credential, usage) = service::usage(state, &principal, &id).await?;
+    Ok(Reply::ok(views::CredentialUsage::of(
+        &credential.id,
+        &usage,
+    )))
 }
 
 fn credential_reply(credential: &StoredCredential) -> Reply {
@@ -220,10 +250,21 @@ pub async fn restore(state: &AppState, req: &Request) -> Result<Reply, ApiError>
     Ok(lifecycle_reply(&credential))
 }
 
+/// `force`: `true` or `false` (default).
+fn force(req: &Request) -> Result<bool, ApiError> {
+    let query = Query::parse(req, &["force"])?;
+    match query.get("force") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(invalid_query("force", "must be true or false")),
+    }
+}
+
 pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
     let principal = caller(state, req, Route::Purge).await?;
     let target = target(req)?;
-    service::purge(state, &principal, &target).await?;
+    let force = force(req)?;
+    service::purge(state, &principal, &target, force).await?;
     Ok(Reply::ok(views::Purged {
         id: target.id,
         purged: true,

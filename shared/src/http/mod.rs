@@ -250,6 +250,14 @@ pub async fn purge_credential(
     respond(Route::Purge, &req, handlers::purge(state, &req)).await
 }
 
+pub async fn get_credential_usage(
+    state: &AppState,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    let req = with_request_id(req);
+    respond(Route::GetUsage, &req, handlers::usage(state, &req)).await
+}
+
 pub async fn list_credential_versions(
     state: &AppState,
     req: Request,

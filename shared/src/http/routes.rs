@@ -15,6 +15,8 @@ crate::labelled_enum! {
         Purge => "purge-credential",
         /// The workspace's audit trail.
         ListAuditEvents => "list-audit-events",
+        /// Who resolved a credential, when and how often (the usage ledger).
+        GetUsage => "get-credential-usage",
         /// A credential's secret versions (metadata only).
         ListVersions => "list-credential-versions",
         /// Stage new secrets as a pending version.
@@ -52,7 +54,11 @@ impl Route {
 
     pub fn method(self) -> &'static str {
         match self {
-            Self::List | Self::Get | Self::ListAuditEvents | Self::ListVersions => "GET",
+            Self::List
+            | Self::Get
+            | Self::ListAuditEvents
+            | Self::ListVersions
+            | Self::GetUsage => "GET",
             Self::Create
             | Self::Restore
             | Self::Resolve
@@ -73,6 +79,7 @@ impl Route {
             Self::Purge => "/api/credentials/{id}/permanent",
             Self::Resolve => "/api/credentials/{id}/resolve",
             Self::ListAuditEvents => "/api/audit-events",
+            Self::GetUsage => "/api/credentials/{id}/usage",
             Self::ListVersions | Self::StageVersion => "/api/credentials/{id}/versions",
             Self::DestroyVersion => "/api/credentials/{id}/versions/{version}",
             Self::PromoteVersion => "/api/credentials/{id}/versions/{version}/promote",
@@ -82,7 +89,7 @@ impl Route {
 
     pub fn scope(self) -> Scope {
         match self {
-            Self::List | Self::Get | Self::ListVersions => Scope::Read,
+            Self::List | Self::Get | Self::ListVersions | Self::GetUsage => Scope::Read,
             Self::Create
             | Self::Update
             | Self::SoftDelete
@@ -151,6 +158,7 @@ fn match_path(path: &str) -> Option<(&'static str, PathParams)> {
         ["restore"] => "/api/credentials/{id}/restore",
         ["permanent"] => "/api/credentials/{id}/permanent",
         ["resolve"] => "/api/credentials/{id}/resolve",
+        ["usage"] => "/api/credentials/{id}/usage",
         ["versions"] => "/api/credentials/{id}/versions",
         ["versions", _] => "/api/credentials/{id}/versions/{version}",
         ["versions", _, "promote"] => "/api/credentials/{id}/versions/{version}/promote",

@@ -3,10 +3,11 @@
 
 use super::edit::{on_current, round, Round, Target};
 use super::errors::invalid_state;
+use super::usage::{check_quiet, QuietCheck};
 use super::Caller;
 use crate::audit::{self, Action};
 use crate::domain::{Lifecycle, StoredCredential};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 
 /// Soft delete and restore: one transaction (the update conditioned on the version and
@@ -68,15 +69,32 @@ pub async fn restore(
 }
 
 /// Deletes a credential, its sealed secrets and its name reservation for good (one
-/// transaction conditioned on the version read, with the audit event).
-pub async fn purge(app: &AppState, caller: &Caller, target: &Target) -> Result<(), ApiError> {
+/// transaction conditioned on the version read, with the audit event). Refused with 409
+/// `credential_in_use` while the credential was resolved, or a resolve of it refused,
+/// within the purge quiet period (a `Query` of its usage ledger); `force` overrides that
+/// only with an `If-Match` naming a version (else 428), and the event records it.
+pub async fn purge(
+    app: &AppState,
+    caller: &Caller,
+    target: &Target,
+    force: bool,
+) -> Result<(), ApiError> {
+    if force && target.if_match.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::PreconditionRequired,
+            "A forced purge needs If-Match with the credential's ETag.",
+        ));
+    }
     on_current(
         app,
         caller,
         target,
         |_| Ok(()),
         move |current, ()| async move {
-            let event = caller.event(app, Action::CredentialPurged, &current, Vec::new());
+            // Boxed: keeps the purge future small (SDK call futures are large).
+            let check = Box::pin(check_quiet(app, &current, force)).await?;
+            let mut event = caller.event(app, Action::CredentialPurged, &current, Vec::new());
+            event.forced = matches!(check, QuietCheck::Overridden);
             let written = round(
                 app.store
                     .purge_credential(&current, &event, app.now_epoch())

@@ -43,6 +43,7 @@ pub mod refresh;
 mod resolve;
 #[cfg(feature = "encryption")]
 mod update;
+mod usage;
 mod versions;
 
 pub use audit::{list_events, AuditPage, AuditQuery};
@@ -55,6 +56,7 @@ pub use read::{get, list, ListPage, ListQuery};
 pub use resolve::{resolve, ResolveCommand, ResolveTarget, ResolvedCredential};
 #[cfg(feature = "encryption")]
 pub use update::{update, UpdateCommand};
+pub use usage::usage;
 pub use versions::{
     destroy_version, list_versions, promote, restore_version, version_not_found, VersionHistory,
     VersionQuery, VersionTarget,
@@ -72,9 +74,11 @@ pub const WRITE_ROUNDS: usize = 2;
 
 /// The most AWS calls one request waits for one after another, per use case (see the
 /// module docs); calls made concurrently count once.
-pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 9] = [
+pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 10] = [
     ("list", 1 + MAX_QUERIES_PER_PAGE),
     ("get", 1 + 1),
+    // key, the credential's GetItem alongside the ledger's Query pages
+    ("usage", 1 + crate::store::MAX_USAGE_PAGES),
     ("list_events", 1 + MAX_QUERIES_PER_PAGE),
     // key, GenerateMac, idempotency GetItem, GenerateDataKey, rounds × transaction, the
     // winner's record
@@ -84,10 +88,11 @@ pub const WORST_CASE_CALLS_BY_USE_CASE: [(&str, usize); 9] = [
     // key, rounds × (GetItem + transaction with the event)
     ("soft_delete", 1 + WRITE_ROUNDS * (1 + TX)),
     ("restore", 1 + WRITE_ROUNDS * (1 + TX)),
-    // key, rounds × (GetItem + transaction)
-    ("purge", 1 + WRITE_ROUNDS * (1 + TX)),
+    // key, rounds × (GetItem + the usage ledger's Query + transaction)
+    ("purge", 1 + WRITE_ROUNDS * (1 + 1 + TX)),
     // key, GetItem, the event's PutItem, one round of Decrypts (one per data key, made
-    // concurrently; one in all when the secrets were set together)
+    // concurrently; one in all when the secrets were set together, and the usage ledger's
+    // writes made alongside them)
     ("resolve", 1 + 1 + 1 + 1),
 ];
 

@@ -12,6 +12,9 @@ pub struct ListQuery {
     /// Page size, already checked to be 1–100.
     pub limit: usize,
     pub filter: ListFilter,
+    /// Only credentials not resolved at or after this time (a `usage::since_stamp`),
+    /// never resolved first: served by the last-use index, with its own cursors.
+    pub unused_since: Option<String>,
     /// The cursor from the previous page (the id it ended with), if any.
     pub cursor: Option<String>,
 }
@@ -24,6 +27,26 @@ pub struct ListPage {
 
 pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<ListPage, ApiError> {
     let workspace = caller.workspace();
+    if let Some(before) = &query.unused_since {
+        let after = match &query.cursor {
+            None => None,
+            Some(raw) => Some(cursor::decode_unused(raw).ok_or_else(ApiError::invalid_cursor)?),
+        };
+        let page = app
+            .store
+            .list_unused(
+                workspace,
+                query.filter,
+                before,
+                after.as_deref(),
+                query.limit,
+            )
+            .await?;
+        return Ok(ListPage {
+            items: page.items,
+            next_cursor: page.resume_after.as_deref().map(cursor::encode_unused),
+        });
+    }
     let after = match &query.cursor {
         None => None,
         Some(raw) => Some(cursor::decode(raw).ok_or_else(ApiError::invalid_cursor)?),

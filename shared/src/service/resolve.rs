@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::usage;
 use super::versions::version_not_found;
 use super::Caller;
 use crate::audit::Action;
 use crate::crypto::SealScope;
 use crate::domain::oauth::{self, OauthClient};
+use crate::domain::usage::Outcome;
 use crate::domain::{
     names, AuthStatus, CredentialType, Destination, SealedSecret, SecretValue, Selector, Stage,
     Status, StoredCredential, Unresolvable,
@@ -97,9 +99,10 @@ async fn find(
 
 /// Resolving the current version: one strongly consistent read (two by name), the audit
 /// event's `PutItem` (before anything is opened; if it fails the caller gets 503 and no
-/// secret), and one KMS `Decrypt` per data key (one for secrets set by one write). Another
-/// version reads its version item too. A soft-deleted credential answers 409
-/// `credential_deleted`; `previous` past its grace 409 `version_expired`; a destroyed
+/// secret), and one KMS `Decrypt` per data key (one for secrets set by one write), with the
+/// usage ledger's `UpdateItem`s made alongside them. Another version reads its version
+/// item too. A soft-deleted credential answers 409 `credential_deleted` once its
+/// `credential.resolve_refused` event is written and its refusal counted; `previous` past its grace 409 `version_expired`; a destroyed
 /// version 409 `version_destroyed`; an unknown one 404.
 pub async fn resolve(
     app: &AppState,
@@ -108,6 +111,21 @@ pub async fn resolve(
 ) -> Result<ResolvedCredential, ApiError> {
     let credential = find(app, caller, &command.target).await?;
     if credential.status == Status::Deleted {
+        // Who would have broken: the refusal is recorded like a resolve (an event, and the
+        // usage ledger), before it is answered.
+        let mut event = caller.event(app, Action::ResolveRefused, &credential, Vec::new());
+        event.purpose = Some(command.purpose.clone());
+        let (written, ()) = tokio::join!(
+            app.store.put_event(&event),
+            Box::pin(usage::record(
+                app,
+                &credential,
+                &command.purpose,
+                Outcome::Refused
+            )),
+        );
+        written?;
+        event.log();
         return Err(ApiError::new(
             ErrorCode::CredentialDeleted,
             "The credential is deleted. Restore it to resolve it again.",
@@ -189,8 +207,19 @@ pub async fn resolve(
         }
         _ => None,
     };
+    // The usage ledger counts the resolve alongside the Decrypts (never failing it).
+    let (opened, ()) = tokio::join!(
+        app.encryptor.open(&scope, &sealed),
+        // Boxed: the resolve future stays small (each SDK call's future is large).
+        Box::pin(usage::record(
+            app,
+            &credential,
+            &command.purpose,
+            Outcome::Resolved
+        )),
+    );
     #[allow(unused_mut)]
-    let mut secrets = app.encryptor.open(&scope, &sealed).await?;
+    let mut secrets = opened?;
     #[cfg(feature = "refresh")]
     if let Some(token) = token {
         secrets.insert("access_token".to_owned(), token.access_token);

@@ -80,6 +80,9 @@ pub fn encode_event(event: &AuditEvent) -> Item {
     if let Some(version) = event.secret_version {
         item.insert("secret_version".into(), n(version));
     }
+    if event.forced {
+        item.insert("forced".into(), Av::Bool(true));
+    }
     item
 }
 
@@ -124,6 +127,7 @@ pub fn decode_event(item: &Item) -> Result<AuditEvent, StoreError> {
             .map(|_| get_n(item, "secret_version"))
             .transpose()?,
         changes,
+        forced: item.get("forced").is_some_and(|v| v.as_bool() == Ok(&true)),
         expires_at: get_n(item, TTL_ATTRIBUTE)?,
     })
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{workspace_pk, StoreError};
 use crate::domain::{
     schema, AuthStatus, CredentialType, Encoding, IdempotencyRef, ListedCredential, Previous,
-    SealedSecret, SecretVersion, Status, StoredCredential, VersionState,
+    SealedSecret, SecretVersion, Status, StoredCredential, UsageMarks, VersionState,
 };
 
 pub type Item = HashMap<String, Av>;
@@ -33,6 +33,26 @@ pub fn name_sk(name_key: &str) -> String {
 
 pub fn status_sk(status: Status, id: &str) -> String {
     format!("{}#{id}", status.as_str())
+}
+
+/// The partition of the `unused_since` index: a workspace's credentials of one status.
+pub fn unused_pk(workspace_id: &str, status: Status) -> String {
+    format!("USED#{workspace_id}#{}", status.as_str())
+}
+
+/// The sort key in the `unused_since` index: when it was last resolved (see
+/// [`use_stamp`]), then its id.
+pub fn unused_sk(last_resolved_at: Option<&str>, id: &str) -> String {
+    format!("{}#{id}", use_stamp(last_resolved_at))
+}
+
+/// A last-resolved time as the index sorts it: `YYYYMMDDhhmmss` (UTC), or `0` for never, so
+/// credentials never resolved come first, then the longest unused.
+pub fn use_stamp(rfc3339: Option<&str>) -> String {
+    match rfc3339 {
+        None => "0".to_owned(),
+        Some(at) => at.chars().filter(char::is_ascii_digit).collect(),
+    }
 }
 
 pub fn type_pk(workspace_id: &str, kind: CredentialType) -> String {
@@ -66,6 +86,19 @@ pub fn encode_credential(c: &StoredCredential) -> Item {
     item.insert("gsi1sk".into(), s(status_key.clone()));
     item.insert("gsi2pk".into(), s(type_pk(&c.workspace_id, c.kind)));
     item.insert("gsi2sk".into(), s(status_key));
+    item.insert("gsi6pk".into(), s(unused_pk(&c.workspace_id, c.status)));
+    let last = c.used.last_resolved_at.as_deref();
+    item.insert("gsi6sk".into(), s(unused_sk(last, &c.id)));
+    let marks = [
+        ("last_resolved_at", &c.used.last_resolved_at),
+        ("last_purpose", &c.used.last_purpose),
+        ("last_refused_at", &c.used.last_refused_at),
+    ];
+    for (name, value) in marks {
+        if let Some(value) = value {
+            item.insert(name.into(), s(value));
+        }
+    }
     item.insert("id".into(), s(&c.id));
     item.insert("workspace_id".into(), s(&c.workspace_id));
     item.insert("name".into(), s(&c.name));
@@ -487,6 +520,11 @@ pub fn decode_credential(item: &Item) -> Result<StoredCredential, StoreError> {
             .map(|_| get_n(item, "token_material"))
             .transpose()?
             .unwrap_or(0),
+        used: UsageMarks {
+            last_resolved_at: get_opt_s(item, "last_resolved_at"),
+            last_purpose: get_opt_s(item, "last_purpose"),
+            last_refused_at: get_opt_s(item, "last_refused_at"),
+        },
     })
 }
 
@@ -552,6 +590,11 @@ mod tests {
             },
             auth_status: AuthStatus::ReauthorizationRequired,
             token_material: 3,
+            used: UsageMarks {
+                last_resolved_at: Some("2025-03-20T09:15:22Z".into()),
+                last_purpose: Some("pipeline:p/run-1".into()),
+                last_refused_at: None,
+            },
         };
         let item = encode_credential(&original);
         assert_eq!(get_s(&item, "name_key").unwrap(), "prod db");

@@ -4,7 +4,8 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::codec::{
     credential_key, decode_credential, decode_listed, encode_credential, item_size, n,
-    name_key_item, name_reservation, s, status_sk, type_pk, Item, MAX_ITEM_BYTES,
+    name_key_item, name_reservation, s, status_sk, type_pk, unused_pk, unused_sk, Item,
+    MAX_ITEM_BYTES,
 };
 use super::idempotency::idempotency_key;
 use super::transact::{Cancelled, Failure};
@@ -251,7 +252,10 @@ impl Store {
         next: &StoredCredential,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, updated_at = :now, version = :next";
+        // The `unused_since` index partitions by status; its sort key is the one the item
+        // has (or, for an item written before that index, the one its marks give).
+        let set = "#status = :to, gsi1sk = :sk, gsi2sk = :sk, gsi6pk = :upk, \
+                   gsi6sk = if_not_exists(gsi6sk, :usk), updated_at = :now, version = :next";
         let expression = match &next.deleted_at {
             Some(_) => format!("SET {set}, deleted_at = :now"),
             None => format!("SET {set} REMOVE deleted_at"),
@@ -265,6 +269,14 @@ impl Store {
             .expression_attribute_values(":from", s(current.status.as_str()))
             .expression_attribute_values(":to", s(next.status.as_str()))
             .expression_attribute_values(":sk", s(status_sk(next.status, &next.id)))
+            .expression_attribute_values(":upk", s(unused_pk(&next.workspace_id, next.status)))
+            .expression_attribute_values(
+                ":usk",
+                s(unused_sk(
+                    current.used.last_resolved_at.as_deref(),
+                    &next.id,
+                )),
+            )
             .expression_attribute_values(":now", s(&next.updated_at))
             .expression_attribute_values(":version", n(current.version))
             .expression_attribute_values(":next", n(next.version))

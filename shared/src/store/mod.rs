@@ -20,6 +20,8 @@ mod migrate;
 mod table;
 mod tokens;
 mod transact;
+mod unused;
+mod usage;
 mod versions;
 
 pub use api_keys::ApiKeyRecord;
@@ -35,9 +37,10 @@ pub use idempotency::IdempotencyRecord;
 pub use migrate::MigrationReport;
 pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
-    GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,
+    GSI_BY_LAST_USE, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,
 };
 pub use tokens::{DueToken, GSI_TOKEN_REFRESH, TOKEN_ATTRIBUTES};
+pub use usage::{usage_pk, MARK_ATTRIBUTES, MAX_USAGE_PAGES, USAGE_ATTRIBUTES, USAGE_SHARDS};
 pub use versions::{VersionPage, VersionWrites, MAX_DELETES_PER_WRITE};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;

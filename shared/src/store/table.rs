@@ -14,6 +14,10 @@ pub const GSI_BY_TYPE: &str = "gsi2-by-type";
 /// A workspace's API keys, by key id (their own index: never mixed with credentials).
 pub const GSI_API_KEYS: &str = "gsi3-api-keys";
 
+/// A workspace's credentials of one status by when they were last resolved, never first:
+/// the `unused_since` list filter.
+pub const GSI_BY_LAST_USE: &str = "gsi6-by-last-use";
+
 /// A credential's audit events, newest first (events outlive the credential).
 pub const GSI_AUDIT_BY_CREDENTIAL: &str = "gsi4-audit-by-credential";
 
@@ -36,6 +40,7 @@ pub const AUDIT_ATTRIBUTES: &[&str] = &[
     "purpose",
     "secret_version",
     "changes",
+    "forced",
     "expires_at",
 ];
 
@@ -108,7 +113,7 @@ fn index(name: &str, pk: &str, sk: &str, attributes: &[&str]) -> GlobalSecondary
         .expect("name, keys and projection are set")
 }
 
-/// Creates the table (on-demand) with its five indexes and TTL enabled.
+/// Creates the table (on-demand) with its six indexes and TTL enabled.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -130,10 +135,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             "gsi5pk",
             "gsi5sk",
             TOKEN_REFRESH_ATTRIBUTES,
-        ));
+        ))
+        .global_secondary_indexes(index(GSI_BY_LAST_USE, "gsi6pk", "gsi6sk", LIST_ATTRIBUTES));
     for name in [
         "pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
-        "gsi5pk", "gsi5sk",
+        "gsi5pk", "gsi5sk", "gsi6pk", "gsi6sk",
     ] {
         request = request.attribute_definitions(string_attribute(name));
     }

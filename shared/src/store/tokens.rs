@@ -77,7 +77,9 @@ fn get_s(item: &Item, key: &str) -> Option<String> {
 
 /// An update whose condition failed changed nothing, and that is the intended outcome
 /// (the lease or the index entry was no longer the caller's): only other failures count.
-fn unless_condition_failed<T>(outcome: Result<T, UpdateItemError>) -> Result<(), StoreError> {
+pub(super) fn unless_condition_failed<T>(
+    outcome: Result<T, UpdateItemError>,
+) -> Result<(), StoreError> {
     match outcome {
         Ok(_) => Ok(()),
         Err(e) => {

@@ -399,8 +399,9 @@ pub mod events {
     /// The order that gives each function's event something to act on. Secret versions:
     /// create seals 1; update (a new password) seals 2, current; stage seals 3, pending;
     /// promote makes 1 current again; restore copies 2 forward as 4, current; destroy
-    /// removes 2, no longer labelled. Resolve then opens 4: the update's password.
-    pub const LIFECYCLE: [Route; 14] = [
+    /// removes 2, no longer labelled. Resolve then opens 4: the update's password, and
+    /// counts in the usage ledger; so the purge (at version 8, after eight writes) is forced.
+    pub const LIFECYCLE: [Route; 15] = [
         Route::Create,
         Route::List,
         Route::Get,
@@ -413,6 +414,7 @@ pub mod events {
         Route::SoftDelete,
         Route::Restore,
         Route::Resolve,
+        Route::GetUsage,
         Route::Purge,
         Route::ListAuditEvents,
     ];

@@ -31,5 +31,6 @@ pub fn active_credential(workspace: &str, name: String, now: &str) -> StoredCred
         versions: Default::default(),
         auth_status: credentials_core::domain::AuthStatus::Ok,
         token_material: 0,
+        used: Default::default(),
     }
 }

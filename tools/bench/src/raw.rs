@@ -35,9 +35,13 @@ pub fn baseline(route: Route) -> &'static [&'static str] {
         Route::Update => &["GetItem", "TransactWriteItems"],
         // The status change and its audit event are one transaction, after a read.
         Route::SoftDelete | Route::Restore => &["GetItem", "TransactWriteItems"],
-        Route::Purge => &["GetItem", "TransactWriteItems"],
+        // The usage ledger's Query decides whether the purge may go ahead.
+        Route::Purge => &["GetItem", "Query", "TransactWriteItems"],
         Route::ListAuditEvents => &["Query"],
-        Route::Resolve => &["GetItem", "PutItem", "Decrypt"],
+        // The usage ledger's day item is updated alongside the Decrypt.
+        Route::Resolve => &["GetItem", "PutItem", "Decrypt", "UpdateItem"],
+        // The credential and its usage ledger, read concurrently.
+        Route::GetUsage => &["GetItem", "Query"],
         Route::ListVersions => &["GetItem", "Query"],
         Route::StageVersion => &["GetItem", "GenerateDataKey", "TransactWriteItems"],
         // The credential, then the version item to promote or copy, then the transaction.

@@ -406,7 +406,13 @@ fn lambda_request_id() -> String {
 
 /// Runs the entry point of `route`, exactly as that route's function binary does, with the
 /// invocation context the Lambda runtime gives it (its own request id).
-pub async fn dispatch(state: &AppState, route: Route, mut req: Request) -> Response<Body> {
+pub async fn dispatch(state: &AppState, route: Route, req: Request) -> Response<Body> {
+    // On the heap: one future able to run any route is as large as the largest, and a
+    // caller that awaits several (a test) would hold it on its thread's stack.
+    Box::pin(dispatch_on_heap(state, route, req)).await
+}
+
+async fn dispatch_on_heap(state: &AppState, route: Route, mut req: Request) -> Response<Body> {
     if req.extensions().get::<lambda_http::Context>().is_none() {
         let mut context = lambda_http::Context::default();
         context.request_id = lambda_request_id();
@@ -427,6 +433,7 @@ pub async fn dispatch(state: &AppState, route: Route, mut req: Request) -> Respo
         Route::ListAuditEvents => http::list_audit_events(state, req).await,
         Route::Resolve => http::resolve_credential(state, req).await,
         Route::ListVersions => http::list_credential_versions(state, req).await,
+        Route::GetUsage => http::get_credential_usage(state, req).await,
         Route::StageVersion => http::stage_credential_version(state, req).await,
         Route::PromoteVersion => http::promote_credential_version(state, req).await,
         Route::RestoreVersion => http::restore_credential_version(state, req).await,

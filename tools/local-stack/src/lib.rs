@@ -36,6 +36,9 @@ impl LocalStack {
             audit_retention: std::time::Duration::from_secs(
                 86_400 * credentials_core::audit::DEFAULT_RETENTION_DAYS,
             ),
+            purge_quiet: std::time::Duration::from_secs(
+                86_400 * credentials_core::domain::usage::DEFAULT_PURGE_QUIET_DAYS,
+            ),
         }
     }
 }
