@@ -28,7 +28,7 @@ async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
         .table_name(&app.table)
         .key("pk", cred["pk"].clone())
         .key("sk", cred["sk"].clone())
-        .update_expression("REMOVE secret_fields")
+        .update_expression("REMOVE secret_fields, gsi6pk, gsi6sk")
         .send()
         .await
         .unwrap();
@@ -57,8 +57,18 @@ async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
         .unwrap()
         .is_empty());
 
+    let unused = "/api/credentials?unused_since=2100-01-01";
+    let before = app.request("GET", unused).key(&key).send().await;
+    assert_eq!(
+        before.body["data"],
+        json!([]),
+        "not in the last-use index yet"
+    );
     let report = app.state.store.migrate_items().await.unwrap();
     assert_eq!((report.credentials, report.api_keys), (1, 1));
+    assert_eq!(report.last_use, 1);
+    let after = app.request("GET", unused).key(&key).send().await;
+    assert_eq!(after.body["data"][0]["id"], id, "{}", after.text);
     let list = app
         .request("GET", "/api/credentials")
         .key(&key)
@@ -77,7 +87,10 @@ async fn items_of_the_previous_shape_are_migrated_by_the_admin_command() {
     );
     // Again: nothing left to do.
     let again = app.state.store.migrate_items().await.unwrap();
-    assert_eq!((again.credentials, again.api_keys), (0, 0));
+    assert_eq!(
+        (again.credentials, again.api_keys, again.last_use),
+        (0, 0, 0)
+    );
 }
 
 /// A credential written before undeclared fields were sealed keeps showing them (nothing

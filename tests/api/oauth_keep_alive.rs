@@ -77,10 +77,8 @@ async fn the_keep_alive_refreshes_what_expires_soon_and_writes_reset_the_token_s
     access_token(&resolve(&app, &key, &id, json!({})).await);
     assert_eq!(token_items(&app, id.clone()).await, 1);
     assert_eq!(count(&server.stats().await, "reused_refresh_tokens"), 0);
-    app.request("DELETE", &format!("{path}/permanent"))
-        .key(&key)
-        .send()
-        .await;
+    let purged = app.force_purge(&key, &id).await;
+    assert_eq!(purged.status, 200, "{}", purged.text);
     assert_eq!(token_items(&app, id.clone()).await, 0);
 }
 

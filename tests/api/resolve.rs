@@ -108,10 +108,8 @@ async fn resolve_answers_by_scope_workspace_and_lifecycle() {
         restored.body["data"]["config"]["password"],
         password.as_str()
     );
-    app.request("DELETE", &format!("/api/credentials/{id}/permanent"))
-        .key(&key)
-        .send()
-        .await;
+    let purged = app.force_purge(&key, &id).await;
+    assert_eq!(purged.status, 200, "{}", purged.text);
     app.resolve(&key, &id, PURPOSE)
         .await
         .assert_error(404, "not_found");

@@ -79,8 +79,9 @@ fn the_slowest_refreshing_resolve_ends_before_the_resolver_times_out() {
 #[test]
 fn the_deployed_table_matches_the_code() {
     use credentials_core::store::{
-        API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL, GSI_BY_STATUS,
-        GSI_BY_TYPE, GSI_TOKEN_REFRESH, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,
+        API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
+        GSI_BY_LAST_USE, GSI_BY_STATUS, GSI_BY_TYPE, GSI_TOKEN_REFRESH, LIST_ATTRIBUTES,
+        TOKEN_REFRESH_ATTRIBUTES,
     };
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
         .expect("template.yaml");
@@ -104,6 +105,7 @@ fn the_deployed_table_matches_the_code() {
             "gsi5sk",
             TOKEN_REFRESH_ATTRIBUTES,
         ),
+        (GSI_BY_LAST_USE, "gsi6pk", "gsi6sk", LIST_ATTRIBUTES),
     ];
     assert_eq!(indexes.len(), expected.len());
     for (name, pk, sk, attributes) in expected {

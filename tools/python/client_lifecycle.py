@@ -17,6 +17,7 @@ from credentials_api_client.api.credentials import (
     create_credential,
     delete_credential,
     get_credential,
+    get_credential_usage,
     list_credentials,
     purge_credential,
     restore_credential,
@@ -29,6 +30,7 @@ from credentials_api_client.models import (
     CreateOauthCredentialType,
     CredentialEnvelope,
     CredentialType,
+    CredentialUsageEnvelope,
     DatabaseConfig,
     DatabaseConfigEngine,
     Error,
@@ -107,6 +109,14 @@ def main(base_url, api_key):
     expect(restored.parsed.data.status == Status.ACTIVE, "restore")
     again = restore_credential.sync(credential.id, client=client)
     expect(isinstance(again, Error) and again.error.code == ErrorErrorCode.INVALID_STATE, "restoring twice is a typed 409")
+    usage = get_credential_usage.sync(credential.id, client=client)
+    expect(
+        isinstance(usage, CredentialUsageEnvelope) and usage.data.resolves_24h == 0 and usage.data.consumers == []
+        and usage.data.last_resolved_at is None,
+        "the usage ledger of a credential never resolved",
+    )
+    idle = list_credentials.sync(client=client, unused_since="2100-01-01", limit=100)
+    expect(any(c.id == credential.id for c in idle.data), "unused_since lists it")
     purged = purge_credential.sync(credential.id, client=client, if_match=restored.headers["etag"])
     expect(isinstance(purged, PurgedEnvelope) and purged.data.purged, "purge")
     gone = get_credential.sync(credential.id, client=client)

@@ -1,15 +1,16 @@
 //! One-off migration of items written by earlier versions, for `credentials-admin migrate`:
 //! credentials get the `secret_fields` attribute the list indexes now project, API keys
-//! move from the status index to their own (`gsi3`) and get the id item revocation reads. Idempotent: items already in the
+//! move from the status index to their own (`gsi3`) and get the id item revocation reads;
+//! credentials enter the last-use index (`gsi6`). Idempotent: items already in the
 //! current shape are left alone. It reads the table with `Scan`, the one place that does:
 //! an operator's maintenance command, never a request path.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
-use super::codec::{decode_credential, get_n, get_s, n, s, Item};
+use super::codec::{decode_credential, get_n, get_s, n, s, unused_pk, unused_sk, Item};
 use super::{unavailable, workspace_pk, Store, StoreError};
-use crate::domain::{schema, StoredCredential};
+use crate::domain::{schema, Status, StoredCredential};
 
 /// What a migration changed.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct MigrationReport {
     pub skipped: usize,
     /// API keys that got the id item revocation reads them by.
     pub key_ids: usize,
+    /// Credentials entered in the last-use index (`unused_since`).
+    pub last_use: usize,
 }
 
 /// A conditional update's outcome: applied, or skipped because the item changed since it
@@ -96,7 +99,42 @@ impl Store {
                     } else {
                         report.skipped += 1;
                     }
-                } else if sk == "APIKEY" && !item.contains_key("gsi3pk") {
+                }
+                if sk.starts_with("CRED#") && !item.contains_key("gsi6pk") {
+                    // Into the last-use index under its status, as never resolved unless
+                    // it has a mark; conditioned on the status scanned.
+                    let status = get_s(item, "status")?;
+                    let status = Status::parse(status).ok_or(StoreError::Corrupt)?;
+                    let id = get_s(item, "id")?;
+                    let last = item.get("last_resolved_at").and_then(|v| v.as_s().ok());
+                    let outcome = self
+                        .client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key_of(item)?))
+                        .update_expression("SET gsi6pk = :upk, gsi6sk = :usk")
+                        .condition_expression(
+                            "attribute_exists(pk) AND attribute_not_exists(gsi6pk) AND #status = :status",
+                        )
+                        .expression_attribute_names("#status", "status")
+                        .expression_attribute_values(":status", s(status.as_str()))
+                        .expression_attribute_values(
+                            ":upk",
+                            s(unused_pk(get_s(item, "workspace_id")?, status)),
+                        )
+                        .expression_attribute_values(
+                            ":usk",
+                            s(unused_sk(last.map(String::as_str), id)),
+                        )
+                        .send()
+                        .await;
+                    if applied(outcome)? {
+                        report.last_use += 1;
+                    } else {
+                        report.skipped += 1;
+                    }
+                }
+                if sk == "APIKEY" && !item.contains_key("gsi3pk") {
                     let outcome = self
                         .client
                         .update_item()

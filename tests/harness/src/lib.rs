@@ -154,6 +154,19 @@ impl TestApp {
         response.body["data"].clone()
     }
 
+    /// Purges `id` even though it was resolved lately: `force=true` with the If-Match of
+    /// its current version (a purge within the quiet period is otherwise 409).
+    pub async fn force_purge(&self, key: &str, id: &str) -> TestResponse {
+        let path = format!("/api/credentials/{id}");
+        let current = self.request("GET", &path).key(key).send().await;
+        let etag = current.header("etag").unwrap_or("\"0\"").to_owned();
+        self.request("DELETE", &format!("{path}/permanent?force=true"))
+            .key(key)
+            .header("if-match", &etag)
+            .send()
+            .await
+    }
+
     /// Invokes `function` directly (the local Lambda Invoke API's path) with `event`, and
     /// reads the function's result (`statusCode`, `headers`, `body`).
     pub async fn invoke(&self, function: &str, event: &Value) -> TestResponse {

@@ -187,8 +187,8 @@ async fn main() -> Result<(), Error> {
                 .await
                 .map_err(|e| format!("migrating failed: {e:?}"))?;
             println!(
-                "migrated {} credentials and {} API keys; added {} API-key id items; {} changed meanwhile (run again)",
-                report.credentials, report.api_keys, report.key_ids, report.skipped
+                "migrated {} credentials and {} API keys; added {} API-key id items; entered {} credentials in the last-use index; {} changed meanwhile (run again)",
+                report.credentials, report.api_keys, report.key_ids, report.last_use, report.skipped
             );
         }
         Command::RevokeKey { workspace, key_id } => {
