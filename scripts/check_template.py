@@ -95,6 +95,13 @@ WRITES = {
     # Destroying keeps the version's metadata: an update of its item.
     "destroy-credential-version": {"dynamodb:PutItem": {"WS#*", "AUDIT#*"}, "dynamodb:UpdateItem": {"WS#*"}},
 }
+# The indexes each function's code queries, and no other (a Query on an index the role does
+# not name is denied in AWS, and nothing local would notice).
+QUERIED_INDEXES = {
+    "list-credentials": {"gsi1-by-status", "gsi2-by-type", "gsi6-by-last-use"},
+    "list-audit-events": {"gsi4-audit-by-credential"},
+    "refresh-tokens": {"gsi5-token-refresh"},
+}
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 
 
@@ -140,6 +147,18 @@ for name, resource in template["Resources"].items():
             if statement.get("Effect") == "Allow":
                 for action in set(actions_of(statement)) & WRITE_ACTIONS:
                     writes.setdefault(action, set()).update(leading_keys(statement))
+    indexes = set()
+    for holder in policy_holders:
+        for statement in statements(holder):
+            if statement.get("Effect") != "Allow":
+                continue
+            resources = statement.get("Resource", [])
+            for resource in resources if isinstance(resources, list) else [resources]:
+                text = str(resource.get("Fn::Sub") if isinstance(resource, dict) else resource)
+                if "/index/" in text:
+                    indexes.add(text.split("/index/", 1)[1])
+    if indexes != QUERIED_INDEXES.get(function, set()):
+        problems.append(f"{name}: may query indexes {sorted(indexes)}; its code queries {sorted(QUERIED_INDEXES.get(function, set()))}")
     if function in WRITES and writes != WRITES[function]:
         problems.append(f"{name}: may write {writes}; its code writes {WRITES[function]}")
     # A refreshing role's UpdateItem names the token attributes, exactly.

@@ -3,6 +3,7 @@
 //! the real handlers and SDK clients (`test_harness`).
 
 mod audit;
+mod audit_shards;
 mod auth;
 mod boundary;
 mod boundary_migration;

@@ -85,9 +85,10 @@ pub struct StoredCredential {
 }
 
 /// A credential's own usage marks, kept on its item for the `unused_since` index and for
-/// the time after its day items expired. `last_resolved_at` is rewritten by a resolve when
-/// it is at least `usage::MARK_INTERVAL_SECONDS` old, so it may be up to that much behind;
-/// the day items (`store::usage`) have every resolve to the second.
+/// the time after its day items expired. `last_resolved_at` is rewritten by a resolve that
+/// reads it at least `usage::MARK_INTERVAL_SECONDS` old, so it may be that much behind (and
+/// a write of the credential at the same moment puts back the mark it read); the day items
+/// (`store::usage`) have every resolve to the second.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageMarks {
     pub last_resolved_at: Option<String>,

@@ -1,6 +1,6 @@
 //! The usage ledger's rules: who a resolve is for (its consumer), the day buckets its counts
 //! are kept in, and how a credential's usage is summed from them. Storage is in
-//! `store::usage`; the design and its arithmetic in `docs/architecture.md` ("Usage ledger").
+//! `store::usage`; the design and its arithmetic in `docs/usage.md`.
 
 use std::collections::HashMap;
 
@@ -9,8 +9,8 @@ pub const WINDOW_DAYS: u64 = 30;
 /// The usage answer lists at most this many consumers, the most recently seen first.
 pub const MAX_CONSUMERS: usize = 100;
 /// A credential's own `last_resolved_at` (what the `unused_since` index sorts on) is
-/// rewritten when the stored one is at least this old: at most once a minute per
-/// credential and container, so a hot credential's item is not written by every resolve.
+/// rewritten by the resolves that read it at least this old (usually one a minute), so a
+/// hot credential's item is not written by every resolve.
 pub const MARK_INTERVAL_SECONDS: u64 = 60;
 /// Default of `PURGE_QUIET_DAYS`: a purge is refused while the credential was resolved (or
 /// a resolve was refused) within this many days.
@@ -20,9 +20,13 @@ const DAY: u64 = 86_400;
 const HOUR: u64 = 3_600;
 
 /// The consumer a purpose names: the purpose up to its run part (the first `/`), e.g.
-/// `pipeline:orders-nightly` for `pipeline:orders-nightly/run-42`.
+/// `pipeline:orders-nightly` for `pipeline:orders-nightly/run-42`; the whole purpose when
+/// that part would be empty (`/run-1`).
 pub fn consumer_of(purpose: &str) -> &str {
-    purpose.split('/').next().unwrap_or(purpose)
+    match purpose.split('/').next() {
+        Some(consumer) if !consumer.is_empty() => consumer,
+        _ => purpose,
+    }
 }
 
 /// Days since the Unix epoch (UTC).
@@ -199,6 +203,7 @@ mod tests {
         );
         assert_eq!(consumer_of("pipeline:a/b/c"), "pipeline:a");
         assert_eq!(consumer_of("adhoc"), "adhoc");
+        assert_eq!(consumer_of("/run-1"), "/run-1");
         assert_eq!(day_of(NOW), 20_428);
         assert_eq!(hour_of(NOW), 5);
     }

@@ -188,38 +188,46 @@ pub async fn resolve(
     }
     #[allow(unused_mut)]
     let mut stale = None;
+    // The access token of a refreshed credential is the store's, not the one it was
+    // created with.
     #[cfg(feature = "refresh")]
-    let token = match (&refreshed, chosen.inline) {
-        (Some(client), true) => {
-            // The access token is the store's, not the one the credential was created with.
-            sealed.remove("access_token");
-            let refresher = super::refresh::Refresher {
-                app,
-                actor: crate::audit::Actor::ApiKey(caller.principal.key_id.clone()),
-                request: caller.request.clone(),
-            };
-            let need = super::refresh::TokenNeed {
-                min_ttl: command.min_ttl,
-                force: command.force_refresh,
-                wait: true,
-            };
-            Some(refresher.usable_token(&credential, client, need).await?)
-        }
-        _ => None,
+    if refreshed.is_some() && chosen.inline {
+        sealed.remove("access_token");
+    }
+    let opening = async {
+        #[cfg(feature = "refresh")]
+        let token = match (&refreshed, chosen.inline) {
+            (Some(client), true) => {
+                let refresher = super::refresh::Refresher {
+                    app,
+                    actor: crate::audit::Actor::ApiKey(caller.principal.key_id.clone()),
+                    request: caller.request.clone(),
+                };
+                let need = super::refresh::TokenNeed {
+                    min_ttl: command.min_ttl,
+                    force: command.force_refresh,
+                    wait: true,
+                };
+                Some(refresher.usable_token(&credential, client, need).await?)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "refresh"))]
+        let token = ();
+        let secrets = app.encryptor.open(&scope, &sealed).await?;
+        Ok::<_, ApiError>((token, secrets))
     };
-    // The usage ledger counts the resolve alongside the Decrypts (never failing it).
-    let (opened, ()) = tokio::join!(
-        app.encryptor.open(&scope, &sealed),
-        // Boxed: the resolve future stays small (each SDK call's future is large).
-        Box::pin(usage::record(
-            app,
-            &credential,
-            &command.purpose,
-            Outcome::Resolved
-        )),
-    );
-    #[allow(unused_mut)]
-    let mut secrets = opened?;
+    // The usage ledger counts the resolve (its event is written) alongside the refresh and
+    // the Decrypts, never failing it; boxed, so the resolve future stays small.
+    let recording = Box::pin(usage::record(
+        app,
+        &credential,
+        &command.purpose,
+        Outcome::Resolved,
+    ));
+    let (opened, ()) = tokio::join!(opening, recording);
+    #[allow(unused_mut, unused_variables)]
+    let (token, mut secrets) = opened?;
     #[cfg(feature = "refresh")]
     if let Some(token) = token {
         secrets.insert("access_token".to_owned(), token.access_token);

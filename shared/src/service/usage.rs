@@ -14,9 +14,10 @@ use crate::store::MAX_USAGE_PAGES;
 use crate::AppState;
 
 /// Counts a resolve (or a refusal) of `credential` for `purpose`'s consumer, and renews the
-/// credential's own mark when it is [`MARK_INTERVAL_SECONDS`] old: at most two
+/// credential's own mark when the one it read is [`MARK_INTERVAL_SECONDS`] old: at most two
 /// `UpdateItem`s, made concurrently. Never fails the resolve: a write that fails is logged
-/// and that resolve is missing from the ledger (the audit trail has it).
+/// (`usage not recorded`, naming which); without its day item that resolve is missing
+/// from the ledger (the audit trail has it).
 #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
 pub(super) async fn record(
     app: &AppState,
@@ -49,8 +50,14 @@ pub(super) async fn record(
         }
     };
     let (counted, marked) = tokio::join!(count, renew);
-    if counted.is_err() || marked.is_err() {
-        tracing::warn!(credential_id = credential.id.as_str(), "usage not recorded");
+    for (write, outcome) in [("day item", counted), ("last-use mark", marked)] {
+        if outcome.is_err() {
+            tracing::warn!(
+                credential_id = credential.id.as_str(),
+                write,
+                "usage not recorded"
+            );
+        }
     }
 }
 
@@ -116,6 +123,9 @@ pub(super) async fn check_quiet(
     credential: &StoredCredential,
     force: bool,
 ) -> Result<QuietCheck, ApiError> {
+    if app.purge_quiet.is_zero() {
+        return Ok(QuietCheck::Quiet);
+    }
     let now = app.now_epoch();
     let since = now.saturating_sub(app.purge_quiet.as_secs());
     // One page, newest days first, from the day the quiet period began: the consumers seen
@@ -131,14 +141,14 @@ pub(super) async fn check_quiet(
     if force {
         return Ok(QuietCheck::Overridden);
     }
-    Err(in_use(&usage, since))
+    Err(in_use(&usage, since, credential))
 }
 
 fn rfc3339_of(epoch: u64) -> String {
     clock::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(epoch))
 }
 
-fn in_use(usage: &Usage, since: u64) -> ApiError {
+fn in_use(usage: &Usage, since: u64, credential: &StoredCredential) -> ApiError {
     let mut details: Vec<FieldIssue> = usage
         .consumers
         .iter()
@@ -155,15 +165,20 @@ fn in_use(usage: &Usage, since: u64) -> ApiError {
         })
         .collect();
     if details.is_empty() {
-        // Only the credential's own marks know (its day items are gone or were not written).
-        details.push(FieldIssue::new(
-            "last_resolved_at",
-            "within the purge quiet period",
-        ));
+        // Only the credential's own marks know (its day items are gone, beyond the page
+        // read, or were not written): name the mark.
+        let refused =
+            epoch_of(credential.used.last_refused_at.as_deref()).is_some_and(|at| at >= since);
+        let mark = if refused {
+            "last_refused_at"
+        } else {
+            "last_resolved_at"
+        };
+        details.push(FieldIssue::new(mark, "within the purge quiet period"));
     }
     ApiError {
         code: ErrorCode::CredentialInUse,
-        message: "The credential was resolved within the purge quiet period. Check the consumers in details, or purge with force=true and If-Match.",
+        message: "The credential was used (resolved, or a resolve refused) within the purge quiet period. Check the consumers in details, or purge with force=true and If-Match.",
         details,
         retry_after: None,
     }

@@ -1,9 +1,12 @@
 //! Audit events: written with the change they describe (as one more item of its
-//! transaction), or alone before a resolve answers. Their own partition (`AUDIT#<ws>`), so
-//! IAM can tell them from credentials by leading key; a credential's events are also in
-//! the per-credential index.
+//! transaction), or alone before a resolve answers. Their own partitions, so IAM can tell
+//! them from credentials by leading key: a workspace's events are spread over
+//! [`AUDIT_SHARDS`] partitions (`AUDIT#<ws>`, then `AUDIT#<ws>#1` … `#7`, chosen by the
+//! event id) so that no partition takes more than an eighth of a busy workspace's writes;
+//! the audit list reads them concurrently and merges them newest first. A credential's
+//! events are also in the per-credential index (one partition per credential).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Put};
@@ -13,8 +16,32 @@ use super::table::{GSI_AUDIT_BY_CREDENTIAL, TTL_ATTRIBUTE};
 use super::{unavailable, Store, StoreError, MAX_QUERIES_PER_PAGE};
 use crate::audit::{Action, Actor, AuditEvent, CallerAsserted, RequestInfo};
 
-pub fn audit_pk(workspace_id: &str) -> String {
-    format!("AUDIT#{workspace_id}")
+/// Partitions a workspace's events are spread over (see the arithmetic in
+/// `docs/usage.md`). Shard 0 is `AUDIT#<ws>`, where every event was written before
+/// sharding, so those stay readable.
+pub const AUDIT_SHARDS: usize = 8;
+
+/// The partition of a workspace's events of one shard (workspace ids never hold `#`, so
+/// no two workspaces' partitions can be spelled alike).
+fn shard_pk(workspace_id: &str, shard: usize) -> String {
+    match shard {
+        0 => format!("AUDIT#{workspace_id}"),
+        k => format!("AUDIT#{workspace_id}#{k}"),
+    }
+}
+
+/// Every partition of a workspace's events (benchmarks trim them).
+pub fn audit_partitions(workspace_id: &str) -> Vec<String> {
+    (0..AUDIT_SHARDS)
+        .map(|k| shard_pk(workspace_id, k))
+        .collect()
+}
+
+/// The partition an event is written to: by the last character of its id (random, base32),
+/// so a workspace's events spread evenly and an event's place never changes.
+pub fn audit_pk(workspace_id: &str, event_id: &str) -> String {
+    let last = event_id.bytes().last().unwrap_or(0);
+    shard_pk(workspace_id, usize::from(last) % AUDIT_SHARDS)
 }
 
 fn credential_events_pk(workspace_id: &str, credential_id: &str) -> String {
@@ -27,7 +54,7 @@ fn event_sk(event_id: &str) -> String {
 
 pub fn encode_event(event: &AuditEvent) -> Item {
     let mut item: Item = HashMap::from([
-        ("pk".to_owned(), s(audit_pk(&event.workspace_id))),
+        ("pk".to_owned(), s(audit_pk(&event.workspace_id, &event.id))),
         ("sk".to_owned(), s(event_sk(&event.id))),
         ("id".to_owned(), s(&event.id)),
         ("workspace_id".to_owned(), s(&event.workspace_id)),
@@ -170,11 +197,12 @@ impl Store {
         Ok(())
     }
 
-    /// A page of a workspace's events, newest first: a `Query` on the workspace's audit
-    /// partition, or on the per-credential index when filtered by credential; an action
-    /// filter is a filter expression on that query. At most `MAX_QUERIES_PER_PAGE` calls:
-    /// a page cut short by that bound (a rare action) carries a cursor after the last event
-    /// examined, so it may be short or even empty with more to come.
+    /// A page of a workspace's events, newest first: a `Query` on each of the workspace's
+    /// audit partitions (concurrently) merged by event id, or on the per-credential index
+    /// when filtered by credential; an action filter is a filter expression on those
+    /// queries. At most `MAX_QUERIES_PER_PAGE` rounds of queries: a page cut short by that
+    /// bound (a rare action) carries a cursor after the last event that all partitions
+    /// have been read past, so it may be short or even empty with more to come.
     pub async fn list_events(
         &self,
         workspace_id: &str,
@@ -182,80 +210,178 @@ impl Store {
         after_id: Option<&str>,
         limit: usize,
     ) -> Result<EventPage, StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match &filter.credential_id {
-            None => (None, "pk", "sk", audit_pk(workspace_id)),
+        let (index, pk_attr, sk_attr, partitions) = match &filter.credential_id {
+            None => (None, "pk", "sk", audit_partitions(workspace_id)),
             Some(id) => (
                 Some(GSI_AUDIT_BY_CREDENTIAL),
                 "gsi4pk",
                 "gsi4sk",
-                credential_events_pk(workspace_id, id),
+                vec![credential_events_pk(workspace_id, id)],
             ),
         };
-        // BETWEEN is inclusive: the event the cursor names may come back and is skipped.
-        let high = match after_id {
-            Some(id) => event_sk(id),
-            None => "EVT#~".to_owned(),
+        let query = EventQuery {
+            index,
+            pk_attr,
+            sk_attr,
+            action: filter.action,
+            // BETWEEN is inclusive: the event the cursor names may come back and is skipped.
+            high: match after_id {
+                Some(id) => event_sk(id),
+                None => "EVT#~".to_owned(),
+            },
+            page: limit + 2,
         };
+        let mut reads: Vec<PartitionRead> = partitions
+            .into_iter()
+            .map(|pk| PartitionRead {
+                pk,
+                buffer: VecDeque::new(),
+                start_key: None,
+                exhausted: false,
+                read_past: None,
+            })
+            .collect();
         let mut events = Vec::with_capacity(limit + 1);
-        let mut start_key = None;
-        let mut last_examined: Option<String> = None;
-        for _ in 0..MAX_QUERIES_PER_PAGE {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", pk_attr)
-                .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":pk", s(&partition))
-                .expression_attribute_values(":low", s("EVT#"))
-                .expression_attribute_values(":high", s(&high))
-                .scan_index_forward(false)
-                .limit((limit + 2) as i32)
-                .set_exclusive_start_key(start_key.take());
-            if let Some(action) = filter.action {
-                query = query
-                    .filter_expression("#action = :action")
-                    .expression_attribute_names("#action", "action")
-                    .expression_attribute_values(":action", s(action.as_str()));
-            }
-            let output = query
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", &e.into_service_error()))?;
-            for item in output.items() {
-                let event = decode_event(item)?;
-                if Some(event.id.as_str()) != after_id {
-                    events.push(event);
+        let mut rounds = 0;
+        loop {
+            // The newest event still to come may be in a partition with nothing buffered:
+            // read every such partition once more (all of them, the first time).
+            let waiting: Vec<usize> = (0..reads.len())
+                .filter(|&i| reads[i].buffer.is_empty() && !reads[i].exhausted)
+                .collect();
+            if !waiting.is_empty() {
+                if rounds == MAX_QUERIES_PER_PAGE {
+                    // Cut short: continue after what every waiting partition was read past
+                    // (everything newer was returned or is in a buffer, read again later).
+                    let next_after = waiting
+                        .iter()
+                        .filter_map(|&i| reads[i].read_past.clone())
+                        .max();
+                    return Ok(EventPage { events, next_after });
+                }
+                rounds += 1;
+                let pages = futures_util::future::join_all(
+                    waiting
+                        .iter()
+                        .map(|&i| self.query_events(&query, &reads[i])),
+                )
+                .await;
+                for (&i, page) in waiting.iter().zip(pages) {
+                    let (items, last_key) = page?;
+                    let read = &mut reads[i];
+                    for item in &items {
+                        let event = decode_event(item)?;
+                        if Some(event.id.as_str()) != after_id {
+                            read.buffer.push_back(event);
+                        }
+                    }
+                    match last_key {
+                        Some(key) if !key.is_empty() => {
+                            read.read_past = key
+                                .get(sk_attr)
+                                .and_then(|v| v.as_s().ok())
+                                .and_then(|sk| sk.strip_prefix("EVT#"))
+                                .map(str::to_owned);
+                            read.start_key = Some(key);
+                        }
+                        _ => read.exhausted = true,
+                    }
                 }
             }
-            if events.len() > limit {
-                events.truncate(limit);
-                let next_after = events.last().map(|e| e.id.clone());
-                return Ok(EventPage { events, next_after });
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => {
-                    last_examined = key
-                        .get(sk_attr)
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|sk| sk.strip_prefix("EVT#"))
-                        .map(str::to_owned);
-                    start_key = Some(key);
+            // Take the newest buffered event while nothing unread can be newer.
+            loop {
+                // `None`: nothing unread anywhere; `Some(None)`: a partition not read past
+                // anything yet (it blocks every event); else the newest read-past point.
+                let mut blocking: Option<Option<&str>> = None;
+                for read in reads.iter().filter(|r| r.buffer.is_empty() && !r.exhausted) {
+                    blocking = Some(match (blocking, read.read_past.as_deref()) {
+                        (Some(None), _) | (_, None) => None,
+                        (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                        (None, Some(b)) => Some(b),
+                    });
                 }
-                _ => {
-                    return Ok(EventPage {
-                        events,
-                        next_after: None,
-                    })
+                let newest = (0..reads.len())
+                    .filter(|&i| !reads[i].buffer.is_empty())
+                    .max_by(|&a, &b| reads[a].buffer[0].id.cmp(&reads[b].buffer[0].id));
+                let Some(i) = newest else {
+                    if blocking.is_none() {
+                        // Every partition read to its end.
+                        return Ok(EventPage {
+                            events,
+                            next_after: None,
+                        });
+                    }
+                    break;
+                };
+                if let Some(past) = blocking {
+                    if past.is_none_or(|past| reads[i].buffer[0].id.as_str() <= past) {
+                        break;
+                    }
+                }
+                let event = reads[i].buffer.pop_front().expect("not empty");
+                events.push(event);
+                if events.len() > limit {
+                    events.truncate(limit);
+                    let next_after = events.last().map(|e| e.id.clone());
+                    return Ok(EventPage { events, next_after });
                 }
             }
         }
-        // Cut short: continue after the last event examined (returned or filtered out).
-        Ok(EventPage {
-            next_after: last_examined.or_else(|| events.last().map(|e| e.id.clone())),
-            events,
-        })
     }
+
+    /// One page of one partition's events (newest first), from where its last page ended.
+    async fn query_events(
+        &self,
+        query: &EventQuery,
+        read: &PartitionRead,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", query.pk_attr)
+            .expression_attribute_names("#sk", query.sk_attr)
+            .expression_attribute_values(":pk", s(&read.pk))
+            .expression_attribute_values(":low", s("EVT#"))
+            .expression_attribute_values(":high", s(&query.high))
+            .scan_index_forward(false)
+            .limit(query.page as i32)
+            .set_exclusive_start_key(read.start_key.clone());
+        if let Some(action) = query.action {
+            request = request
+                .filter_expression("#action = :action")
+                .expression_attribute_names("#action", "action")
+                .expression_attribute_values(":action", s(action.as_str()));
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", &e.into_service_error()))?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+}
+
+/// What every partition of one audit list is queried with.
+struct EventQuery {
+    index: Option<&'static str>,
+    pk_attr: &'static str,
+    sk_attr: &'static str,
+    action: Option<Action>,
+    high: String,
+    page: usize,
+}
+
+/// Where the read of one partition stands.
+struct PartitionRead {
+    pk: String,
+    /// Read, not yet returned, newest first.
+    buffer: VecDeque<AuditEvent>,
+    start_key: Option<Item>,
+    /// Read to its end.
+    exhausted: bool,
+    /// The event id its reads have passed (returned or filtered out): anything it still
+    /// holds is older.
+    read_past: Option<String>,
 }

@@ -25,7 +25,7 @@ mod usage;
 mod versions;
 
 pub use api_keys::ApiKeyRecord;
-pub use audit::{audit_pk, EventFilter, EventPage};
+pub use audit::{audit_partitions, audit_pk, EventFilter, EventPage, AUDIT_SHARDS};
 /// The item a credential is stored as, and its keys (benchmarks make the same raw calls
 /// the store makes, and bulk-load items directly).
 pub use codec::{

@@ -1,12 +1,13 @@
-//! The usage ledger's items: per credential, one item per consumer, day and shard
-//! (`USAGE#<ws>#<credential id>` / `D#<day>#<shard>#<consumer>`), each a single-item
-//! `UpdateItem` with `ADD` counters and no condition, so concurrent resolves never fail or
-//! retry because of one another; and the credential's own marks (`last_resolved_at`, the
-//! `unused_since` index keys), written at most once a minute per container.
+//! The usage ledger's items: per credential and shard a partition
+//! (`USAGE#<ws>#<credential id>#<shard>`), in it one item per consumer and day
+//! (`D#<day>#<consumer>`), each written by a single-item `UpdateItem` with `ADD` counters
+//! and no condition, so concurrent resolves never fail or retry because of one another;
+//! and the credential's own marks (`last_resolved_at`, the `unused_since` index key),
+//! renewed by the resolves that find them a minute old.
 //!
-//! A resolve's usage writes are made concurrently with its audit event and never fail the
-//! resolve: a failed one is logged (`usage not recorded`) and that resolve is missing from
-//! the ledger, not from the audit trail.
+//! A resolve's usage writes never fail the resolve: a failed one is logged (`usage not
+//! recorded`) and, for the day item, that resolve is missing from the ledger, not from the
+//! audit trail. The design and its arithmetic: `docs/usage.md`.
 
 use super::codec::{credential_key, get_opt_s, n, s, unused_pk, unused_sk, Item};
 use super::tokens::unless_condition_failed;
@@ -14,13 +15,14 @@ use super::{unavailable, Store, StoreError};
 use crate::domain::usage::{day_of, hour_of, DayCounts, Outcome, WINDOW_DAYS};
 use crate::domain::{Status, StoredCredential};
 
-/// Day items per consumer and day: a resolve updates one at random, so one consumer's
-/// resolves of one credential spread over this many items (see the arithmetic in
-/// `docs/architecture.md`).
+/// Partitions of one credential's ledger: a resolve updates its consumer's day item in one
+/// of them at random, so a hot credential's writes spread over this many partitions (see
+/// the arithmetic in `docs/usage.md`).
 pub const USAGE_SHARDS: u32 = 4;
-/// Most `Query` pages one read of the ledger makes (1 MB each): a credential with more
-/// day items than that in its window is summed from the newest days read.
-pub const MAX_USAGE_PAGES: usize = 8;
+/// Most `Query` pages one read of the ledger makes per partition (1 MB each), one after
+/// another (the partitions are read concurrently): a ledger larger than that is summed
+/// from the newest days read.
+pub const MAX_USAGE_PAGES: usize = 2;
 
 /// Every attribute a resolve's usage writes name, keys included: the whole of what the
 /// resolver's `UpdateItem` on `USAGE#` items may name (`template.yaml` lists the same).
@@ -67,7 +69,6 @@ pub const USAGE_ATTRIBUTES: &[&str] = &[
 pub const MARK_ATTRIBUTES: &[&str] = &[
     "pk",
     "sk",
-    "status",
     "last_resolved_at",
     "last_purpose",
     "last_refused_at",
@@ -75,9 +76,9 @@ pub const MARK_ATTRIBUTES: &[&str] = &[
     "gsi6sk",
 ];
 
-/// The partition of a credential's usage items.
-pub fn usage_pk(workspace_id: &str, credential_id: &str) -> String {
-    format!("USAGE#{workspace_id}#{credential_id}")
+/// One partition of a credential's usage items.
+pub fn usage_pk(workspace_id: &str, credential_id: &str, shard: u32) -> String {
+    format!("USAGE#{workspace_id}#{credential_id}#{shard}")
 }
 
 fn day_prefix(day: u64) -> String {
@@ -92,11 +93,11 @@ fn usage_key(
     consumer: &str,
 ) -> Item {
     Item::from([
-        ("pk".to_owned(), s(usage_pk(workspace_id, credential_id))),
         (
-            "sk".to_owned(),
-            s(format!("{}{shard}#{consumer}", day_prefix(day))),
+            "pk".to_owned(),
+            s(usage_pk(workspace_id, credential_id, shard)),
         ),
+        ("sk".to_owned(), s(format!("{}{consumer}", day_prefix(day)))),
     ])
 }
 
@@ -194,8 +195,9 @@ impl Store {
 
     /// Sets the credential's own mark of its last resolve (with the `unused_since` index
     /// key) or refusal to `at`: conditioned on the item existing, on a resolve's credential
-    /// still being active (else the index entry would move to the wrong status), and on
-    /// the stored mark being older, so it never moves back. A failed condition is no error.
+    /// being in the index as active (`gsi6pk`; else the entry would move under the wrong
+    /// status, and a credential written before the index waits for `migrate` or its next
+    /// write), and on the stored mark being older. A failed condition is no error.
     pub async fn mark_usage(
         &self,
         credential: &StoredCredential,
@@ -213,14 +215,12 @@ impl Store {
         let request = match outcome {
             Outcome::Resolved => request
                 .update_expression(
-                    "SET last_resolved_at = :at, last_purpose = :purpose, gsi6pk = :upk, gsi6sk = :usk",
+                    "SET last_resolved_at = :at, last_purpose = :purpose, gsi6sk = :usk",
                 )
                 .condition_expression(
-                    "attribute_exists(pk) AND #status = :active AND \
+                    "attribute_exists(pk) AND gsi6pk = :upk AND \
                      (attribute_not_exists(last_resolved_at) OR last_resolved_at < :at)",
                 )
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":active", s(Status::Active.as_str()))
                 .expression_attribute_values(":purpose", s(purpose))
                 .expression_attribute_values(
                     ":upk",
@@ -237,13 +237,34 @@ impl Store {
         unless_condition_failed(request.send().await.map_err(|e| e.into_service_error()))
     }
 
-    /// A credential's day items from `first_day` on (days since the epoch), newest days
-    /// first, at most `max_pages` `Query` pages (strongly consistent); `true` with them when
-    /// that bound cut the read short.
+    /// A credential's day items from `first_day` on (days since the epoch): its
+    /// [`USAGE_SHARDS`] partitions read concurrently, each newest days first, at most
+    /// `max_pages` strongly consistent `Query` pages each; `true` with them when that bound
+    /// cut a read short.
     pub async fn usage_since(
         &self,
         workspace_id: &str,
         credential_id: &str,
+        first_day: u64,
+        max_pages: usize,
+    ) -> Result<(Vec<DayCounts>, bool), StoreError> {
+        let reads = (0..USAGE_SHARDS).map(|shard| {
+            let pk = usage_pk(workspace_id, credential_id, shard);
+            async move { self.usage_partition(pk, first_day, max_pages).await }
+        });
+        let mut items = Vec::new();
+        let mut cut_short = false;
+        for read in futures_util::future::join_all(reads).await {
+            let (read, cut) = read?;
+            items.extend(read);
+            cut_short |= cut;
+        }
+        Ok((items, cut_short))
+    }
+
+    async fn usage_partition(
+        &self,
+        pk: String,
         first_day: u64,
         max_pages: usize,
     ) -> Result<(Vec<DayCounts>, bool), StoreError> {
@@ -255,7 +276,7 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
-                .expression_attribute_values(":pk", s(usage_pk(workspace_id, credential_id)))
+                .expression_attribute_values(":pk", s(&pk))
                 .expression_attribute_values(":low", s(day_prefix(first_day)))
                 .expression_attribute_values(":high", s("D#~"))
                 .scan_index_forward(false)
@@ -297,7 +318,7 @@ mod tests {
         );
         assert_eq!(
             item["sk"],
-            Av::S("D#020428#3#pipeline:a".into()),
+            Av::S("D#020428#pipeline:a".into()),
             "days sort as text"
         );
         item.remove("consumer");

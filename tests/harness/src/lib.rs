@@ -404,6 +404,19 @@ pub fn database_body(name: &str) -> (Value, String) {
     (body, password)
 }
 
+/// The calls made one after another (`serial`, in order), then the ones made concurrently
+/// (`concurrent`, in any order).
+#[track_caller]
+pub fn assert_calls(calls: Vec<String>, serial: &[&str], concurrent: &[&str]) {
+    let split = serial.len().min(calls.len());
+    assert_eq!(&calls[..split], serial, "{calls:?}");
+    let mut rest = calls[split..].to_vec();
+    let mut expected = concurrent.to_vec();
+    rest.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(rest, expected, "{calls:?}");
+}
+
 /// The example events in `events/` and how to aim them at a test stack.
 pub mod events {
     use credentials_core::http::Route;

@@ -19,7 +19,8 @@ use credentials_core::crypto::encryption_context;
 use credentials_core::domain::{CredentialType, Status};
 use credentials_core::http::{self, function::event_request, Route};
 use credentials_core::store::{
-    audit_pk, credential_key, encode_credential, status_sk, type_pk, workspace_pk, GSI_BY_TYPE,
+    audit_partitions, credential_key, encode_credential, status_sk, type_pk, workspace_pk,
+    GSI_BY_TYPE,
 };
 use test_harness::events::aimed;
 use test_harness::unique;
@@ -227,7 +228,9 @@ impl Raw {
     /// Cuts back the audit events that resolve, delete and restore write (the handlers' and
     /// the raw calls' alike): see `trim`.
     async fn trim(&self, stack: &Stack) -> Result<(), Error> {
-        trim::partition(stack, &audit_pk(WORKSPACE), EVENTS_KEPT).await?;
+        for partition in audit_partitions(WORKSPACE) {
+            trim::partition(stack, &partition, EVENTS_KEPT).await?;
+        }
         trim::partition(stack, &workspace_pk(&self.events_workspace), 0).await?;
         Ok(())
     }

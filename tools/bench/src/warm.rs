@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use credentials_core::http::Route;
-use credentials_core::store::audit_pk;
+use credentials_core::store::audit_partitions;
 use serde_json::json;
 use test_harness::unique;
 
@@ -40,7 +40,9 @@ pub async fn measure(
     ];
     let mut done = 0;
     while done < requests {
-        trim::partition(stack, &audit_pk(WORKSPACE), EVENTS_KEPT).await?;
+        for partition in audit_partitions(WORKSPACE) {
+            trim::partition(stack, &partition, EVENTS_KEPT).await?;
+        }
         let round = ROUND.min(requests - done);
         let mut ids = Vec::with_capacity(round);
         for _ in 0..round {
@@ -81,7 +83,9 @@ pub async fn measure(
     let events = format!("/api/audit-events?limit={PAGE}");
     for i in 0..requests {
         if i % ROUND == 0 {
-            trim::partition(stack, &audit_pk(WORKSPACE), EVENTS_KEPT).await?;
+            for partition in audit_partitions(WORKSPACE) {
+                trim::partition(stack, &partition, EVENTS_KEPT).await?;
+            }
         }
         samples
             .entry(Route::ListAuditEvents)
