@@ -426,7 +426,7 @@ pub mod events {
     /// create seals 1; update (a new password) seals 2, current; stage seals 3, pending;
     /// promote makes 1 current again; restore copies 2 forward as 4, current; destroy
     /// removes 2, no longer labelled. Resolve then opens 4: the update's password, and
-    /// counts in the usage ledger; so the purge (at version 8, after eight writes) is forced.
+    /// counts in the usage ledger, so the test forces the purge (with If-Match).
     pub const LIFECYCLE: [Route; 15] = [
         Route::Create,
         Route::List,

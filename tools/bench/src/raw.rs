@@ -26,7 +26,8 @@ use crate::stack::{Stack, WORKSPACE};
 use crate::stats::{stats, Stats};
 use crate::{trim, Error, PAGE};
 
-/// The raw calls each route makes once its key is cached (its call budget).
+/// The raw calls on each route's serial path once its key is cached (its call budget;
+/// calls made concurrently count once).
 pub fn baseline(route: Route) -> &'static [&'static str] {
     match route {
         Route::List => &["Query"],
@@ -35,13 +36,14 @@ pub fn baseline(route: Route) -> &'static [&'static str] {
         Route::Update => &["GetItem", "TransactWriteItems"],
         // The status change and its audit event are one transaction, after a read.
         Route::SoftDelete | Route::Restore => &["GetItem", "TransactWriteItems"],
-        // The usage ledger's Query decides whether the purge may go ahead.
+        // The usage ledger's Queries (its partitions, concurrently) decide whether the
+        // purge may go ahead.
         Route::Purge => &["GetItem", "Query", "TransactWriteItems"],
         Route::ListAuditEvents => &["Query"],
-        // The usage ledger's day item is updated alongside the Decrypt.
-        Route::Resolve => &["GetItem", "PutItem", "Decrypt", "UpdateItem"],
-        // The credential and its usage ledger, read concurrently.
-        Route::GetUsage => &["GetItem", "Query"],
+        // The usage ledger's UpdateItem runs alongside the Decrypt: not on the serial path.
+        Route::Resolve => &["GetItem", "PutItem", "Decrypt"],
+        // The credential and its ledger's partitions, read concurrently: one round trip.
+        Route::GetUsage => &["Query"],
         Route::ListVersions => &["GetItem", "Query"],
         Route::StageVersion => &["GetItem", "GenerateDataKey", "TransactWriteItems"],
         // The credential, then the version item to promote or copy, then the transaction.
