@@ -37,11 +37,15 @@ pub fn audit_partitions(workspace_id: &str) -> Vec<String> {
         .collect()
 }
 
-/// The partition an event is written to: by the last character of its id (random, base32),
-/// so a workspace's events spread evenly and an event's place never changes.
+/// The ids' alphabet (lowercase Crockford base32): 32 letters, 4 per shard.
+const ID_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// The partition an event is written to: by the last character of its id (random), so a
+/// workspace's events spread evenly and an event's place never changes.
 pub fn audit_pk(workspace_id: &str, event_id: &str) -> String {
-    let last = event_id.bytes().last().unwrap_or(0);
-    shard_pk(workspace_id, usize::from(last) % AUDIT_SHARDS)
+    let last = event_id.bytes().last().unwrap_or(b'0');
+    let position = ID_ALPHABET.iter().position(|&c| c == last).unwrap_or(0);
+    shard_pk(workspace_id, position % AUDIT_SHARDS)
 }
 
 fn credential_events_pk(workspace_id: &str, credential_id: &str) -> String {
@@ -384,4 +388,26 @@ struct PartitionRead {
     /// The event id its reads have passed (returned or filtered out): anything it still
     /// holds is older.
     read_past: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shard_gets_four_of_the_32_last_characters() {
+        let mut counts = HashMap::new();
+        for &c in ID_ALPHABET {
+            let id = format!("evt_0000000000000000000000000{}", c as char);
+            *counts.entry(audit_pk("ws", &id)).or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), AUDIT_SHARDS);
+        assert!(counts.values().all(|&n| n == 4), "{counts:?}");
+        assert_eq!(
+            audit_pk("ws", "evt_x0"),
+            "AUDIT#ws",
+            "shard 0 is the old partition"
+        );
+        assert_eq!(audit_partitions("ws")[7], "AUDIT#ws#7");
+    }
 }
