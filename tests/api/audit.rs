@@ -334,6 +334,10 @@ async fn provenance_separates_lambdas_own_id_from_what_the_caller_asserts() {
         "pipeline:\u{202E}x",
         "pipeline:a\u{200B}b",
         "pipeline:\u{2066}x",
+        // Separators that make a consumer look blank or like another (usage ledger).
+        "pipeline:a\u{2028}/x",
+        "\u{a0}/x",
+        "pipeline:a\u{3000}/x",
     ] {
         let refused = app.resolve(&key, &id, purpose).await;
         refused.assert_error(400, "validation_failed");

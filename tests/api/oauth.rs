@@ -208,6 +208,22 @@ async fn invalid_grant_asks_for_reauthorization_until_new_refresh_material() {
         .await
         .assert_error(409, "reauthorization_required");
     assert_eq!(count(&server.stats().await, "token_requests"), before);
+    // The pipeline still depends on it: that refusal is recorded (an event, the ledger).
+    let refusals = app
+        .request(
+            "GET",
+            &format!("/api/audit-events?credential_id={id}&action=credential.resolve_refused"),
+        )
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(refusals.body["data"].as_array().unwrap().len(), 1);
+    let usage = app
+        .request("GET", &format!("{path}/usage"))
+        .key(&key)
+        .send()
+        .await;
+    assert_eq!(usage.body["data"]["refusals_30d"], 1, "{}", usage.text);
 
     // A new refresh token (another authorization) ends it.
     let client_id = got.body["data"]["config"]["client_id"].as_str().unwrap();

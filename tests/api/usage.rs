@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use credentials_core::auth::Scope;
 use credentials_core::clock::ManualClock;
 use serde_json::{json, Value};
 use test_harness::{database_body, unique, TestApp, TestResponse};
@@ -19,6 +20,18 @@ async fn with_clock() -> (TestApp, Arc<ManualClock>) {
     state.clock = clock.clone();
     app.state = Arc::new(state);
     (app, clock)
+}
+
+/// The workspace of `key` (from its record).
+async fn workspace_of(app: &TestApp, key: &str) -> String {
+    let hash = credentials_core::auth::hash_key(key);
+    app.state
+        .store
+        .get_api_key(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .workspace_id
 }
 
 async fn created(app: &TestApp, key: &str, name: &str) -> String {
@@ -156,6 +169,16 @@ async fn a_purge_is_refused_while_in_use_until_forced_with_if_match() {
 
     let id = created(&app, &key, &unique("busy")).await;
     resolved(&app, &key, &id, "pipeline:orders-nightly/run-1").await;
+    // A key that may purge but not read learns that it is in use, not who uses it.
+    let purge_only = app
+        .key(&workspace_of(&app, &key).await, &[Scope::Purge])
+        .await;
+    let blind = purge(&app, &purge_only, &id, "", None).await;
+    blind.assert_error(409, "credential_in_use");
+    assert_eq!(
+        blind.body["error"]["details"],
+        json!([{"field": "last_resolved_at", "issue": "within the purge quiet period"}])
+    );
     let refused = purge(&app, &key, &id, "", None).await;
     refused.assert_error(409, "credential_in_use");
     let detail = &refused.body["error"]["details"][0];
@@ -313,9 +336,16 @@ async fn unused_since_lists_the_idle_ones_through_the_last_use_index() {
     list(format!("{everything}&cursor={plain_cursor}"))
         .await
         .assert_error(400, "invalid_cursor");
-    list("unused_since=yesterday".to_owned())
-        .await
-        .assert_error(400, "invalid_query");
+    // Bad dates, and offsets that carry a date out of range, are 400 (never a panic).
+    for bad in [
+        "yesterday",
+        "9999-12-31T23:59:59-00:01",
+        "0000-01-01T00:00:00%2B00:01",
+    ] {
+        list(format!("unused_since={bad}"))
+            .await
+            .assert_error(400, "invalid_query");
+    }
     // With type and status: a soft-deleted credential is listed under its status.
     let deleted = app
         .request("DELETE", &format!("/api/credentials/{c}"))

@@ -19,11 +19,11 @@ pub const DEFAULT_PURGE_QUIET_DAYS: u64 = 7;
 const DAY: u64 = 86_400;
 const HOUR: u64 = 3_600;
 
-/// The consumer a purpose names: the purpose up to its run part (the first `/`), e.g.
-/// `pipeline:orders-nightly` for `pipeline:orders-nightly/run-42`; the whole purpose when
-/// that part would be empty (`/run-1`).
+/// The consumer a purpose names: the purpose up to its run part (the first `/`), without
+/// surrounding spaces, e.g. `pipeline:orders-nightly` for `pipeline:orders-nightly/run-42`
+/// or `pipeline:a /x`; the whole purpose when that part would be empty (`/run-1`).
 pub fn consumer_of(purpose: &str) -> &str {
-    match purpose.split('/').next() {
+    match purpose.split('/').next().map(str::trim) {
         Some(consumer) if !consumer.is_empty() => consumer,
         _ => purpose,
     }
@@ -43,12 +43,24 @@ pub fn hour_of(epoch: u64) -> u8 {
 /// midnight UTC) or an RFC 3339 date-time, as `YYYYMMDDhhmmss` UTC (`store::use_stamp`'s
 /// form); `None` for anything else.
 pub fn since_stamp(text: &str) -> Option<String> {
-    let at = if text.len() == 10 {
-        crate::clock::parse_rfc3339(&format!("{text}T00:00:00Z"))?
+    use time::format_description::well_known::Rfc3339;
+    let text = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
     } else {
-        crate::clock::parse_rfc3339(text)?
+        text.to_owned()
     };
-    let stamp: String = crate::clock::rfc3339(at)
+    // Checked all the way: an offset can carry a date past year 9999 or before year 0.
+    let utc = time::OffsetDateTime::parse(&text, &Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)?;
+    if !(0..=9999).contains(&utc.year()) {
+        return None;
+    }
+    let stamp: String = utc
+        .replace_nanosecond(0)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()?
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
@@ -204,6 +216,8 @@ mod tests {
         assert_eq!(consumer_of("pipeline:a/b/c"), "pipeline:a");
         assert_eq!(consumer_of("adhoc"), "adhoc");
         assert_eq!(consumer_of("/run-1"), "/run-1");
+        assert_eq!(consumer_of(" /run-1"), " /run-1");
+        assert_eq!(consumer_of("pipeline:a /x"), "pipeline:a");
         assert_eq!(day_of(NOW), 20_428);
         assert_eq!(hour_of(NOW), 5);
     }
@@ -216,6 +230,9 @@ mod tests {
             Some("20261201080000")
         );
         for bad in [
+            // UTC past year 9999 or before year 0 (these panicked once).
+            "9999-12-31T23:59:59-00:01",
+            "0000-01-01T00:00:00+00:01",
             "2026-13-01",
             "yesterday",
             "",

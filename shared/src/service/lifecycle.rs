@@ -6,6 +6,7 @@ use super::errors::invalid_state;
 use super::usage::{check_quiet, QuietCheck};
 use super::Caller;
 use crate::audit::{self, Action};
+use crate::auth::Scope;
 use crate::domain::{Lifecycle, StoredCredential};
 use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
@@ -92,7 +93,8 @@ pub async fn purge(
         |_| Ok(()),
         move |current, ()| async move {
             // Boxed: keeps the purge future small (SDK call futures are large).
-            let check = Box::pin(check_quiet(app, &current, force)).await?;
+            let may_read = caller.principal.scopes.contains(&Scope::Read);
+            let check = Box::pin(check_quiet(app, &current, force, may_read)).await?;
             let mut event = caller.event(app, Action::CredentialPurged, &current, Vec::new());
             event.forced = matches!(check, QuietCheck::Overridden);
             let written = round(

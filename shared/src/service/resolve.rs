@@ -77,6 +77,32 @@ fn unresolvable(reason: Unresolvable) -> ApiError {
     }
 }
 
+/// A resolve refused because of the credential's state (soft-deleted, or its refresh
+/// material refused): who would have broken is recorded like a resolve (a
+/// `credential.resolve_refused` event and the usage ledger's refusal count) before `error`
+/// is answered; if the event cannot be written, the answer is that failure (503).
+async fn refused(
+    app: &AppState,
+    caller: &Caller,
+    credential: &StoredCredential,
+    purpose: &str,
+    error: ApiError,
+) -> ApiError {
+    let mut event = caller.event(app, Action::ResolveRefused, credential, Vec::new());
+    event.purpose = Some(purpose.to_owned());
+    let (written, ()) = tokio::join!(
+        app.store.put_event(&event),
+        Box::pin(usage::record(app, credential, purpose, Outcome::Refused)),
+    );
+    match written {
+        Ok(()) => {
+            event.log();
+            error
+        }
+        Err(failure) => failure.into(),
+    }
+}
+
 /// The credential a resolve names, of the caller's workspace.
 async fn find(
     app: &AppState,
@@ -101,7 +127,8 @@ async fn find(
 /// event's `PutItem` (before anything is opened; if it fails the caller gets 503 and no
 /// secret), and one KMS `Decrypt` per data key (one for secrets set by one write), with the
 /// usage ledger's `UpdateItem`s made alongside them. Another version reads its version
-/// item too. A soft-deleted credential answers 409 `credential_deleted` once its
+/// item too. A soft-deleted credential answers 409 `credential_deleted` (and an oauth one
+/// whose refresh material was refused 409 `reauthorization_required`) once its
 /// `credential.resolve_refused` event is written and its refusal counted; `previous` past its grace 409 `version_expired`; a destroyed
 /// version 409 `version_destroyed`; an unknown one 404.
 pub async fn resolve(
@@ -111,25 +138,11 @@ pub async fn resolve(
 ) -> Result<ResolvedCredential, ApiError> {
     let credential = find(app, caller, &command.target).await?;
     if credential.status == Status::Deleted {
-        // Who would have broken: the refusal is recorded like a resolve (an event, and the
-        // usage ledger), before it is answered.
-        let mut event = caller.event(app, Action::ResolveRefused, &credential, Vec::new());
-        event.purpose = Some(command.purpose.clone());
-        let (written, ()) = tokio::join!(
-            app.store.put_event(&event),
-            Box::pin(usage::record(
-                app,
-                &credential,
-                &command.purpose,
-                Outcome::Refused
-            )),
-        );
-        written?;
-        event.log();
-        return Err(ApiError::new(
+        let deleted = ApiError::new(
             ErrorCode::CredentialDeleted,
             "The credential is deleted. Restore it to resolve it again.",
-        ));
+        );
+        return Err(refused(app, caller, &credential, &command.purpose, deleted).await);
     }
     let chosen = credential
         .choose(command.selector, &app.now_rfc3339())
@@ -138,10 +151,11 @@ pub async fn resolve(
     // never leaves it, and its current version answers an access token the store keeps.
     let refreshed = OauthClient::of(&credential);
     if refreshed.is_some() && credential.auth_status == AuthStatus::ReauthorizationRequired {
-        return Err(ApiError::new(
+        let refused_material = ApiError::new(
             ErrorCode::ReauthorizationRequired,
             "The token endpoint refused this credential's refresh material. Update the credential with a new refresh token (or client secret) to use it again.",
-        ));
+        );
+        return Err(refused(app, caller, &credential, &command.purpose, refused_material).await);
     }
     let (mut sealed, destination): (BTreeMap<String, SealedSecret>, Map<String, Value>) =
         if chosen.inline {

@@ -115,13 +115,15 @@ pub(super) enum QuietCheck {
     Overridden,
 }
 
-/// The purge's check: 409 `credential_in_use` (each consumer seen within the quiet period
-/// in `details`) when the credential was resolved, or a resolve refused, within
-/// `app.purge_quiet`; with `force`, the purge goes ahead and says it overrode the check.
+/// The purge's check: 409 `credential_in_use` when the credential was resolved, or a
+/// resolve refused, within `app.purge_quiet` (`details`: each consumer seen in that period
+/// when the key may read, `may_read`; else only which mark tripped the check); with
+/// `force`, the purge goes ahead and says it overrode the check.
 pub(super) async fn check_quiet(
     app: &AppState,
     credential: &StoredCredential,
     force: bool,
+    may_read: bool,
 ) -> Result<QuietCheck, ApiError> {
     if app.purge_quiet.is_zero() {
         return Ok(QuietCheck::Quiet);
@@ -141,16 +143,21 @@ pub(super) async fn check_quiet(
     if force {
         return Ok(QuietCheck::Overridden);
     }
-    Err(in_use(&usage, since, credential))
+    Err(in_use(&usage, since, may_read))
 }
 
 fn rfc3339_of(epoch: u64) -> String {
     clock::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(epoch))
 }
 
-fn in_use(usage: &Usage, since: u64, credential: &StoredCredential) -> ApiError {
-    let mut details: Vec<FieldIssue> = usage
-        .consumers
+fn in_use(usage: &Usage, since: u64, may_read: bool) -> ApiError {
+    // Consumers and times are what the usage route shows: only to a key that may read.
+    let shown = if may_read {
+        usage.consumers.as_slice()
+    } else {
+        &[]
+    };
+    let mut details: Vec<FieldIssue> = shown
         .iter()
         .filter(|c| c.last_seen() >= since)
         .take(MAX_DETAILS)
@@ -165,10 +172,14 @@ fn in_use(usage: &Usage, since: u64, credential: &StoredCredential) -> ApiError 
         })
         .collect();
     if details.is_empty() {
-        // Only the credential's own marks know (its day items are gone, beyond the page
-        // read, or were not written): name the mark.
-        let refused =
-            epoch_of(credential.used.last_refused_at.as_deref()).is_some_and(|at| at >= since);
+        // A key that may not read, or only the credential's own marks know (its day items
+        // are beyond the page read, or were not written): name what tripped the check.
+        let resolved = usage
+            .last_resolved
+            .as_ref()
+            .is_some_and(|(at, _)| *at >= since);
+        // (`usage` has the credential's own marks merged in.)
+        let refused = !resolved && usage.last_refused.is_some_and(|at| at >= since);
         let mark = if refused {
             "last_refused_at"
         } else {

@@ -116,6 +116,21 @@ pub fn resolve_request(body: Value) -> Result<ResolveRequest, ApiError> {
     )
 }
 
+/// Has a separator (general category Z) other than U+0020: line and paragraph separators,
+/// no-break and ideographic spaces, which make a consumer look blank or like another.
+fn has_odd_separators(s: &str) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    s.chars().any(|c| {
+        c != ' '
+            && matches!(
+                get_general_category(c),
+                GeneralCategory::SpaceSeparator
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            )
+    })
+}
+
 fn check_purpose(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<String> {
     match value {
         Some(Value::String(p)) if p.trim().is_empty() => {
@@ -126,11 +141,14 @@ fn check_purpose(value: Option<Value>, issues: &mut Vec<FieldIssue>) -> Option<S
             issues.push(FieldIssue::new("purpose", "must be at most 200 characters"));
             None
         }
-        // Kept in the audit trail, whose listings it must not make read wrongly.
-        Some(Value::String(p)) if !is_clean_text(&p) || has_format_characters(&p) => {
+        // Kept in the audit trail and named as a consumer in the usage ledger, whose
+        // listings it must not make read wrongly.
+        Some(Value::String(p))
+            if !is_clean_text(&p) || has_format_characters(&p) || has_odd_separators(&p) =>
+        {
             issues.push(FieldIssue::new(
                 "purpose",
-                "must not contain control or invisible format characters (zero-width, bidirectional or similar)",
+                "must not contain control, invisible format or separator characters other than the space (zero-width, bidirectional, line separators, no-break spaces or similar)",
             ));
             None
         }
