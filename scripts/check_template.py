@@ -102,6 +102,12 @@ QUERIED_INDEXES = {
     "list-audit-events": {"gsi4-audit-by-credential"},
     "refresh-tokens": {"gsi5-token-refresh"},
 }
+# The functions whose code reads the key and the credential in one BatchGetItem (each
+# must be granted it on exactly the key and workspace items), and no other.
+KEY_WITH_CREDENTIAL = {
+    "get-credential", "update-credential", "delete-credential", "restore-credential",
+    "purge-credential", "resolve-credential",
+}
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 
 
@@ -157,6 +163,14 @@ for name, resource in template["Resources"].items():
                 text = str(resource.get("Fn::Sub") if isinstance(resource, dict) else resource)
                 if "/index/" in text:
                     indexes.add(text.split("/index/", 1)[1])
+    batch_keys = set()
+    for holder in policy_holders:
+        for statement in statements(holder):
+            if statement.get("Effect") == "Allow" and "dynamodb:BatchGetItem" in actions_of(statement):
+                batch_keys |= leading_keys(statement)
+    wanted_batch = {"WS#*", "APIKEY#*"} if function in KEY_WITH_CREDENTIAL else set()
+    if batch_keys != wanted_batch:
+        problems.append(f"{name}: BatchGetItem on {sorted(batch_keys)}; its code reads {sorted(wanted_batch)} with it")
     if indexes != QUERIED_INDEXES.get(function, set()):
         problems.append(f"{name}: may query indexes {sorted(indexes)}; its code queries {sorted(QUERIED_INDEXES.get(function, set()))}")
     if function in WRITES and writes != WRITES[function]:

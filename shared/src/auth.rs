@@ -1,9 +1,13 @@
 //! API keys: their format, scopes and hash, and the per-container cache of checked keys. The
 //! use cases that store and check them live in `service::api_keys`.
 //!
-//! A key is `cak_` followed by 32 random bytes in unpadded base64url. Only its SHA-256 is
-//! stored (a fast hash is right here: the key has 256 bits of entropy, so there is nothing
-//! to brute-force). Every function checks the key itself, because direct invocations by ARN
+//! A key is `cak_`, its workspace id and a dot, then 32 random bytes in unpadded base64url
+//! (`cak_dev.…`); keys minted before workspaces were named in them (`cak_` and the random
+//! part) keep working. The workspace in the clear lets a request that names a credential
+//! read the key's record and the credential in one round trip
+//! (`service::api_keys::authenticate_reading`). Only the key's SHA-256 is stored (a fast
+//! hash is right here: the key has 256 bits of entropy, so there is nothing to
+//! brute-force). Every function checks the key itself, because direct invocations by ARN
 //! never pass through API Gateway.
 
 use std::collections::HashMap;
@@ -95,7 +99,7 @@ pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str, now: &s
     let mut random = zeroize::Zeroizing::new([0u8; KEY_RANDOM_BYTES]);
     getrandom::getrandom(random.as_mut()).expect("the OS random source is available");
     let key = SecretString::from(format!(
-        "{KEY_PREFIX}{}",
+        "{KEY_PREFIX}{workspace_id}.{}",
         URL_SAFE_NO_PAD.encode(random.as_ref())
     ));
     let record = ApiKeyRecord {
@@ -110,18 +114,30 @@ pub fn mint_key(workspace_id: &str, scopes: &[Scope], description: &str, now: &s
     MintedKey { key, record }
 }
 
-/// Extracts the key from an `Authorization` header value, if it has the right shape.
+/// Extracts the key from an `Authorization` header value, if it has the right shape:
+/// `cak_<workspace>.<43 base64url>` or (minted before) `cak_<43 base64url>`.
 pub fn bearer_key(header: Option<&str>) -> Option<&str> {
     let header = header?.trim();
     let (scheme, key) = header.split_once(' ')?;
     let key = key.trim();
+    let rest = key.strip_prefix(KEY_PREFIX)?;
+    let random = match rest.rsplit_once('.') {
+        Some((workspace, random)) if is_workspace_id(workspace) => random,
+        Some(_) => return None,
+        None => rest,
+    };
     let well_formed = scheme.eq_ignore_ascii_case("bearer")
-        && key.len() == KEY_PREFIX.len() + KEY_ENCODED_CHARS
-        && key.starts_with(KEY_PREFIX)
-        && key[KEY_PREFIX.len()..]
+        && random.len() == KEY_ENCODED_CHARS
+        && random
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     well_formed.then_some(key)
+}
+
+/// The workspace a well-formed key names (`None` for a key minted before keys named it).
+pub fn key_workspace(key: &str) -> Option<&str> {
+    let (workspace, _) = key.strip_prefix(KEY_PREFIX)?.rsplit_once('.')?;
+    Some(workspace)
 }
 
 /// How long an unknown or revoked key is remembered as such (at most the cache's TTL): a
@@ -189,6 +205,31 @@ mod tests {
             workspace_id: "ws".into(),
             key_id: "key_1".into(),
             scopes: vec![Scope::Read],
+        }
+    }
+
+    #[test]
+    fn keys_name_their_workspace_and_older_keys_still_parse() {
+        let minted = mint_key("dev-1", &[Scope::Read], "t", "2026-01-01T00:00:00Z");
+        let key = minted.key.expose_secret();
+        assert!(key.starts_with("cak_dev-1."), "{key}");
+        let header = format!("Bearer {key}");
+        assert_eq!(bearer_key(Some(&header)), Some(key));
+        assert_eq!(key_workspace(key), Some("dev-1"));
+        let older = format!("cak_{}", "A".repeat(KEY_ENCODED_CHARS));
+        assert_eq!(
+            bearer_key(Some(&format!("Bearer {older}"))),
+            Some(older.as_str())
+        );
+        assert_eq!(key_workspace(&older), None);
+        for bad in [
+            format!("cak_Dev.{}", "A".repeat(KEY_ENCODED_CHARS)),
+            format!("cak_.{}", "A".repeat(KEY_ENCODED_CHARS)),
+            format!("cak_a#b.{}", "A".repeat(KEY_ENCODED_CHARS)),
+            format!("cak_dev.{}", "A".repeat(KEY_ENCODED_CHARS - 1)),
+            format!("cak_dev.{}.", "A".repeat(KEY_ENCODED_CHARS)),
+        ] {
+            assert_eq!(bearer_key(Some(&format!("Bearer {bad}"))), None, "{bad}");
         }
     }
 

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use credentials_core::auth::KeyCache;
+use credentials_core::auth::Scope;
 use credentials_core::clock::ManualClock;
 use credentials_core::store::USAGE_SHARDS;
 use serde_json::json;
 use std::time::SystemTime;
-use test_harness::{assert_calls, database_body, secret, TestApp};
+use test_harness::{assert_calls, database_body, secret, unique, TestApp};
 
 const AUTH: &str = "DynamoDB.GetItem";
 
@@ -316,4 +317,93 @@ async fn faults_mid_request_answer_503_and_leave_nothing_half_written() {
     assert_eq!(got.body["data"], kept);
     app.create(&key, database_body("moved").0).await;
     app.create(&key, database_body("half-made").0).await;
+}
+
+/// A key the container has not checked yet: a request that names a credential reads the
+/// key and the credential in one `BatchGetItem` (a key that names its workspace); a key
+/// minted before keys named their workspace takes two reads, as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_cache_miss_reads_key_and_credential_in_one_round_trip() {
+    let mut app = TestApp::new().await;
+    let mut state = (*app.state).clone();
+    state.clock = ManualClock::at(SystemTime::now());
+    state.keys = Arc::new(KeyCache::new(Duration::from_secs(60), state.clock.clone()));
+    app.state = Arc::new(state);
+    let key = app.admin_key().await;
+    let created = app.create(&key, database_body("cold").0).await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/credentials/{id}");
+    let workspace = credentials_core::auth::key_workspace(&key)
+        .unwrap()
+        .to_owned();
+
+    // get, and resolve, with keys this container never checked.
+    let fresh = app.key(&workspace, &[Scope::Read]).await;
+    app.calls.take();
+    let got = app.request("GET", &path).key(&fresh).send().await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(app.calls.take(), ["DynamoDB.BatchGetItem"]);
+    let resolver = app.key(&workspace, &[Scope::Resolve]).await;
+    app.calls.take();
+    let resolved = app.resolve(&resolver, id, "pipeline:cold/run-1").await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text);
+    assert_calls(
+        app.calls.take(),
+        &["DynamoDB.BatchGetItem", "DynamoDB.PutItem"],
+        &["KMS.Decrypt", "DynamoDB.UpdateItem", "DynamoDB.UpdateItem"],
+    );
+    // A write: the key and the credential, then the transaction.
+    let writer = app.key(&workspace, &[Scope::Write]).await;
+    app.calls.take();
+    let deleted = app.request("DELETE", &path).key(&writer).send().await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    assert_eq!(
+        app.calls.take(),
+        ["DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"]
+    );
+
+    // The key is checked before anything of the credential is used: another workspace's
+    // key naming this credential gets 404, an unknown key 401, a key without the scope 403.
+    let stranger = app.key(&unique("ws"), &[Scope::Read]).await;
+    app.request("GET", &path)
+        .key(&stranger)
+        .send()
+        .await
+        .assert_error(404, "not_found");
+    let forged = format!("{}{}", &key[..key.len() - 4], "AAAA");
+    app.request("GET", &path)
+        .key(&forged)
+        .send()
+        .await
+        .assert_error(401, "unauthorized");
+    let no_scope = app.key(&workspace, &[Scope::Audit]).await;
+    app.request("GET", &path)
+        .key(&no_scope)
+        .send()
+        .await
+        .assert_error(403, "forbidden");
+
+    // A key in the older format (no workspace in it): its record, then the credential.
+    let older = format!("cak_{}", "Q".repeat(43));
+    let record = credentials_core::store::ApiKeyRecord {
+        key_id: credentials_core::ids::new_key_id(),
+        key_hash: credentials_core::auth::hash_key(&older),
+        workspace_id: workspace.clone(),
+        scopes: vec![Scope::Read],
+        description: "older format".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        revoked_at: None,
+    };
+    let event = credentials_core::audit::AuditEvent::for_api_key(
+        credentials_core::audit::Action::ApiKeyCreated,
+        &workspace,
+        &record.key_id,
+        SystemTime::now(),
+        Duration::from_secs(86_400),
+    );
+    app.state.store.put_api_key(&record, &event).await.unwrap();
+    app.calls.take();
+    let got = app.request("GET", &path).key(&older).send().await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(app.calls.take(), ["DynamoDB.GetItem", "DynamoDB.GetItem"]);
 }

@@ -7,7 +7,8 @@ use lambda_http::Request;
 #[cfg(feature = "encryption")]
 use super::request::names_a_credential;
 use super::request::{
-    credential_id, expected_version, header, invalid_query, request_info, version_number, Query,
+    credential_id, expected_version, header, invalid_query, path_credential_id, request_info,
+    version_number, Query,
 };
 use super::{Reply, Route};
 use crate::audit::Action;
@@ -25,11 +26,32 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 100;
 
 async fn caller(state: &AppState, req: &Request, route: Route) -> Result<Caller, ApiError> {
-    let caller = service::authorize(
+    caller_reading(state, req, route, None).await
+}
+
+/// [`caller`] for a route that acts on the credential its path names: on a key-cache miss
+/// the key and that credential are read in one round trip.
+async fn caller_of_credential(
+    state: &AppState,
+    req: &Request,
+    route: Route,
+) -> Result<Caller, ApiError> {
+    let id = path_credential_id(req);
+    caller_reading(state, req, route, id.as_deref()).await
+}
+
+async fn caller_reading(
+    state: &AppState,
+    req: &Request,
+    route: Route,
+    credential_id: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let caller = service::authorize_reading(
         state,
         header(req, "authorization"),
         route.scope(),
         request_info(req),
+        credential_id,
     )
     .await?;
     let span = tracing::Span::current();
@@ -144,7 +166,7 @@ pub async fn list_audit_events(state: &AppState, req: &Request) -> Result<Reply,
 }
 
 pub async fn get(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::Get).await?;
+    let principal = caller_of_credential(state, req, Route::Get).await?;
     let id = credential_id(req)?;
     let credential = service::get(state, &principal, &id).await?;
     Ok(credential_reply(&credential))
@@ -186,7 +208,7 @@ pub async fn create(state: &AppState, req: &Request) -> Result<Reply, ApiError> 
 
 #[cfg(feature = "encryption")]
 pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::Update).await?;
+    let principal = caller_of_credential(state, req, Route::Update).await?;
     let id = credential_id(req)?;
     // A bad body is 400 whatever If-Match says.
     let body = super::request::json_body(req)?;
@@ -237,14 +259,14 @@ fn lifecycle_reply(credential: &StoredCredential) -> Reply {
 }
 
 pub async fn soft_delete(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::SoftDelete).await?;
+    let principal = caller_of_credential(state, req, Route::SoftDelete).await?;
     let target = target(req)?;
     let credential = service::soft_delete(state, &principal, &target).await?;
     Ok(lifecycle_reply(&credential))
 }
 
 pub async fn restore(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::Restore).await?;
+    let principal = caller_of_credential(state, req, Route::Restore).await?;
     let target = target(req)?;
     let credential = service::restore(state, &principal, &target).await?;
     Ok(lifecycle_reply(&credential))
@@ -261,7 +283,7 @@ fn force(req: &Request) -> Result<bool, ApiError> {
 }
 
 pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::Purge).await?;
+    let principal = caller_of_credential(state, req, Route::Purge).await?;
     let target = target(req)?;
     let force = force(req)?;
     service::purge(state, &principal, &target, force).await?;
@@ -273,7 +295,7 @@ pub async fn purge(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
 
 #[cfg(feature = "encryption")]
 pub async fn resolve(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::Resolve).await?;
+    let principal = caller_of_credential(state, req, Route::Resolve).await?;
     let request = crate::validate::resolve_request(super::request::json_body(req)?)?;
     let target = match request.name {
         // By name, the path names no credential (it may be the route's template, or

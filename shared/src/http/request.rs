@@ -125,6 +125,12 @@ pub fn credential_id(req: &Request) -> Result<String, ApiError> {
     Ok(id)
 }
 
+/// The path's credential id when it has the shape of one (nothing recorded, no error: for
+/// reading it with the key, before the request is authenticated).
+pub fn path_credential_id(req: &Request) -> Option<String> {
+    path_param(req, "id").filter(|id| is_credential_id(id))
+}
+
 /// A path segment by name: from API Gateway's path parameters, or parsed from the raw path.
 fn path_param(req: &Request, name: &str) -> Option<String> {
     if let Some(value) = req.path_parameters().first(name) {

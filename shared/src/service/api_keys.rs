@@ -2,8 +2,11 @@
 //! request's). Key formats, scopes and the cache live in `auth`.
 
 use crate::audit::{Action, AuditEvent};
-use crate::auth::{bearer_key, hash_key, mint_key, KeyCache, MintedKey, Principal, Scope};
+use crate::auth::{
+    bearer_key, hash_key, key_workspace, mint_key, KeyCache, MintedKey, Principal, Scope,
+};
 use crate::clock::{self, Clock};
+use crate::domain::StoredCredential;
 use crate::store::{ApiKeyRecord, Store, StoreError};
 
 /// Mints a key and stores its record with its `api_key.created` audit event (by the admin
@@ -63,22 +66,61 @@ pub async fn authenticate(
     cache: &KeyCache,
     authorization: Option<&str>,
 ) -> Result<Option<Principal>, StoreError> {
+    Ok(authenticate_reading(store, cache, authorization, None)
+        .await?
+        .0)
+}
+
+/// A credential read together with the key that asked for it.
+#[derive(Clone, Debug)]
+pub struct Prefetched {
+    pub id: String,
+    /// `None`: no such credential in the key's workspace.
+    pub credential: Option<StoredCredential>,
+}
+
+/// [`authenticate`], and when the key is not cached, names its workspace, and the request
+/// names a credential (`credential_id`), that credential read in the same round trip (one
+/// strongly consistent `BatchGetItem`). The credential comes back only with a usable key of
+/// its workspace: nothing of it is used, or returned, before the key is checked.
+pub async fn authenticate_reading(
+    store: &Store,
+    cache: &KeyCache,
+    authorization: Option<&str>,
+    credential_id: Option<&str>,
+) -> Result<(Option<Principal>, Option<Prefetched>), StoreError> {
     let Some(key) = bearer_key(authorization) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let key_hash = hash_key(key);
     if let Some(answer) = cache.get(&key_hash) {
-        return Ok(answer);
+        return Ok((answer, None));
     }
-    let principal = store
-        .get_api_key(&key_hash)
-        .await?
+    let workspace = key_workspace(key);
+    let (record, prefetched) = match (workspace, credential_id) {
+        (Some(workspace), Some(id)) => {
+            let (record, credential) = store
+                .get_api_key_and_credential(&key_hash, workspace, id)
+                .await?;
+            let prefetched = Prefetched {
+                id: id.to_owned(),
+                credential,
+            };
+            (record, Some(prefetched))
+        }
+        _ => (store.get_api_key(&key_hash).await?, None),
+    };
+    // A key names the workspace its record has (the hash covers the name): anything else
+    // is a record this key did not mint, and no key at all.
+    let principal = record
         .filter(ApiKeyRecord::is_active)
+        .filter(|record| workspace.is_none_or(|w| w == record.workspace_id))
         .map(|record| Principal {
             workspace_id: record.workspace_id,
             key_id: record.key_id,
             scopes: record.scopes,
         });
     cache.put(key_hash, principal.as_ref());
-    Ok(principal)
+    let prefetched = prefetched.filter(|_| principal.is_some());
+    Ok((principal, prefetched))
 }

@@ -62,12 +62,17 @@ pub(super) async fn on_current<P, T, Fut>(
 where
     Fut: Future<Output = Result<Round<T>, ApiError>>,
 {
-    for _ in 0..WRITE_ROUNDS {
-        let current = app
-            .store
-            .get_credential(caller.workspace(), &target.id)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
+    for attempt in 0..WRITE_ROUNDS {
+        // The first round may use the credential read with the key; after a lost race,
+        // always a fresh read.
+        let read = if attempt == 0 {
+            caller.read_credential(app, &target.id).await?
+        } else {
+            app.store
+                .get_credential(caller.workspace(), &target.id)
+                .await?
+        };
+        let current = read.ok_or_else(ApiError::not_found)?;
         let plan = check(&current)?;
         if !current.matches(&target.if_match) {
             return Err(ApiError::precondition_failed());

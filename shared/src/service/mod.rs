@@ -118,11 +118,36 @@ pub const WORST_CASE_CALLS: usize = {
 pub struct Caller {
     pub principal: Principal,
     pub request: RequestInfo,
+    /// The credential the request names, when it was read with the key (a cold request's
+    /// one round trip, `authorize_reading`).
+    pub prefetched: Option<api_keys::Prefetched>,
 }
 
 impl Caller {
     pub fn workspace(&self) -> &str {
         &self.principal.workspace_id
+    }
+
+    /// The credential `id` as read with the key, if it was: `Some(None)` when it does not
+    /// exist in the caller's workspace.
+    pub fn prefetched(&self, id: &str) -> Option<Option<StoredCredential>> {
+        self.prefetched
+            .as_ref()
+            .filter(|p| p.id == id)
+            .map(|p| p.credential.clone())
+    }
+
+    /// The credential `id` of the caller's workspace: as read with the key, or one
+    /// strongly consistent `GetItem`.
+    pub(crate) async fn read_credential(
+        &self,
+        app: &AppState,
+        id: &str,
+    ) -> Result<Option<StoredCredential>, crate::store::StoreError> {
+        match self.prefetched(id) {
+            Some(found) => Ok(found),
+            None => app.store.get_credential(self.workspace(), id).await,
+        }
     }
 
     /// The audit event of `action` on `credential` by this caller.
@@ -153,11 +178,28 @@ pub async fn authorize(
     scope: Scope,
     request: RequestInfo,
 ) -> Result<Caller, ApiError> {
-    let principal = api_keys::authenticate(&app.store, &app.keys, authorization)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
+    authorize_reading(app, authorization, scope, request, None).await
+}
+
+/// [`authorize`] for a request that names credential `credential_id`: on a key-cache miss
+/// the key and the credential are read in one round trip (see
+/// [`api_keys::authenticate_reading`]); the credential is then in [`Caller::prefetched`].
+pub async fn authorize_reading(
+    app: &AppState,
+    authorization: Option<&str>,
+    scope: Scope,
+    request: RequestInfo,
+    credential_id: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let (principal, prefetched) =
+        api_keys::authenticate_reading(&app.store, &app.keys, authorization, credential_id).await?;
+    let principal = principal.ok_or_else(ApiError::unauthorized)?;
     principal.require(scope)?;
-    Ok(Caller { principal, request })
+    Ok(Caller {
+        principal,
+        request,
+        prefetched,
+    })
 }
 
 #[cfg(test)]

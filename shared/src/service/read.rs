@@ -68,9 +68,10 @@ pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<L
 }
 
 /// One credential of the caller's workspace (also when soft-deleted); 404 for any other.
+/// Read with the key when the key was not cached (one round trip in all).
 pub async fn get(app: &AppState, caller: &Caller, id: &str) -> Result<StoredCredential, ApiError> {
-    app.store
-        .get_credential(caller.workspace(), id)
+    caller
+        .read_credential(app, id)
         .await?
         .ok_or_else(ApiError::not_found)
 }

@@ -117,8 +117,8 @@ async fn find(
             .await?
             .ok_or_else(ApiError::not_found)?,
     };
-    app.store
-        .get_credential(caller.workspace(), &id)
+    caller
+        .read_credential(app, &id)
         .await?
         .ok_or_else(ApiError::not_found)
 }
