@@ -362,60 +362,6 @@ async fn a_key_cache_miss_reads_key_and_credential_in_one_round_trip() {
         ["DynamoDB.BatchGetItem", "DynamoDB.TransactWriteItems"]
     );
 
-    // Lists read nothing the key decides but the workspace: the key's read and the first
-    // Query run together; a key known to be bad gets 401 without a Query.
-    let lister = app.key(&workspace, &[Scope::Read, Scope::Audit]).await;
-    app.calls.take();
-    let listed = app
-        .request("GET", "/api/credentials")
-        .key(&lister)
-        .send()
-        .await;
-    assert_eq!(listed.status, 200, "{}", listed.text);
-    assert_calls(
-        app.calls.take(),
-        &[],
-        &["DynamoDB.GetItem", "DynamoDB.Query"],
-    );
-    let auditor = app.key(&workspace, &[Scope::Audit]).await;
-    app.calls.take();
-    let events = app
-        .request("GET", "/api/audit-events")
-        .key(&auditor)
-        .send()
-        .await;
-    assert_eq!(events.status, 200, "{}", events.text);
-    let calls = app.calls.take();
-    assert_eq!(calls.iter().filter(|c| *c == "DynamoDB.GetItem").count(), 1);
-    assert_eq!(
-        calls.len(),
-        1 + credentials_core::store::AUDIT_SHARDS,
-        "{calls:?}"
-    );
-    let unknown = format!("{}{}", &lister[..lister.len() - 4], "AAAA");
-    for _ in 0..2 {
-        app.request("GET", "/api/credentials?limit=5")
-            .key(&unknown)
-            .send()
-            .await
-            .assert_error(401, "unauthorized");
-    }
-    // The first: the key's read with the Query; the second: the key is known bad.
-    assert_calls(
-        app.calls.take(),
-        &[],
-        &["DynamoDB.GetItem", "DynamoDB.Query"],
-    );
-    // A bad query of a good key: 400 after the key's check, no Query.
-    let reader = app.key(&workspace, &[Scope::Read]).await;
-    app.calls.take();
-    app.request("GET", "/api/credentials?limit=0")
-        .key(&reader)
-        .send()
-        .await
-        .assert_error(400, "invalid_query");
-    assert_eq!(app.calls.take(), ["DynamoDB.GetItem"]);
-
     // The key is checked before anything of the credential is used: another workspace's
     // key naming this credential gets 404, an unknown key 401, a key without the scope 403.
     let stranger = app.key(&unique("ws"), &[Scope::Read]).await;

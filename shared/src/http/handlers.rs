@@ -120,51 +120,11 @@ fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
     })
 }
 
-/// Authorizes `route` and runs `work` on the key's workspace alongside the key's check
-/// (`service::authorize_alongside`); a bad query (`parsed`) is answered after the key's
-/// checks, as every 400.
-async fn alongside<Q, T, Fut>(
-    state: &AppState,
-    req: &Request,
-    route: Route,
-    parsed: Result<Q, ApiError>,
-    work: impl FnOnce(String, Q) -> Fut,
-) -> Result<T, ApiError>
-where
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
-{
-    let query = match parsed {
-        Ok(query) => query,
-        Err(bad) => {
-            caller(state, req, route).await?;
-            return Err(bad);
-        }
-    };
-    let (caller, done) = service::authorize_alongside(
-        state,
-        header(req, "authorization"),
-        route.scope(),
-        request_info(req),
-        |workspace| work(workspace, query),
-    )
-    .await?;
-    let span = tracing::Span::current();
-    span.record("key_id", caller.principal.key_id.as_str());
-    span.record("workspace_id", caller.workspace());
-    Ok(done)
-}
-
 pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let parsed = list_query(req);
-    let limit = parsed.as_ref().map_or(0, |q| q.limit);
-    let page = alongside(
-        state,
-        req,
-        Route::List,
-        parsed,
-        |workspace, query| async move { service::list_in(state, &workspace, query).await },
-    )
-    .await?;
+    let principal = caller(state, req, Route::List).await?;
+    let query = list_query(req)?;
+    let limit = query.limit;
+    let page = service::list(state, &principal, query).await?;
     let data: Vec<_> = page.items.iter().map(views::Credential::from).collect();
     Ok(Reply::with_meta(
         data,
@@ -194,16 +154,10 @@ fn audit_query(req: &Request) -> Result<AuditQuery, ApiError> {
 }
 
 pub async fn list_audit_events(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let parsed = audit_query(req);
-    let limit = parsed.as_ref().map_or(0, |q| q.limit);
-    let page = alongside(
-        state,
-        req,
-        Route::ListAuditEvents,
-        parsed,
-        |workspace, query| async move { service::list_events_in(state, &workspace, query).await },
-    )
-    .await?;
+    let caller = caller(state, req, Route::ListAuditEvents).await?;
+    let query = audit_query(req)?;
+    let limit = query.limit;
+    let page = service::list_events(state, &caller, query).await?;
     let data: Vec<_> = page.events.iter().map(views::Event::from).collect();
     Ok(Reply::with_meta(
         data,

@@ -28,16 +28,7 @@ pub async fn list_events(
     caller: &Caller,
     query: AuditQuery,
 ) -> Result<AuditPage, ApiError> {
-    list_events_in(app, caller.workspace(), query).await
-}
-
-/// [`list_events`] of `workspace`: only for a caller authorized for it (see
-/// `service::authorize_alongside`).
-pub async fn list_events_in(
-    app: &AppState,
-    workspace: &str,
-    query: AuditQuery,
-) -> Result<AuditPage, ApiError> {
+    let workspace = caller.workspace();
     let filter = EventFilter {
         credential_id: query.credential_id,
         action: query.action,

@@ -46,12 +46,12 @@ mod update;
 mod usage;
 mod versions;
 
-pub use audit::{list_events, list_events_in, AuditPage, AuditQuery};
+pub use audit::{list_events, AuditPage, AuditQuery};
 #[cfg(feature = "encryption")]
 pub use create::{create, CreateCommand, Created};
 pub use edit::Target;
 pub use lifecycle::{purge, restore, soft_delete};
-pub use read::{get, list, list_in, ListPage, ListQuery};
+pub use read::{get, list, ListPage, ListQuery};
 #[cfg(feature = "encryption")]
 pub use resolve::{resolve, ResolveCommand, ResolveTarget, ResolvedCredential};
 #[cfg(feature = "encryption")]
@@ -179,41 +179,6 @@ pub async fn authorize(
     request: RequestInfo,
 ) -> Result<Caller, ApiError> {
     authorize_reading(app, authorization, scope, request, None).await
-}
-
-/// [`authorize`] for a request whose reads depend on nothing but the workspace (a list):
-/// when the key names its workspace and is not known to be bad, `work` runs on that
-/// workspace alongside the key's check (one round trip on a key-cache miss), and its
-/// outcome, error or not, is answered only once the key checks out (401, then 403,
-/// first). A key that does not name its workspace is checked first, as by [`authorize`].
-pub async fn authorize_alongside<T, F, Fut>(
-    app: &AppState,
-    authorization: Option<&str>,
-    scope: Scope,
-    request: RequestInfo,
-    work: F,
-) -> Result<(Caller, T), ApiError>
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
-{
-    let key = crate::auth::bearer_key(authorization);
-    let known_bad = key.is_some_and(|k| app.keys.get(&crate::auth::hash_key(k)) == Some(None));
-    match key.and_then(crate::auth::key_workspace) {
-        Some(workspace) if !known_bad => {
-            let (caller, done) = tokio::join!(
-                authorize(app, authorization, scope, request),
-                work(workspace.to_owned()),
-            );
-            let caller = caller?;
-            Ok((caller, done?))
-        }
-        _ => {
-            let caller = authorize(app, authorization, scope, request).await?;
-            let done = work(caller.workspace().to_owned()).await?;
-            Ok((caller, done))
-        }
-    }
 }
 
 /// [`authorize`] for a request that names credential `credential_id`: on a key-cache miss

@@ -26,16 +26,7 @@ pub struct ListPage {
 }
 
 pub async fn list(app: &AppState, caller: &Caller, query: ListQuery) -> Result<ListPage, ApiError> {
-    list_in(app, caller.workspace(), query).await
-}
-
-/// [`list`] of `workspace`: only for a caller authorized for it (see
-/// `service::authorize_alongside`).
-pub async fn list_in(
-    app: &AppState,
-    workspace: &str,
-    query: ListQuery,
-) -> Result<ListPage, ApiError> {
+    let workspace = caller.workspace();
     if let Some(before) = &query.unused_since {
         let after = match &query.cursor {
             None => None,
