@@ -406,4 +406,26 @@ async fn a_key_cache_miss_reads_key_and_credential_in_one_round_trip() {
     let got = app.request("GET", &path).key(&older).send().await;
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(app.calls.take(), ["DynamoDB.GetItem", "DynamoDB.GetItem"]);
+
+    // A record whose workspace is not the one its key names is no key (401), and its
+    // read credential is not used: only this workspace's record could have been minted so.
+    let misnamed = format!("cak_{}.{}", unique("other"), "R".repeat(43));
+    let record = credentials_core::store::ApiKeyRecord {
+        key_id: credentials_core::ids::new_key_id(),
+        key_hash: credentials_core::auth::hash_key(&misnamed),
+        ..record
+    };
+    let event = credentials_core::audit::AuditEvent::for_api_key(
+        credentials_core::audit::Action::ApiKeyCreated,
+        &workspace,
+        &record.key_id,
+        SystemTime::now(),
+        Duration::from_secs(86_400),
+    );
+    app.state.store.put_api_key(&record, &event).await.unwrap();
+    app.request("GET", &path)
+        .key(&misnamed)
+        .send()
+        .await
+        .assert_error(401, "unauthorized");
 }

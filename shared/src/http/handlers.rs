@@ -1,6 +1,7 @@
 //! One function per route: extract the input from the request, call the route's use case,
-//! shape the answer. Authentication comes first, so a caller without a valid key learns
-//! nothing else (401 before 403 before any other answer).
+//! shape the answer. Authentication comes first, so a caller without a valid key is told
+//! nothing else (401 before 403 before any other answer; a route that names a credential
+//! may have read it with the key, but looks at it only once the key checks out).
 
 use lambda_http::Request;
 

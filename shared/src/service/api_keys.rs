@@ -81,8 +81,10 @@ pub struct Prefetched {
 
 /// [`authenticate`], and when the key is not cached, names its workspace, and the request
 /// names a credential (`credential_id`), that credential read in the same round trip (one
-/// strongly consistent `BatchGetItem`). The credential comes back only with a usable key of
-/// its workspace: nothing of it is used, or returned, before the key is checked.
+/// strongly consistent `BatchGetItem`). The credential's item is decoded and returned only
+/// with a usable key of its workspace. A made-up key that names a workspace costs that one
+/// read of the credential it names (ids carry 80 random bits: one must know it), in the
+/// same call as the key's, and is answered 401 like any unknown key.
 pub async fn authenticate_reading(
     store: &Store,
     cache: &KeyCache,
@@ -97,16 +99,12 @@ pub async fn authenticate_reading(
         return Ok((answer, None));
     }
     let workspace = key_workspace(key);
-    let (record, prefetched) = match (workspace, credential_id) {
+    let (record, credential_item) = match (workspace, credential_id) {
         (Some(workspace), Some(id)) => {
-            let (record, credential) = store
+            let (record, item) = store
                 .get_api_key_and_credential(&key_hash, workspace, id)
                 .await?;
-            let prefetched = Prefetched {
-                id: id.to_owned(),
-                credential,
-            };
-            (record, Some(prefetched))
+            (record, Some((id, item)))
         }
         _ => (store.get_api_key(&key_hash).await?, None),
     };
@@ -121,6 +119,16 @@ pub async fn authenticate_reading(
             scopes: record.scopes,
         });
     cache.put(key_hash, principal.as_ref());
-    let prefetched = prefetched.filter(|_| principal.is_some());
+    // Only now, for a usable key, is the credential's item decoded.
+    let prefetched = match (&principal, credential_item) {
+        (Some(_), Some((id, item))) => Some(Prefetched {
+            id: id.to_owned(),
+            credential: item
+                .as_ref()
+                .map(crate::store::decode_credential_item)
+                .transpose()?,
+        }),
+        _ => None,
+    };
     Ok((principal, prefetched))
 }

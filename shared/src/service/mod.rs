@@ -120,7 +120,7 @@ pub struct Caller {
     pub request: RequestInfo,
     /// The credential the request names, when it was read with the key (a cold request's
     /// one round trip, `authorize_reading`).
-    pub prefetched: Option<api_keys::Prefetched>,
+    pub(crate) prefetched: Option<api_keys::Prefetched>,
 }
 
 impl Caller {
@@ -131,10 +131,12 @@ impl Caller {
     /// The credential `id` as read with the key, if it was: `Some(None)` when it does not
     /// exist in the caller's workspace.
     pub fn prefetched(&self, id: &str) -> Option<Option<StoredCredential>> {
-        self.prefetched
-            .as_ref()
-            .filter(|p| p.id == id)
-            .map(|p| p.credential.clone())
+        let prefetched = self.prefetched.as_ref().filter(|p| p.id == id)?;
+        // Read under the key's workspace, which is the caller's: checked again all the same.
+        match &prefetched.credential {
+            Some(c) if c.workspace_id != self.workspace() => None,
+            found => Some(found.clone()),
+        }
     }
 
     /// The credential `id` of the caller's workspace: as read with the key, or one

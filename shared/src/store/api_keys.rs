@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 
-use super::codec::{credential_key, decode_credential, get_opt_s, get_s, s, Item};
+use super::codec::{credential_key, get_opt_s, get_s, s, Item};
 use super::{unavailable, workspace_pk, Store, StoreError, GSI_API_KEYS};
 use crate::audit::AuditEvent;
 use crate::auth::Scope;
-use crate::domain::StoredCredential;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,60 +203,58 @@ impl Store {
         output.item.as_ref().map(decode).transpose()
     }
 
-    /// The key's record and a credential of the workspace the key names, in one strongly
-    /// consistent `BatchGetItem` (a cold request's one round trip). Keys DynamoDB leaves
-    /// unprocessed (throttling) are asked for again, at most twice more.
+    /// The key's record and the raw item of a credential of the workspace the key names,
+    /// in one strongly consistent `BatchGetItem` (a cold request's one round trip). The
+    /// credential is left undecoded: nothing of it is looked at before the key is checked
+    /// (`service::api_keys::authenticate_reading`). One call: if DynamoDB leaves a key
+    /// unprocessed (throttling) the answer is `Unavailable` (nothing was written; safe to
+    /// retry), so a request never makes more calls than with separate reads.
     pub async fn get_api_key_and_credential(
         &self,
         key_hash: &str,
         workspace_id: &str,
         credential_id: &str,
-    ) -> Result<(Option<ApiKeyRecord>, Option<StoredCredential>), StoreError> {
-        let mut wanted = vec![
-            key_item(key_hash),
-            credential_key(workspace_id, credential_id),
-        ];
+    ) -> Result<(Option<ApiKeyRecord>, Option<Item>), StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(key_item(key_hash))
+            .keys(credential_key(workspace_id, credential_id))
+            .consistent_read(true)
+            .build()
+            .expect("keys are set");
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| unavailable("BatchGetItem", &e.into_service_error()))?;
+        let unprocessed = output
+            .unprocessed_keys
+            .as_ref()
+            .and_then(|left| left.get(&self.table))
+            .is_some_and(|left| !left.keys.is_empty());
+        if unprocessed {
+            tracing::error!(operation = "BatchGetItem", "dynamodb left keys unprocessed");
+            return Err(StoreError::Unavailable);
+        }
         let (mut record, mut credential) = (None, None);
-        for _ in 0..3 {
-            let keys = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut wanted)))
-                .consistent_read(true)
-                .build()
-                .expect("keys are set");
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(|e| unavailable("BatchGetItem", &e.into_service_error()))?;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
+        for item in output
+            .responses
+            .unwrap_or_default()
+            .remove(&self.table)
+            .unwrap_or_default()
+        {
+            match item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
             {
-                match item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                {
-                    Some("APIKEY") => record = Some(decode(&item)?),
-                    Some(_) => credential = Some(decode_credential(&item)?),
-                    None => return Err(StoreError::Corrupt),
-                }
-            }
-            wanted = output
-                .unprocessed_keys
-                .unwrap_or_default()
-                .remove(&self.table)
-                .map(|left| left.keys)
-                .unwrap_or_default();
-            if wanted.is_empty() {
-                return Ok((record, credential));
+                Some("APIKEY") => record = Some(decode(&item)?),
+                Some(_) => credential = Some(item),
+                None => return Err(StoreError::Corrupt),
             }
         }
-        Err(StoreError::Unavailable)
+        Ok((record, credential))
     }
 
     pub async fn list_api_keys(&self, workspace_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {

@@ -29,8 +29,8 @@ pub use audit::{audit_partitions, audit_pk, EventFilter, EventPage, AUDIT_SHARDS
 /// The item a credential is stored as, and its keys (benchmarks make the same raw calls
 /// the store makes, and bulk-load items directly).
 pub use codec::{
-    credential_key, encode_credential, item_size, status_sk, type_pk, MAX_ITEM_BYTES,
-    SEALED_SIZE_STEP,
+    credential_key, decode_credential as decode_credential_item, encode_credential, item_size,
+    status_sk, type_pk, MAX_ITEM_BYTES, SEALED_SIZE_STEP,
 };
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::IdempotencyRecord;

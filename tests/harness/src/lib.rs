@@ -446,7 +446,7 @@ pub mod events {
     ];
 
     /// The placeholders the example events carry.
-    pub const EXAMPLE_KEY: &str = "cak_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample1";
+    pub const EXAMPLE_KEY: &str = "cak_dev.EXAMPLEexampleEXAMPLEexampleEXAMPLEexample1";
     pub const EXAMPLE_ID: &str = "cred_01j9k2m4n5p6q7r8s9t0v1w2x3";
     /// The password `update-credential.json` sets.
     pub const UPDATED_PASSWORD: &str = "rotate-me-to-a-new-secret";
