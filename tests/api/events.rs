@@ -2,7 +2,7 @@
 //! stack, gets the answer its route promises from the route's handler.
 
 use credentials_core::http::Route;
-use test_harness::events::{aimed, all, route_of, LIFECYCLE, UPDATED_PASSWORD};
+use test_harness::events::{aimed, all, forced, route_of, LIFECYCLE, UPDATED_PASSWORD};
 use test_harness::{database_body, TestApp, TestResponse};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,14 +27,7 @@ async fn every_event_deserializes_and_is_answered_by_its_handler() {
             let mut event = aimed(raw, &key, id);
             if route == Route::Purge {
                 // Resolved just before: the purge is refused unless forced, with If-Match.
-                let current = app
-                    .request("GET", &format!("/api/credentials/{id}"))
-                    .key(&key)
-                    .send()
-                    .await;
-                event["rawQueryString"] = "force=true".into();
-                event["queryStringParameters"] = serde_json::json!({"force": "true"});
-                event["headers"]["if-match"] = current.header("etag").unwrap().into();
+                event = forced(event, &app.etag(&key, id).await);
             }
             let request = lambda_http::request::from_str(&event.to_string()).unwrap();
             let response = local_server::dispatch(&app.state, route, request).await;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use credentials_core::http::Route;
-use test_harness::events::{aimed, all, route_of, LIFECYCLE};
+use test_harness::events::{aimed, all, forced, route_of, LIFECYCLE};
 use test_harness::runtime_api::{spawn_function, target_dir, Outcome, RuntimeApi};
 use test_harness::{database_body, emulator_endpoint, TestApp};
 
@@ -28,7 +28,12 @@ async fn every_function_binary_starts_from_its_environment_and_answers() {
             binary.display()
         );
 
-        let runtime = RuntimeApi::start(&aimed(raw, &key, id)).await;
+        let mut event = aimed(raw, &key, id);
+        if route == Route::Purge {
+            // Resolved just before: the purge is refused unless forced, with If-Match.
+            event = forced(event, &app.etag(&key, id).await);
+        }
+        let runtime = RuntimeApi::start(&event).await;
         let mut child = spawn_function(
             &binary,
             runtime.addr,

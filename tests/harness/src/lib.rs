@@ -157,14 +157,28 @@ impl TestApp {
     /// Purges `id` even though it was resolved lately: `force=true` with the If-Match of
     /// its current version (a purge within the quiet period is otherwise 409).
     pub async fn force_purge(&self, key: &str, id: &str) -> TestResponse {
-        let path = format!("/api/credentials/{id}");
-        let current = self.request("GET", &path).key(key).send().await;
-        let etag = current.header("etag").unwrap_or("\"0\"").to_owned();
-        self.request("DELETE", &format!("{path}/permanent?force=true"))
+        let etag = self.etag(key, id).await;
+        self.request(
+            "DELETE",
+            &format!("/api/credentials/{id}/permanent?force=true"),
+        )
+        .key(key)
+        .header("if-match", &etag)
+        .send()
+        .await
+    }
+
+    /// The current ETag of credential `id`.
+    pub async fn etag(&self, key: &str, id: &str) -> String {
+        let current = self
+            .request("GET", &format!("/api/credentials/{id}"))
             .key(key)
-            .header("if-match", &etag)
             .send()
-            .await
+            .await;
+        current
+            .header("etag")
+            .expect("a credential answers its ETag")
+            .to_owned()
     }
 
     /// Invokes `function` directly (the local Lambda Invoke API's path) with `event`, and
@@ -477,6 +491,15 @@ pub mod events {
             .copied()
             .find(|r| stem.ends_with(r.name()))
             .unwrap_or_else(|| panic!("events/{stem}.json names no function"))
+    }
+
+    /// A purge event forced past the lifecycle's resolve (a purge is refused within the
+    /// quiet period): `force=true`, with If-Match `etag`.
+    pub fn forced(mut event: Value, etag: &str) -> Value {
+        event["rawQueryString"] = "force=true".into();
+        event["queryStringParameters"] = serde_json::json!({"force": "true"});
+        event["headers"]["if-match"] = etag.into();
+        event
     }
 
     /// The event with a real API key and credential id in place of the examples.
