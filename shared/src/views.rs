@@ -295,12 +295,8 @@ fn rfc3339_of(epoch: u64) -> String {
 #[derive(Serialize, Debug)]
 pub struct CredentialUsage<'a> {
     pub credential_id: &'a str,
-    pub last_resolved_at: Option<String>,
-    pub last_purpose: Option<&'a str>,
-    pub last_refused_at: Option<String>,
-    pub resolves_24h: u64,
-    pub resolves_30d: u64,
-    pub refusals_30d: u64,
+    #[serde(flatten)]
+    pub figures: UsageFigures<'a>,
     /// The most recently seen first, at most 100.
     pub consumers: Vec<ConsumerUsage<'a>>,
     pub consumers_truncated: bool,
@@ -310,6 +306,13 @@ pub struct CredentialUsage<'a> {
 pub struct ConsumerUsage<'a> {
     pub consumer: &'a str,
     pub last_seen_at: String,
+    #[serde(flatten)]
+    pub figures: UsageFigures<'a>,
+}
+
+/// What the credential and each consumer show alike: last times and counts.
+#[derive(Serialize, Debug)]
+pub struct UsageFigures<'a> {
     pub last_resolved_at: Option<String>,
     pub last_purpose: Option<&'a str>,
     pub last_refused_at: Option<String>,
@@ -318,28 +321,41 @@ pub struct ConsumerUsage<'a> {
     pub refusals_30d: u64,
 }
 
+impl<'a> UsageFigures<'a> {
+    fn of(
+        last_resolved: &'a Option<(u64, String)>,
+        last_refused: Option<u64>,
+        counts: [u64; 3],
+    ) -> Self {
+        let [resolves_24h, resolves_30d, refusals_30d] = counts;
+        Self {
+            last_resolved_at: last_resolved.as_ref().map(|(at, _)| rfc3339_of(*at)),
+            last_purpose: last_resolved.as_ref().map(|(_, p)| p.as_str()),
+            last_refused_at: last_refused.map(rfc3339_of),
+            resolves_24h,
+            resolves_30d,
+            refusals_30d,
+        }
+    }
+}
+
 impl<'a> CredentialUsage<'a> {
     pub fn of(credential_id: &'a str, usage: &'a crate::domain::usage::Usage) -> Self {
+        let counts = [usage.resolves_24h, usage.resolves_30d, usage.refusals_30d];
         Self {
             credential_id,
-            last_resolved_at: usage.last_resolved.as_ref().map(|(at, _)| rfc3339_of(*at)),
-            last_purpose: usage.last_resolved.as_ref().map(|(_, p)| p.as_str()),
-            last_refused_at: usage.last_refused.map(rfc3339_of),
-            resolves_24h: usage.resolves_24h,
-            resolves_30d: usage.resolves_30d,
-            refusals_30d: usage.refusals_30d,
+            figures: UsageFigures::of(&usage.last_resolved, usage.last_refused, counts),
             consumers: usage
                 .consumers
                 .iter()
                 .map(|c| ConsumerUsage {
                     consumer: &c.consumer,
                     last_seen_at: rfc3339_of(c.last_seen()),
-                    last_resolved_at: c.last_resolved.as_ref().map(|(at, _)| rfc3339_of(*at)),
-                    last_purpose: c.last_resolved.as_ref().map(|(_, p)| p.as_str()),
-                    last_refused_at: c.last_refused.map(rfc3339_of),
-                    resolves_24h: c.resolves_24h,
-                    resolves_30d: c.resolves_30d,
-                    refusals_30d: c.refusals_30d,
+                    figures: UsageFigures::of(
+                        &c.last_resolved,
+                        c.last_refused,
+                        [c.resolves_24h, c.resolves_30d, c.refusals_30d],
+                    ),
                 })
                 .collect(),
             consumers_truncated: usage.consumers_truncated,

@@ -13,16 +13,21 @@ use test_harness::{assert_calls, database_body, secret, unique, TestApp};
 
 const AUTH: &str = "DynamoDB.GetItem";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_route_stays_within_its_call_budget() {
+/// A test app as deployed (checked keys cached by the container) on a frozen clock, so
+/// whether a resolve renews the credential's last-use mark (once a minute) or a key is
+/// still cached never depends on how fast the test runs.
+async fn as_deployed() -> TestApp {
     let mut app = TestApp::new().await;
-    // As deployed: checked keys are cached by the container.
     let mut state = (*app.state).clone();
-    // A frozen clock: whether a resolve renews the credential's last-use mark (once a
-    // minute) never depends on how fast the test runs.
     state.clock = ManualClock::at(SystemTime::now());
     state.keys = Arc::new(KeyCache::new(Duration::from_secs(60), state.clock.clone()));
     app.state = Arc::new(state);
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_route_stays_within_its_call_budget() {
+    let app = as_deployed().await;
     let key = app.admin_key().await;
     let calls = app.calls.clone();
     calls.take();
@@ -324,11 +329,7 @@ async fn faults_mid_request_answer_503_and_leave_nothing_half_written() {
 /// minted before keys named their workspace takes two reads, as before.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_cache_miss_reads_key_and_credential_in_one_round_trip() {
-    let mut app = TestApp::new().await;
-    let mut state = (*app.state).clone();
-    state.clock = ManualClock::at(SystemTime::now());
-    state.keys = Arc::new(KeyCache::new(Duration::from_secs(60), state.clock.clone()));
-    app.state = Arc::new(state);
+    let app = as_deployed().await;
     let key = app.admin_key().await;
     let created = app.create(&key, database_body("cold").0).await;
     let id = created["id"].as_str().unwrap();
