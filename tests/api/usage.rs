@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use credentials_core::auth::Scope;
-use credentials_core::clock::ManualClock;
+use credentials_core::clock::{Clock, ManualClock};
 use serde_json::{json, Value};
 use test_harness::{database_body, unique, TestApp, TestResponse};
 
@@ -283,12 +283,16 @@ async fn unused_since_lists_the_idle_ones_through_the_last_use_index() {
     let b = created(&app, &key, "b-early").await;
     let c = created(&app, &key, "c-late").await;
     let _ = a;
-    clock.advance(Duration::from_secs(3_600)); // 03:00
+    let day = |clock: &ManualClock| credentials_core::clock::rfc3339(clock.now())[..10].to_owned();
+    let created_on = day(&clock);
+    clock.advance(Duration::from_secs(DAY)); // the next day
     resolved(&app, &key, &b, "pipeline:b/run-1").await;
-    clock.advance(Duration::from_secs(3_600)); // 04:00
+    let b_on = day(&clock);
+    clock.advance(Duration::from_secs(DAY)); // the day after
     resolved(&app, &key, &c, "pipeline:c/run-1").await;
-    let today = credentials_core::clock::rfc3339(app.state.now());
-    let date = &today[..10];
+    let c_on = day(&clock);
+    clock.advance(Duration::from_secs(DAY));
+    let tomorrow = day(&clock);
     let list = |query: String| {
         let (app, key) = (app.clone(), key.clone());
         async move {
@@ -298,18 +302,21 @@ async fn unused_since_lists_the_idle_ones_through_the_last_use_index() {
                 .await
         }
     };
-    // Not resolved since midnight: only the one never resolved.
+    // Not resolved since the day b was: only the one never resolved.
     assert_eq!(
-        listed(&list(format!("unused_since={date}")).await),
+        listed(&list(format!("unused_since={b_on}")).await),
         ["a-never"]
     );
-    // Since 03:30: never first, then the longest unused.
-    let since = format!("{date}T03:30:00Z");
     assert_eq!(
-        listed(&list(format!("unused_since={since}")).await),
+        listed(&list(format!("unused_since={created_on}")).await),
+        ["a-never"]
+    );
+    // Since the day c was: never first, then the longest unused.
+    assert_eq!(
+        listed(&list(format!("unused_since={c_on}")).await),
         ["a-never", "b-early"]
     );
-    let everything = format!("unused_since={date}T05:00:00%2B00:00");
+    let everything = format!("unused_since={tomorrow}");
     assert_eq!(
         listed(&list(everything.clone()).await),
         ["a-never", "b-early", "c-late"]
@@ -336,9 +343,10 @@ async fn unused_since_lists_the_idle_ones_through_the_last_use_index() {
     list(format!("{everything}&cursor={plain_cursor}"))
         .await
         .assert_error(400, "invalid_cursor");
-    // Bad dates, and offsets that carry a date out of range, are 400 (never a panic).
+    // Bad dates, and date-times (some once panicked), are 400.
     for bad in [
         "yesterday",
+        "2026-02-30",
         "9999-12-31T23:59:59-00:01",
         "0000-01-01T00:00:00%2B00:01",
     ] {

@@ -8,6 +8,7 @@ type's config fields), If-Match from each answer's ETag, and the typed `Error` a
 Exits non-zero on the first step that does not go as the contract says.
 """
 
+import datetime
 import sys
 import uuid
 
@@ -115,7 +116,7 @@ def main(base_url, api_key):
         and usage.data.last_resolved_at is None,
         "the usage ledger of a credential never resolved",
     )
-    idle = list_credentials.sync(client=client, unused_since="2100-01-01", limit=100)
+    idle = list_credentials.sync(client=client, unused_since=datetime.date(2100, 1, 1), limit=100)
     expect(any(c.id == credential.id for c in idle.data), "unused_since lists it")
     purged = purge_credential.sync(credential.id, client=client, if_match=restored.headers["etag"])
     expect(isinstance(purged, PurgedEnvelope) and purged.data.purged, "purge")

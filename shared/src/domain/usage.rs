@@ -39,32 +39,20 @@ pub fn hour_of(epoch: u64) -> u8 {
     ((epoch % DAY) / HOUR) as u8
 }
 
-/// The index position an `unused_since` value stands for: a date (`2026-12-01`, its
-/// midnight UTC) or an RFC 3339 date-time, as `YYYYMMDDhhmmss` UTC (`store::use_stamp`'s
-/// form); `None` for anything else.
+/// The index position an `unused_since` value stands for: a date (`2026-12-01`, RFC 3339's
+/// full-date, as the contract's `format: date`) at its midnight UTC, as `YYYYMMDDhhmmss`
+/// (`store::use_stamp`'s form); `None` for anything else, a date-time included.
 pub fn since_stamp(text: &str) -> Option<String> {
-    use time::format_description::well_known::Rfc3339;
-    let text = if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_owned()
-    };
-    // Checked all the way: an offset can carry a date past year 9999 or before year 0.
-    let utc = time::OffsetDateTime::parse(&text, &Rfc3339)
-        .ok()?
-        .checked_to_offset(time::UtcOffset::UTC)?;
-    if !(0..=9999).contains(&utc.year()) {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = text.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
         return None;
     }
-    let stamp: String = utc
-        .replace_nanosecond(0)
-        .ok()?
-        .format(&Rfc3339)
-        .ok()?
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    (stamp.len() == 14).then_some(stamp)
+    // A real calendar date (no 2025-02-29, no month 13).
+    let month_of_year = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(year.parse().ok()?, month_of_year, day.parse().ok()?).ok()?;
+    Some(format!("{year}{month}{day}000000"))
 }
 
 /// What happened: answered, or refused because the credential is soft-deleted.
@@ -223,16 +211,17 @@ mod tests {
     }
 
     #[test]
-    fn since_is_a_date_or_a_date_time() {
+    fn since_is_a_date() {
         assert_eq!(since_stamp("2026-12-01").as_deref(), Some("20261201000000"));
-        assert_eq!(
-            since_stamp("2026-12-01T10:00:00+02:00").as_deref(),
-            Some("20261201080000")
-        );
+        assert_eq!(since_stamp("0001-01-01").as_deref(), Some("00010101000000"));
+        assert_eq!(since_stamp("2024-02-29").as_deref(), Some("20240229000000"));
         for bad in [
-            // UTC past year 9999 or before year 0 (these panicked once).
+            // Date-times (these, with offsets past year 9999 or before year 0, panicked once).
             "9999-12-31T23:59:59-00:01",
             "0000-01-01T00:00:00+00:01",
+            "2026-12-01T10:00:00Z",
+            "2025-02-29",
+            "+2026-12-01",
             "2026-13-01",
             "yesterday",
             "",

@@ -106,12 +106,10 @@ fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
     };
     let unused_since = match query.get("unused_since") {
         None => None,
-        Some(raw) => Some(crate::domain::usage::since_stamp(raw).ok_or_else(|| {
-            invalid_query(
-                "unused_since",
-                "must be a date (YYYY-MM-DD) or an RFC 3339 date-time",
-            )
-        })?),
+        Some(raw) => Some(
+            crate::domain::usage::since_stamp(raw)
+                .ok_or_else(|| invalid_query("unused_since", "must be a date (YYYY-MM-DD)"))?,
+        ),
     };
     Ok(ListQuery {
         limit,
