@@ -31,10 +31,14 @@ pub fn encode(id: &str) -> String {
     id.to_owned()
 }
 
-/// A credentials-list cursor: a credential id (`cred_…`); `None` for anything else.
+/// A credentials-list cursor: a credential id (`cred_…`), or an `unused_since` cursor,
+/// whose id is the position (every cursor the contract's pattern allows is one); `None`
+/// for anything else.
 pub fn decode(cursor: &str) -> Option<Cursor> {
-    is_credential_id(cursor).then(|| Cursor {
-        after_id: cursor.to_owned(),
+    let sort_key = decode_unused(cursor)?;
+    let (_, id) = sort_key.split_once('#')?;
+    Some(Cursor {
+        after_id: id.to_owned(),
     })
 }
 
@@ -44,10 +48,11 @@ pub fn encode_unused(sort_key: &str) -> String {
     sort_key.replacen('#', ".", 1)
 }
 
-/// An `unused_since` cursor: `0` or 14 digits, a dot, a credential id; the index position it
+/// An `unused_since` cursor: `0` or 14 digits, a dot, a credential id; or a bare
+/// credential id, the position of a credential never resolved (`0`): the index position it
 /// names, or `None` for anything else.
 pub fn decode_unused(cursor: &str) -> Option<String> {
-    let (stamp, id) = cursor.split_once('.')?;
+    let (stamp, id) = cursor.split_once('.').unwrap_or(("0", cursor));
     let stamp_ok = stamp == "0" || (stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()));
     (stamp_ok && is_credential_id(id)).then(|| format!("{stamp}#{id}"))
 }
@@ -90,8 +95,12 @@ mod tests {
             let key = format!("{stamp}#{id}");
             assert_eq!(decode_unused(&encode_unused(&key)), Some(key));
         }
+        assert_eq!(
+            decode_unused(&id),
+            Some(format!("0#{id}")),
+            "a bare id: never resolved"
+        );
         for bad in [
-            id.clone(),
             format!("1.{id}"),
             format!("2026120702100.{id}"),
             format!("2026120702100x.{id}"),
@@ -99,10 +108,11 @@ mod tests {
         ] {
             assert_eq!(decode_unused(&bad), None, "{bad}");
         }
+        let from_unused = decode(&encode_unused(&format!("20261207021000#{id}")));
         assert_eq!(
-            decode(&encode_unused(&format!("0#{id}"))),
-            None,
-            "not a list cursor"
+            from_unused.map(|c| c.after_id),
+            Some(id),
+            "its id is the position"
         );
     }
 

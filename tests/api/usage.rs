@@ -337,10 +337,23 @@ async fn unused_since_lists_the_idle_ones_through_the_last_use_index() {
         }
     }
     assert_eq!(names, ["a-never", "b-early", "c-late"]);
-    // The other list's cursors are not this one's, nor a bad date a date.
+    // Every cursor the contract allows is a position in either list: a bare id here is
+    // that credential's place among the never resolved (the plain list's first page ends
+    // with the newest, c), and this list's cursor in the plain list is its id.
     let plain = list("limit=1".to_owned()).await;
     let plain_cursor = plain.body["meta"]["page"]["cursor"].as_str().unwrap();
-    list(format!("{everything}&cursor={plain_cursor}"))
+    assert_eq!(plain_cursor, c.as_str());
+    assert_eq!(
+        listed(&list(format!("{everything}&cursor={plain_cursor}")).await),
+        ["b-early", "c-late"]
+    );
+    let b_cursor = format!("{}.{b}", b_on.replace('-', "").to_owned() + "000000");
+    assert_eq!(
+        listed(&list(format!("limit=5&cursor={b_cursor}")).await),
+        ["a-never"],
+        "newest first after b: a"
+    );
+    list(format!("{everything}&cursor=1.{c}"))
         .await
         .assert_error(400, "invalid_cursor");
     // Bad dates, and date-times (some once panicked), are 400.
