@@ -3,7 +3,7 @@
 # written to target/bench/summary.json. Not a pass/fail gate.
 #   BENCH_SKIP_ARM64=1  skip the arm64 builds: sizes are then of the bootstraps already in
 #                       target/lambda, or of the host binaries when one is missing.
-#   BENCH_QUICK=1       smaller counts (3 cold runs, 40 warm requests, 1,000 loaded), for
+#   BENCH_QUICK=1       smaller counts (3 cold runs, 20 warm requests, 1,000 loaded), for
 #                       iterating; figures are noisier.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

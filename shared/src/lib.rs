@@ -63,8 +63,8 @@ pub struct AppState {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl AppState {
-    /// Reads the environment, builds the SDK clients this binary links, and opens the
-    /// DynamoDB connection (see [`AppState::prewarm`]).
+    /// Reads the environment, builds the SDK clients this binary links, and warms the
+    /// DynamoDB connection as `PREWARM` says (see [`AppState::prewarm`]).
     pub async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = settings::sdk_config(&settings)?;
@@ -75,20 +75,25 @@ impl AppState {
         {
             state.egress_policy = egress::EgressPolicy::from_env()?;
         }
-        state.prewarm().await;
+        state.prewarm(store::Prewarm::from_env()?).await;
         Ok(state)
     }
 
-    /// Opens the DynamoDB connection during init, when Lambda gives the function a full
-    /// CPU, instead of in the first request. Best effort: on failure the first request
-    /// connects as usual. Logs `prewarm_ms` (what the benchmarks report next to init).
-    pub async fn prewarm(&self) {
+    /// Warms the DynamoDB connection during init as `mode` says ([`store::Prewarm`]: by
+    /// default only where init runs before any event arrives). Best effort: on failure the
+    /// first request connects as usual. Logs the mode and `prewarm_ms` (what the
+    /// benchmarks report next to init); nothing for `none`.
+    pub async fn prewarm(&self, mode: store::Prewarm) {
+        if mode == store::Prewarm::None {
+            return;
+        }
         let started = std::time::Instant::now();
-        let outcome = self.store.prewarm().await;
+        let outcome = self.store.prewarm(mode).await;
         let prewarm_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let prewarm = mode.name();
         match outcome {
-            Ok(()) => tracing::info!(prewarm_ms, "connection prewarmed"),
-            Err(_) => tracing::warn!(prewarm_ms, "connection prewarm failed"),
+            Ok(()) => tracing::info!(prewarm, prewarm_ms, "connection prewarmed"),
+            Err(_) => tracing::warn!(prewarm, prewarm_ms, "connection prewarm failed"),
         }
     }
 

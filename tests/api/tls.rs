@@ -2,10 +2,13 @@
 //! standard certificate environment names a trust store (`SSL_CERT_FILE`), that one. Checked
 //! with a real TLS endpoint: `tools/python/tls_proxy.py` (a throwaway CA and a `localhost`
 //! certificate) in front of the emulator, and the get-credential binary started as Lambda
-//! starts it. It also opens its DynamoDB connection during init and says so.
+//! starts it. Each `PREWARM` mode warms what it says during init, and the first request
+//! uses the connection a warm-up opened (the proxy counts one connection per process).
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use credentials_core::http::Route;
@@ -14,8 +17,11 @@ use test_harness::runtime_api::{spawn_function, target_dir, Outcome, RuntimeApi}
 use test_harness::{database_body, emulator_endpoint, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// The proxy on a free port; the CA it made; the process (killed on drop).
-async fn tls_proxy(dir: &std::path::Path) -> (String, PathBuf, tokio::process::Child) {
+/// The proxy on a free port; the CA it made; the connections it has accepted so far; the
+/// process (killed on drop).
+async fn tls_proxy(
+    dir: &std::path::Path,
+) -> (String, PathBuf, Arc<AtomicUsize>, tokio::process::Child) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -39,7 +45,16 @@ async fn tls_proxy(dir: &std::path::Path) -> (String, PathBuf, tokio::process::C
         matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
         "{ready:?}"
     );
-    (format!("https://localhost:{port}"), ca, child)
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line == "connection" {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (format!("https://localhost:{port}"), ca, accepted, child)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,7 +65,7 @@ async fn https_to_dynamodb_trusts_aws_roots_or_the_certificate_environment() {
     let id = created["id"].as_str().unwrap();
     let dir = std::env::temp_dir().join(format!("tls-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (endpoint, ca, _proxy) = tls_proxy(&dir).await;
+    let (endpoint, ca, accepted, _proxy) = tls_proxy(&dir).await;
     let raw = all()
         .into_iter()
         .find(|(stem, _)| stem == Route::Get.name())
@@ -85,19 +100,65 @@ async fn https_to_dynamodb_trusts_aws_roots_or_the_certificate_environment() {
         }
     };
 
-    // Trusting the bench CA through SSL_CERT_FILE: the credential, over TLS, and the
-    // connection was opened during init.
-    let (trusted, log) = answer(vec![("SSL_CERT_FILE", ca.display().to_string())]).await;
-    assert_eq!(trusted["statusCode"], 200, "{trusted}\n{log}");
+    // Trusting the bench CA through SSL_CERT_FILE: the credential, over TLS, in each
+    // PREWARM mode. A warm-up says so in the log, and the first request went over the
+    // connection it opened: one connection for the whole process in every mode (a connect
+    // warm-up whose connection were not pooled with the SDK's own would make it two).
+    let trusted_ca = ("SSL_CERT_FILE", ca.display().to_string());
+    for (mode, initialization, warmed) in [
+        ("read", "on-demand", Some("read")),
+        ("connect", "on-demand", Some("connect")),
+        ("none", "provisioned-concurrency", None),
+        ("auto", "on-demand", None),
+        ("auto", "provisioned-concurrency", Some("read")),
+    ] {
+        let before = accepted.load(Ordering::SeqCst);
+        let (trusted, log) = answer(vec![
+            trusted_ca.clone(),
+            ("PREWARM", mode.to_owned()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", initialization.to_owned()),
+        ])
+        .await;
+        assert_eq!(trusted["statusCode"], 200, "{mode}: {trusted}\n{log}");
+        assert!(!log.contains("prewarm failed"), "{mode}: {log}");
+        match warmed {
+            Some(name) => assert!(
+                log.contains(&format!("\"prewarm\":\"{name}\",\"prewarm_ms\":"))
+                    && log.contains("\"message\":\"connection prewarmed\""),
+                "{mode}/{initialization}: {log}"
+            ),
+            None => assert!(!log.contains("prewarm"), "{mode}/{initialization}: {log}"),
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst) - before,
+            1,
+            "{mode}/{initialization}: connections opened"
+        );
+    }
+
+    // A PREWARM that names no mode stops init: the process exits and says why.
+    let runtime = RuntimeApi::start(&aimed(&raw, &key, id)).await;
+    let env = [
+        ("TABLE_NAME", app.table.clone()),
+        ("KMS_KEY_ID", app.kms_key_arn.clone()),
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        trusted_ca.clone(),
+        ("PREWARM", "always".to_owned()),
+    ];
+    let child = spawn_function(&binary, runtime.addr, &env);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("init stops")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        log.contains("\"message\":\"connection prewarmed\""),
-        "{log}"
+        !output.status.success() && stderr.contains("PREWARM"),
+        "{stderr}"
     );
-    assert!(log.contains("\"prewarm_ms\":"), "{log}");
 
     // Without it, only AWS's roots are trusted: the local CA is refused (503, and the
     // prewarm failed too), so the built-in trust store is the one in use.
-    let (refused, log) = answer(vec![]).await;
+    let (refused, log) = answer(vec![("PREWARM", "read".to_owned())]).await;
     assert_eq!(refused["statusCode"], 503, "{refused}\n{log}");
     assert!(
         log.contains("\"message\":\"connection prewarm failed\""),

@@ -2,9 +2,15 @@
 they reach DynamoDB, so a cold start pays (or, prewarmed, does not pay) a TLS handshake.
 
 At start it makes a throwaway CA and a certificate for `localhost` / 127.0.0.1 signed by it
-(ECDSA P-256, valid one day), writes the CA to --ca-out, then forwards every TLS connection
-on 127.0.0.1:--port to --upstream in plain TCP. The functions trust the CA through the
-standard certificate environment (SSL_CERT_FILE), as they would any CA.
+(ECDSA P-256, valid one day) and writes the CA to --ca-out. The functions trust the CA
+through the standard certificate environment (SSL_CERT_FILE), as they would any CA. It
+prints `ready` once it listens, then `connection` for every connection it accepts.
+
+It is an HTTP/1.1 proxy, not a TCP pipe: the emulator (moto's werkzeug server) answers every
+request with `Connection: close`, so through a pipe every call would open a new connection
+and TLS handshake, which DynamoDB's kept-alive connections do not. The proxy keeps the
+client's TLS connection open across requests, as DynamoDB does, and sends each request to
+--upstream over a fresh loopback TCP connection.
 
     python tools/python/tls_proxy.py --port 4567 --upstream 127.0.0.1:4566 --ca-out ca.pem
 """
@@ -57,15 +63,74 @@ def make_certificates(ca_out):
     return chain.name
 
 
-async def pipe(reader, writer):
+def split_head(head):
+    """The first line and the headers (lower-cased names) of an HTTP/1.1 message head."""
+    first, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+    headers = []
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers.append((name.strip().lower(), value.strip()))
+    return first, headers
+
+
+def join_head(first, headers):
+    return ("\r\n".join([first] + [f"{n}: {v}" for n, v in headers]) + "\r\n\r\n").encode("latin-1")
+
+
+def value(headers, name):
+    return next((v for n, v in headers if n == name), None)
+
+
+async def forward(upstream, method, first, headers, body):
+    """Sends one request upstream (Connection: close) and returns its answer's head and body."""
+    host, port = upstream
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, ssl.SSLError):
-        pass
+        kept = [(n, v) for n, v in headers if n not in ("connection", "keep-alive")]
+        writer.write(join_head(first, kept + [("connection", "close")]) + body)
+        await writer.drain()
+        status_line, answer_headers = split_head(await reader.readuntil(b"\r\n\r\n"))
+        status = int(status_line.split()[1])
+        length = value(answer_headers, "content-length")
+        if method == "HEAD" or status in (204, 304) or status < 200:
+            answer = b""
+        elif length is not None:
+            answer = await reader.readexactly(int(length))
+        else:
+            # Chunked or delimited by the close: read to the end. Chunked bytes pass as
+            # they are; a close-delimited body gets a length, the client's connection stays.
+            answer = await reader.read()
+            if value(answer_headers, "transfer-encoding") is None:
+                answer_headers.append(("content-length", str(len(answer))))
+        answer_headers = [(n, v) for n, v in answer_headers if n not in ("connection", "keep-alive")]
+        return status_line, answer_headers, answer
     finally:
         writer.close()
+
+
+async def serve(upstream, client_reader, client_writer):
+    """Answers the client's requests in turn over its one connection, until it closes."""
+    try:
+        while True:
+            try:
+                head = await client_reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                return
+            first, headers = split_head(head)
+            if value(headers, "transfer-encoding") is not None:
+                # The SDK sends DynamoDB and KMS requests with a length; nothing else comes here.
+                client_writer.write(b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                return
+            body = await client_reader.readexactly(int(value(headers, "content-length") or 0))
+            status_line, answer_headers, answer = await forward(upstream, first.split()[0], first, headers, body)
+            client_writer.write(join_head(status_line, answer_headers + [("connection", "keep-alive")]) + answer)
+            await client_writer.drain()
+            if (value(headers, "connection") or "").lower() == "close":
+                return
+    except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
+        return
+    finally:
+        client_writer.close()
 
 
 async def main():
@@ -79,12 +144,9 @@ async def main():
     context.load_cert_chain(make_certificates(args.ca_out))
 
     async def handle(client_reader, client_writer):
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(host, int(port))
-        except OSError:
-            client_writer.close()
-            return
-        await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+        # One line per accepted connection: a test counts the connections a function opened.
+        print("connection", flush=True)
+        await serve((host, int(port)), client_reader, client_writer)
 
     server = await asyncio.start_server(handle, "127.0.0.1", args.port, ssl=context)
     print("ready", flush=True)

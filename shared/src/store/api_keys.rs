@@ -182,13 +182,6 @@ impl Store {
         Ok(added)
     }
 
-    /// Opens the connection to DynamoDB (TCP and TLS) with the read every function may
-    /// make, an API key lookup, of a key no API key has (hashes are hex), so that a
-    /// container's first request finds the connection open. One read unit per container.
-    pub async fn prewarm(&self) -> Result<(), StoreError> {
-        self.get_api_key("~prewarm").await.map(drop)
-    }
-
     pub async fn get_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let output = self
             .client

@@ -17,6 +17,7 @@ mod codec;
 mod credentials;
 mod idempotency;
 mod migrate;
+mod prewarm;
 mod table;
 mod tokens;
 mod transact;
@@ -35,6 +36,7 @@ pub use codec::{
 pub use credentials::{Page, MAX_QUERIES_PER_PAGE};
 pub use idempotency::IdempotencyRecord;
 pub use migrate::MigrationReport;
+pub use prewarm::Prewarm;
 pub use table::{
     create_table, API_KEY_ATTRIBUTES, AUDIT_ATTRIBUTES, GSI_API_KEYS, GSI_AUDIT_BY_CREDENTIAL,
     GSI_BY_LAST_USE, GSI_BY_STATUS, GSI_BY_TYPE, LIST_ATTRIBUTES, TOKEN_REFRESH_ATTRIBUTES,

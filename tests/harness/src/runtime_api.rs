@@ -37,6 +37,9 @@ struct Shared {
     done: Mutex<Option<oneshot::Sender<()>>>,
     /// When `/next` was first asked for, i.e. when the binary finished its init.
     first_poll: Mutex<Option<Instant>>,
+    /// How long the first event is held back after the first poll (provisioned
+    /// concurrency: init long before the first event).
+    hold_first: Duration,
     never: Notify,
 }
 
@@ -67,11 +70,15 @@ async fn answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     if path.ends_with("/invocation/next") {
-        shared
-            .first_poll
-            .lock()
-            .unwrap()
-            .get_or_insert_with(Instant::now);
+        let first = {
+            let mut first_poll = shared.first_poll.lock().unwrap();
+            let first = first_poll.is_none();
+            first_poll.get_or_insert_with(Instant::now);
+            first
+        };
+        if first && !shared.hold_first.is_zero() {
+            tokio::time::sleep(shared.hold_first).await;
+        }
         let event = shared.events.lock().unwrap().pop_front();
         let Some(event) = event else {
             // Every event served: later polls wait until the process is stopped.
@@ -130,6 +137,13 @@ impl RuntimeApi {
     /// Serves `events` one after the other (the next once the previous is answered, as
     /// Lambda does) on a free loopback port.
     pub async fn start_many(events: &[Value]) -> Self {
+        Self::start_held(events, Duration::ZERO).await
+    }
+
+    /// As [`RuntimeApi::start_many`], but the first event is handed out only `hold` after
+    /// the first poll, as provisioned concurrency starts a container long before its first
+    /// event. An answer's `took` still counts from when its event was handed out.
+    pub async fn start_held(events: &[Value], hold: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (sender, done) = oneshot::channel();
@@ -139,6 +153,7 @@ impl RuntimeApi {
             answers: Mutex::new(Vec::new()),
             done: Mutex::new(Some(sender)),
             first_poll: Mutex::new(None),
+            hold_first: hold,
             never: Notify::new(),
         });
         let server_shared = shared.clone();
@@ -214,6 +229,7 @@ pub fn spawn_function(binary: &Path, runtime: SocketAddr, env: &[(&str, String)]
         .env("AWS_LAMBDA_FUNCTION_NAME", &name)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env(
             "AWS_LAMBDA_LOG_STREAM_NAME",

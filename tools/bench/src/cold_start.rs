@@ -8,6 +8,13 @@
 //! init (process start to first poll), the connection prewarm inside it (the function's
 //! `prewarm_ms` log field), first answer, warm p50, cold penalty and peak RSS; a bare
 //! `lambda_http` hello world first, for scale.
+//!
+//! In the same run: the floor a cold first answer is held to — the hello world's first
+//! answer plus what a fresh process spends opening one TLS connection to the same endpoint
+//! and making one `GetItem` over it (the bench binary itself, `floor-probe`, on the
+//! functions' SDK configuration) — and the `PREWARM` modes side by side on both cold paths
+//! (on demand: the first event waits at the first poll; provisioned concurrency: it comes
+//! [`PROVISIONED_HOLD`] after init).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,6 +33,18 @@ use crate::Error;
 /// Events each started process answers after its first (cold) one.
 pub const WARM_EVENTS: usize = 5;
 
+/// How long after init the first event arrives on the provisioned-concurrency path. Long
+/// next to any init here; shorter than the 90 s after which the SDK's connection pool drops
+/// an idle connection (in AWS a provisioned container usually waits longer, and then no
+/// warm-up's connection survives: see docs/benchmarks.md).
+pub const PROVISIONED_HOLD: Duration = Duration::from_millis(300);
+
+/// The routes whose `PREWARM` modes are compared: a read and the resolve pipelines call.
+const PREWARM_ROUTES: [Route; 2] = [Route::Get, Route::Resolve];
+
+/// The `PREWARM` modes, each on both paths.
+pub const PREWARM_MODES: [&str; 3] = ["none", "connect", "read"];
+
 pub struct ColdStart {
     /// Process start to first answer.
     pub median: f64,
@@ -41,6 +60,9 @@ pub struct ColdStart {
     pub warm_p50: f64,
     /// First answer less warm p50.
     pub cold_penalty: f64,
+    /// Event handed out to first answer (what a provisioned-concurrency container's first
+    /// caller waits).
+    pub first_event_median: f64,
     /// The first request's handler time (its `latency_ms` log field: auth included) less
     /// the median of the warm ones': mostly the API-key lookup a warm request skips. Absent
     /// for the hello world, which logs no requests.
@@ -50,8 +72,32 @@ pub struct ColdStart {
 
 pub struct ColdStarts {
     pub hello: ColdStart,
-    /// In `Route::routed()` order.
+    /// Every function, in `Route::ALL` order, with the default `PREWARM` of an on-demand
+    /// container.
     pub functions: Vec<(Route, ColdStart)>,
+    /// A fresh process's one TLS connection and one `GetItem` (median, ms).
+    pub connect_and_read_ms: f64,
+    pub prewarm: Vec<PrewarmCell>,
+}
+
+impl ColdStarts {
+    /// The floor of a cold first answer: the hello world's first answer, one TLS
+    /// connection and one round trip.
+    pub fn floor_ms(&self) -> f64 {
+        round(self.hello.median + self.connect_and_read_ms)
+    }
+}
+
+/// One `PREWARM` mode of one function on one cold path.
+pub struct PrewarmCell {
+    pub route: Route,
+    pub mode: &'static str,
+    /// `on-demand` or `provisioned-concurrency` (as `AWS_LAMBDA_INITIALIZATION_TYPE` says).
+    pub path: &'static str,
+    /// What the first caller waits: from process start (on demand) or from the event's
+    /// arrival (provisioned), median.
+    pub first_answer_ms: f64,
+    pub init_ms: f64,
 }
 
 /// Where the functions reach the emulator over TLS, and the CA they trust for it.
@@ -78,27 +124,133 @@ pub async fn measure(
     env.push(("LOG_LEVEL", "info".to_owned()));
     let hello_event = aimed(&event_file(Route::Get), &stack.key, fixed_id);
     let hello_runs = vec![vec![hello_event; 1 + WARM_EVENTS]; runs];
-    let hello = cold_starts(&bin_dir.join("hello-world"), &env, hello_runs).await?;
+    let hello = cold_starts(
+        &bin_dir.join("hello-world"),
+        &env,
+        hello_runs,
+        Duration::ZERO,
+    )
+    .await?;
+    let connect_and_read_ms = floor_probe(&env, fixed_id, runs).await?;
     let mut functions = Vec::new();
-    for route in Route::routed() {
-        let raw = event_file(route);
-        let mut per_run = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            let mut events = Vec::with_capacity(1 + WARM_EVENTS);
-            for _ in 0..=WARM_EVENTS {
-                let id = subject(client, route, fixed_id).await?;
-                let mut event = aimed(&raw, &stack.key, &id);
-                if route == Route::Create {
-                    event["body"] = Value::String(database_body(&unique("cold")).to_string());
-                }
-                events.push(event);
-            }
-            per_run.push(events);
-        }
-        let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run).await?;
+    for &route in Route::ALL {
+        let per_run = events(client, stack, route, fixed_id, runs).await?;
+        let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run, Duration::ZERO).await?;
         functions.push((route, cold));
     }
-    Ok(ColdStarts { hello, functions })
+    eprintln!("PREWARM modes on both cold paths ({runs} runs each)…");
+    let mut prewarm = Vec::new();
+    for route in PREWARM_ROUTES {
+        for (path, hold) in [
+            ("on-demand", Duration::ZERO),
+            ("provisioned-concurrency", PROVISIONED_HOLD),
+        ] {
+            for mode in PREWARM_MODES {
+                let mut env = env.clone();
+                env.push(("PREWARM", mode.to_owned()));
+                env.push(("AWS_LAMBDA_INITIALIZATION_TYPE", path.to_owned()));
+                let per_run = events(client, stack, route, fixed_id, runs).await?;
+                let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run, hold).await?;
+                prewarm.push(PrewarmCell {
+                    route,
+                    mode,
+                    path,
+                    first_answer_ms: if hold.is_zero() {
+                        cold.median
+                    } else {
+                        cold.first_event_median
+                    },
+                    init_ms: cold.init_median,
+                });
+            }
+        }
+    }
+    Ok(ColdStarts {
+        hello,
+        functions,
+        connect_and_read_ms,
+        prewarm,
+    })
+}
+
+/// `runs` runs of `1 + WARM_EVENTS` events of `route`.
+async fn events(
+    client: &mut Client,
+    stack: &Stack,
+    route: Route,
+    fixed_id: &str,
+    runs: usize,
+) -> Result<Vec<Vec<Value>>, Error> {
+    let raw = event_file(route);
+    let mut per_run = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut events = Vec::with_capacity(1 + WARM_EVENTS);
+        for _ in 0..=WARM_EVENTS {
+            let id = subject(client, route, fixed_id).await?;
+            let mut event = aimed(&raw, &stack.key, &id);
+            if route == Route::Create {
+                event["body"] = Value::String(database_body(&unique("cold")).to_string());
+            }
+            events.push(event);
+        }
+        per_run.push(events);
+    }
+    Ok(per_run)
+}
+
+/// The bench binary started `runs` times as `floor-probe`, with the functions' environment:
+/// each opens one TLS connection and makes one `GetItem` (of the credential the read routes
+/// get) and prints how long that took. The median, in ms.
+async fn floor_probe(env: &[(&str, String)], fixed_id: &str, runs: usize) -> Result<f64, Error> {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let output = tokio::process::Command::new(std::env::current_exe()?)
+            .arg("floor-probe")
+            .arg(fixed_id)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .await?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let ms: f64 = text.trim().parse().map_err(|_| {
+            format!(
+                "floor-probe: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+        samples.push(Duration::from_secs_f64(ms / 1000.0));
+    }
+    Ok(stats(samples).p50)
+}
+
+/// `credentials-bench floor-probe <credential id>`: one TLS connection and one `GetItem`,
+/// on the SDK configuration the functions build (`credentials_core::settings`), timed from
+/// the call to its answer (the configuration is built before: the hello world's first
+/// answer stands for process start). Prints milliseconds.
+pub async fn run_floor_probe(id: &str) -> Result<(), Error> {
+    let settings = credentials_core::Settings::from_env()?;
+    let sdk = credentials_core::settings::sdk_config(&settings)?;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let started = Instant::now();
+    let read = client
+        .get_item()
+        .table_name(&settings.table_name)
+        .set_key(Some(credentials_core::store::credential_key(
+            crate::stack::WORKSPACE,
+            id,
+        )))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let took = started.elapsed();
+    if read.item.is_none() {
+        return Err(format!("floor-probe: no credential {id}").into());
+    }
+    println!("{}", crate::stats::ms(took));
+    Ok(())
 }
 
 /// The credential one event of `route` acts on: a fresh one where the route consumes it
@@ -141,17 +293,20 @@ fn logged(stdout: &[u8], message: &str, field: &str) -> Vec<f64> {
 }
 
 /// Starts `binary` fresh once per run, each time answering that run's events in order.
+/// With `hold`, each run's first event comes that long after the first poll.
 async fn cold_starts(
     binary: &Path,
     env: &[(&str, String)],
     runs: Vec<Vec<Value>>,
+    hold: Duration,
 ) -> Result<ColdStart, Error> {
     let (mut firsts, mut inits, mut less_prewarm, mut prewarms, mut warm) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut first_extra = Vec::new();
+    let mut first_events = Vec::new();
     let mut peak = 0;
     for events in runs {
-        let runtime = RuntimeApi::start_many(&events).await;
+        let runtime = RuntimeApi::start_held(&events, hold).await;
         let started = Instant::now();
         let mut child = spawn_function(binary, runtime.addr, env);
         let pid = child.id().unwrap_or_default();
@@ -194,6 +349,7 @@ async fn cold_starts(
             }
         }
         firsts.push(answers[0].at.duration_since(started));
+        first_events.push(answers[0].took);
         warm.extend(answers[1..].iter().map(|a| a.took));
     }
     let first = stats(firsts);
@@ -205,6 +361,7 @@ async fn cold_starts(
         prewarm_median: (!prewarms.is_empty()).then(|| stats(prewarms).p50),
         init_less_prewarm_median: stats(less_prewarm).p50,
         warm_p50,
+        first_event_median: stats(first_events).p50,
         cold_penalty: round(first.p50 - warm_p50),
         first_request_extra: median(first_extra),
         peak_rss_kb: peak,

@@ -73,7 +73,7 @@ impl Config {
             bin_dir,
             tls,
             cold_runs: count("BENCH_COLD_RUNS", pick(8, 3)),
-            warm_requests: count("BENCH_WARM_REQUESTS", pick(100, 40)),
+            warm_requests: count("BENCH_WARM_REQUESTS", pick(40, 20)),
             scale_large: count("BENCH_SCALE_LARGE", pick(10_000, 1_000)),
             quick,
         })
@@ -105,6 +105,12 @@ fn count(var: &str, default: usize) -> usize {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, command, id] = args.as_slice() {
+        if command == "floor-probe" {
+            return cold_start::run_floor_probe(id).await;
+        }
+    }
     let config = Config::from_env()?;
     let stack = Stack::start(&config.endpoint).await?;
     let server = LocalServer::start(&config.bin_dir, &stack.function_env())?;

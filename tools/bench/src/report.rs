@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use credentials_core::http::Route;
 use serde_json::{json, Value};
 
-use crate::cold_start::{ColdStart, ColdStarts};
+use crate::cold_start::{ColdStart, ColdStarts, PrewarmCell, PREWARM_MODES};
 use crate::inprocess::InProcess;
 use crate::list_scale::{ListScale, SCALE_SMALL};
 use crate::sizes::Sizes;
@@ -27,6 +27,9 @@ struct Function {
     init_ratio: f64,
     /// Cold penalty to the hello world's process start to first answer.
     cold_penalty_ratio: f64,
+    /// First answer to the floor (hello world's first answer + one TLS connection and one
+    /// GetItem).
+    cold_floor_ratio: f64,
 }
 
 /// One route's warm latency, next to the raw calls it makes.
@@ -46,6 +49,10 @@ pub struct Report {
     scale_large: usize,
     hello: ColdStart,
     hello_size_bytes: u64,
+    /// A fresh process's one TLS connection and one GetItem, and the floor it makes.
+    connect_and_read_ms: f64,
+    cold_floor_ms: f64,
+    prewarm: Vec<PrewarmCell>,
     functions: Vec<Function>,
     routes: Vec<Latency>,
     raw: BTreeMap<&'static str, Stats>,
@@ -114,6 +121,9 @@ impl Report {
         inprocess: Vec<InProcess>,
         list: ListScale,
     ) -> Self {
+        let cold_floor_ms = cold.floor_ms();
+        let connect_and_read_ms = cold.connect_and_read_ms;
+        let prewarm = cold.prewarm;
         let hello = cold.hello;
         let functions = cold
             .functions
@@ -125,6 +135,7 @@ impl Report {
                 ratio: round(cold.median / hello.median),
                 init_ratio: round(cold.init_less_prewarm_median / hello.init_median),
                 cold_penalty_ratio: round(cold.cold_penalty / hello.median),
+                cold_floor_ratio: round(cold.median / cold_floor_ms),
                 cold,
             })
             .collect();
@@ -143,6 +154,9 @@ impl Report {
             scale_large: config.scale_large,
             hello,
             hello_size_bytes: sizes.bytes("hello-world"),
+            connect_and_read_ms,
+            cold_floor_ms,
+            prewarm,
             functions,
             routes,
             raw,
@@ -181,6 +195,8 @@ impl Report {
                     "cold_penalty_ratio": f.cold_penalty_ratio,
                     "first_request_extra_ms": f.cold.first_request_extra,
                     "peak_rss_kb": f.cold.peak_rss_kb,
+                    "cold_floor_ms": self.cold_floor_ms,
+                    "cold_floor_ratio": f.cold_floor_ratio,
                 });
                 (f.name.to_owned(), figures)
             })
@@ -193,6 +209,16 @@ impl Report {
             .collect();
         let inprocess = latency_map(&self.inprocess);
         let hello = &self.hello;
+        let prewarm: Vec<Value> = self
+            .prewarm
+            .iter()
+            .map(|c| {
+                json!({
+                    "function": c.route.name(), "path": c.path, "prewarm": c.mode,
+                    "first_answer_ms_median": c.first_answer_ms, "init_ms_median": c.init_ms,
+                })
+            })
+            .collect();
         json!({
             "target": self.target,
             "quick": self.quick,
@@ -200,6 +226,13 @@ impl Report {
             "cold_start_transport": "TLS (tools/python/tls_proxy.py in front of the emulator)",
             "warm_events_per_cold_run": crate::cold_start::WARM_EVENTS,
             "warm_requests_per_route": self.warm_requests,
+            "cold_floor": {
+                "hello_first_answer_ms": hello.median,
+                "connect_and_read_ms": self.connect_and_read_ms,
+                "floor_ms": self.cold_floor_ms,
+                "goal_ratio": 1.2,
+            },
+            "prewarm_modes": prewarm,
             "functions": functions,
             "hello_world": {"size_bytes": self.hello_size_bytes, "cold_start_ms_median": hello.median, "cold_start_ms_max": hello.max, "init_ms_median": hello.init_median, "warm_p50_ms": hello.warm_p50, "cold_penalty_ms": hello.cold_penalty, "peak_rss_kb": hello.peak_rss_kb},
             "routes": routes,
@@ -281,6 +314,30 @@ impl Report {
             self.hello.median
         );
         println!("1st extra: the first request's handler time less the warm ones', as the function logged them: mostly the API-key lookup that warm requests skip)");
+        println!(
+            "\ncold floor: hello world's first answer {:.2} ms + one TLS connection and one GetItem from a fresh process {:.2} ms = {:.2} ms (goal: first answer <= 1.2x)",
+            self.hello.median, self.connect_and_read_ms, self.cold_floor_ms
+        );
+        println!("{:<28} {:>11} {:>8}", "function", "first", "/ floor");
+        for f in &self.functions {
+            println!(
+                "{:<28} {:>8.2} ms {:>7.2}x",
+                f.name, f.cold.median, f.cold_floor_ratio
+            );
+        }
+        println!("\nPREWARM modes: first answer (on demand: from process start; provisioned: from the event's arrival), init in brackets");
+        print!("{:<20} {:<24}", "function", "path");
+        for mode in PREWARM_MODES {
+            print!(" {mode:>21}");
+        }
+        println!();
+        for row in self.prewarm.chunks(PREWARM_MODES.len()) {
+            print!("{:<20} {:<24}", row[0].route.name(), row[0].path);
+            for c in row {
+                print!(" {:>8.2} ms ({:>5.2} ms)", c.first_answer_ms, c.init_ms);
+            }
+            println!();
+        }
         let warm_requests = self.warm_requests;
         println!("\nwarm latency ({warm_requests} sequential requests, key cached) vs the raw calls the route makes");
         print_latencies(&self.routes);

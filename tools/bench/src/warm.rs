@@ -79,6 +79,7 @@ pub async fn measure(
         done += round;
     }
     let one = format!("/api/credentials/{fixed_id}");
+    let usage = format!("/api/credentials/{fixed_id}/usage");
     let list = format!("/api/credentials?limit={PAGE}");
     let events = format!("/api/audit-events?limit={PAGE}");
     for i in 0..requests {
@@ -99,6 +100,10 @@ pub async fn measure(
             .entry(Route::Get)
             .or_default()
             .push(client.timed("GET", &one, None, 200).await?.0);
+        samples
+            .entry(Route::GetUsage)
+            .or_default()
+            .push(client.timed("GET", &usage, None, 200).await?.0);
         let body = json!({"config": {"database": format!("db-{i}")}});
         samples
             .entry(Route::Update)
