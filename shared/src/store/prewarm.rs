@@ -37,19 +37,19 @@ impl Prewarm {
         Self::choose(&chosen, &initialization)
     }
 
-    /// `auto`: an on-demand container gets its first event as soon as init ends, so any
+    /// `auto`: an on-demand container gets its first event as soon as init ends, so a
     /// warm-up only adds its round trip before the first answer (the first request opens the
-    /// connection it needs anyway); a provisioned-concurrency or SnapStart container is
-    /// initialized before any event arrives, off the clock, so the read warm-up is free
-    /// there and spares the first request the handshake and the SDK's first-call costs —
-    /// for as long as the idle connection stays open (hyper's pool drops it after 90 s).
+    /// connection it needs anyway): none. A provisioned-concurrency container is initialized
+    /// before any event arrives, off the clock: connect, the fastest first answer there in
+    /// `make bench` (docs/benchmarks.md, Prewarm) — for as long as the idle connection
+    /// stays open (hyper's pool drops it after 90 s idle).
     pub fn choose(chosen: &str, initialization: &str) -> Result<Self, String> {
         match chosen {
             "none" => Ok(Self::None),
             "connect" => Ok(Self::Connect),
             "read" => Ok(Self::Read),
             "" | "auto" => Ok(match initialization {
-                "provisioned-concurrency" | "snap-start" => Self::Read,
+                "provisioned-concurrency" => Self::Connect,
                 _ => Self::None,
             }),
             other => Err(format!(
@@ -172,14 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn auto_reads_ahead_only_where_init_is_off_the_clock() {
+    fn auto_warms_up_only_where_init_is_off_the_clock() {
         assert_eq!(Prewarm::choose("", "on-demand"), Ok(Prewarm::None));
         assert_eq!(Prewarm::choose("auto", ""), Ok(Prewarm::None));
         assert_eq!(
             Prewarm::choose("", "provisioned-concurrency"),
-            Ok(Prewarm::Read)
+            Ok(Prewarm::Connect)
         );
-        assert_eq!(Prewarm::choose("auto", "snap-start"), Ok(Prewarm::Read));
+        assert_eq!(Prewarm::choose("auto", "snap-start"), Ok(Prewarm::None));
         assert_eq!(
             Prewarm::choose("connect", "on-demand"),
             Ok(Prewarm::Connect)

@@ -56,7 +56,7 @@ impl Stack {
 
     /// The environment a function (or the local server) is configured by on this stack.
     pub fn function_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("TABLE_NAME", self.settings.table_name.clone()),
             (
                 "KMS_KEY_ID",
@@ -69,6 +69,14 @@ impl Stack {
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("API_KEY_CACHE_SECONDS", "60".to_owned()),
             ("LOG_LEVEL", "warn".to_owned()),
-        ]
+        ];
+        // The emulator's longer bounds (scripts/lib.sh): moto's transactions slow down as
+        // the table grows, and a write cut off by the default 1 s attempt answers 503.
+        for name in ["SDK_ATTEMPT_TIMEOUT_MS", "SDK_OPERATION_TIMEOUT_MS"] {
+            if let Ok(value) = std::env::var(name) {
+                env.push((name, value));
+            }
+        }
+        env
     }
 }
