@@ -75,6 +75,10 @@ pub struct ColdStarts {
     /// Every function, in `Route::ALL` order, with the default `PREWARM` of an on-demand
     /// container.
     pub functions: Vec<(Route, ColdStart)>,
+    /// With `BENCH_BEFORE=1`, every function again as its cold path was before keys named
+    /// their workspace and the prewarm became a choice: `PREWARM=read` and a key in the
+    /// older format (the key's record, then the credential: two reads). Empty otherwise.
+    pub before: Vec<(Route, ColdStart)>,
     /// A fresh process's one TLS connection and one `GetItem` (median, ms).
     pub connect_and_read_ms: f64,
     pub prewarm: Vec<PrewarmCell>,
@@ -115,6 +119,7 @@ pub async fn measure(
     fixed_id: &str,
     runs: usize,
     tls: &Tls,
+    before: bool,
 ) -> Result<ColdStarts, Error> {
     eprintln!("cold starts over TLS ({runs} runs each, {WARM_EVENTS} warm events per run)…");
     let mut env = stack.function_env();
@@ -133,10 +138,19 @@ pub async fn measure(
     .await?;
     let connect_and_read_ms = floor_probe(&env, fixed_id, runs).await?;
     let mut functions = Vec::new();
+    let mut earlier = Vec::new();
+    let mut before_env = env.clone();
+    before_env.push(("PREWARM", "read".to_owned()));
     for &route in Route::ALL {
-        let per_run = events(client, stack, route, fixed_id, runs).await?;
-        let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run, Duration::ZERO).await?;
+        let binary = bin_dir.join(route.name());
+        let per_run = events(client, &stack.key, route, fixed_id, runs).await?;
+        let cold = cold_starts(&binary, &env, per_run, Duration::ZERO).await?;
         functions.push((route, cold));
+        if before {
+            let per_run = events(client, &stack.older_key, route, fixed_id, runs).await?;
+            let cold = cold_starts(&binary, &before_env, per_run, Duration::ZERO).await?;
+            earlier.push((route, cold));
+        }
     }
     eprintln!("PREWARM modes on both cold paths ({runs} runs each)…");
     let mut prewarm = Vec::new();
@@ -149,7 +163,7 @@ pub async fn measure(
                 let mut env = env.clone();
                 env.push(("PREWARM", mode.to_owned()));
                 env.push(("AWS_LAMBDA_INITIALIZATION_TYPE", path.to_owned()));
-                let per_run = events(client, stack, route, fixed_id, runs).await?;
+                let per_run = events(client, &stack.key, route, fixed_id, runs).await?;
                 let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run, hold).await?;
                 prewarm.push(PrewarmCell {
                     route,
@@ -168,15 +182,16 @@ pub async fn measure(
     Ok(ColdStarts {
         hello,
         functions,
+        before: earlier,
         connect_and_read_ms,
         prewarm,
     })
 }
 
-/// `runs` runs of `1 + WARM_EVENTS` events of `route`.
+/// `runs` runs of `1 + WARM_EVENTS` events of `route`, with `key`.
 async fn events(
     client: &mut Client,
-    stack: &Stack,
+    key: &str,
     route: Route,
     fixed_id: &str,
     runs: usize,
@@ -187,7 +202,7 @@ async fn events(
         let mut events = Vec::with_capacity(1 + WARM_EVENTS);
         for _ in 0..=WARM_EVENTS {
             let id = subject(client, route, fixed_id).await?;
-            let mut event = aimed(&raw, &stack.key, &id);
+            let mut event = aimed(&raw, key, &id);
             if route == Route::Create {
                 event["body"] = Value::String(database_body(&unique("cold")).to_string());
             }

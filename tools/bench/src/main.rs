@@ -50,6 +50,9 @@ struct Config {
     scale_large: usize,
     /// `BENCH_QUICK=1`: smaller counts, for iterating (figures are noisier).
     quick: bool,
+    /// `BENCH_BEFORE=1`: also each function's cold start as it was before (see
+    /// `cold_start::ColdStarts::before`); doubles the cold phase.
+    before: bool,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             warm_requests: count("BENCH_WARM_REQUESTS", pick(40, 20)),
             scale_large: count("BENCH_SCALE_LARGE", pick(10_000, 1_000)),
             quick,
+            before: std::env::var("BENCH_BEFORE").is_ok_and(|v| v == "1"),
         })
     }
 }
@@ -135,6 +139,7 @@ async fn main() -> Result<(), Error> {
             &fixed_id,
             config.cold_runs,
             &config.tls,
+            config.before,
         )
         .await?
     };

@@ -30,6 +30,8 @@ struct Function {
     /// First answer to the floor (hello world's first answer + one TLS connection and one
     /// GetItem).
     cold_floor_ratio: f64,
+    /// The same function's cold start as before (`BENCH_BEFORE=1`): figures and floor ratio.
+    before: Option<(ColdStart, f64)>,
 }
 
 /// One route's warm latency, next to the raw calls it makes.
@@ -125,10 +127,15 @@ impl Report {
         let connect_and_read_ms = cold.connect_and_read_ms;
         let prewarm = cold.prewarm;
         let hello = cold.hello;
+        let mut before: HashMap<Route, ColdStart> = cold.before.into_iter().collect();
         let functions = cold
             .functions
             .into_iter()
             .map(|(route, cold)| Function {
+                before: before.remove(&route).map(|b| {
+                    let ratio = round(b.median / cold_floor_ms);
+                    (b, ratio)
+                }),
                 name: route.name(),
                 size_bytes: sizes.bytes(route.name()),
                 links_kms: sizes.links_kms(route.name()),
@@ -197,6 +204,15 @@ impl Report {
                     "peak_rss_kb": f.cold.peak_rss_kb,
                     "cold_floor_ms": self.cold_floor_ms,
                     "cold_floor_ratio": f.cold_floor_ratio,
+                    "before": f.before.as_ref().map(|(b, ratio)| json!({
+                        "prewarm": "read",
+                        "key": "older format (key's record, then the credential)",
+                        "first_answer_ms_median": b.median,
+                        "init_ms_median": b.init_median,
+                        "prewarm_ms": b.prewarm_median,
+                        "warm_p50_ms": b.warm_p50,
+                        "cold_floor_ratio": ratio,
+                    })),
                 });
                 (f.name.to_owned(), figures)
             })
@@ -324,6 +340,21 @@ impl Report {
                 "{:<28} {:>8.2} ms {:>7.2}x",
                 f.name, f.cold.median, f.cold_floor_ratio
             );
+        }
+        if self.functions.iter().any(|f| f.before.is_some()) {
+            println!("\nbefore (PREWARM=read, older-format key: the key's record, then the credential) and now (default PREWARM, key naming its workspace)");
+            println!(
+                "{:<28} {:>11} {:>8} {:>11} {:>8}",
+                "function", "before", "/ floor", "now", "/ floor"
+            );
+            for f in &self.functions {
+                if let Some((b, ratio)) = &f.before {
+                    println!(
+                        "{:<28} {:>8.2} ms {:>7.2}x {:>8.2} ms {:>7.2}x",
+                        f.name, b.median, ratio, f.cold.median, f.cold_floor_ratio
+                    );
+                }
+            }
         }
         println!("\nPREWARM modes: first answer (on demand: from process start; provisioned: from the event's arrival), init in brackets");
         print!("{:<20} {:<24}", "function", "path");

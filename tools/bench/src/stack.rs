@@ -1,7 +1,10 @@
 //! The stack every measurement runs against: a fresh table and KMS keys in the emulator
 //! (set up by `local_stack::ensure`, as the tests and the admin tool do), and an API key.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use credentials_core::audit::{Action, AuditEvent};
+use credentials_core::store::ApiKeyRecord;
 
 use credentials_core::auth::Scope;
 use credentials_core::clock::WallClock;
@@ -23,6 +26,9 @@ pub struct Stack {
     pub endpoint: String,
     /// An API key of [`WORKSPACE`] with every scope.
     pub key: String,
+    /// The same, in the format keys had before they named their workspace (`cak_<43>`):
+    /// a request with it reads the key, then the credential, as every request did then.
+    pub older_key: String,
 }
 
 impl Stack {
@@ -45,12 +51,14 @@ impl Stack {
         .key
         .expose_secret()
         .to_owned();
+        let older_key = older_key(&state).await?;
         Ok(Self {
             sdk,
             state,
             settings,
             endpoint: endpoint.to_owned(),
             key,
+            older_key,
         })
     }
 
@@ -79,4 +87,35 @@ impl Stack {
         }
         env
     }
+}
+
+/// Stores a key in the older format with every scope, as `mint` stored keys then (its record
+/// and its audit event).
+async fn older_key(state: &AppState) -> Result<String, Error> {
+    // 42 Crockford letters and digits (all in base64url's alphabet) and a last letter whose
+    // two unused bits are zero: 43 characters that decode to 32 bytes.
+    let random = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
+    let key = format!("cak_{}Q", &random[..42]);
+    let record = ApiKeyRecord {
+        key_id: credentials_core::ids::new_key_id(),
+        key_hash: credentials_core::auth::hash_key(&key),
+        workspace_id: WORKSPACE.to_owned(),
+        scopes: Scope::ALL.to_vec(),
+        description: "bench, older format".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        revoked_at: None,
+    };
+    let event = AuditEvent::for_api_key(
+        Action::ApiKeyCreated,
+        WORKSPACE,
+        &record.key_id,
+        SystemTime::now(),
+        credentials_core::audit::default_retention(),
+    );
+    state
+        .store
+        .put_api_key(&record, &event)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(key)
 }
