@@ -4,7 +4,7 @@
 #   BENCH_SKIP_ARM64=1  skip the arm64 builds: sizes are then of the bootstraps already in
 #                       target/lambda, or of the host binaries when one is missing.
 #   BENCH_BEFORE=1      also each function's cold start as it was before keys named their
-#                       workspace: PREWARM=read and an older-format key (doubles the cold phase)
+#                       workspace: PREWARM=read and an older-format key (a second round of per-function starts)
 #   BENCH_QUICK=1       smaller counts (3 cold runs, 20 warm requests, 1,000 loaded), for
 #                       iterating; figures are noisier.
 source "$(dirname "$0")/lib.sh"

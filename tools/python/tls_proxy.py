@@ -4,7 +4,7 @@ they reach DynamoDB, so a cold start pays (or, prewarmed, does not pay) a TLS ha
 At start it makes a throwaway CA and a certificate for `localhost` / 127.0.0.1 signed by it
 (ECDSA P-256, valid one day) and writes the CA to --ca-out. The functions trust the CA
 through the standard certificate environment (SSL_CERT_FILE), as they would any CA. It
-prints `ready` once it listens, then `connection` for every connection it accepts.
+prints `ready` once it listens, then `connection` for every connection whose TLS handshake completes.
 
 It is an HTTP/1.1 proxy, not a TCP pipe: the emulator (moto's werkzeug server) answers every
 request with `Connection: close`, so through a pipe every call would open a new connection
@@ -121,11 +121,17 @@ async def serve(upstream, client_reader, client_writer):
                 # The SDK sends DynamoDB and KMS requests with a length; nothing else comes here.
                 client_writer.write(b"HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                 return
+            if (value(headers, "expect") or "").lower() == "100-continue":
+                # Answered here: the client holds its body back until told to send it.
+                client_writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                headers = [(n, v) for n, v in headers if n != "expect"]
             body = await client_reader.readexactly(int(value(headers, "content-length") or 0))
             status_line, answer_headers, answer = await forward(upstream, first.split()[0], first, headers, body)
-            client_writer.write(join_head(status_line, answer_headers + [("connection", "keep-alive")]) + answer)
+            closing = (value(headers, "connection") or "").lower() == "close"
+            connection = "close" if closing else "keep-alive"
+            client_writer.write(join_head(status_line, answer_headers + [("connection", connection)]) + answer)
             await client_writer.drain()
-            if (value(headers, "connection") or "").lower() == "close":
+            if closing:
                 return
     except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
         return

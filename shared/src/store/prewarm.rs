@@ -22,8 +22,9 @@ pub enum Prewarm {
     None,
     /// TCP and TLS, carried by an unsigned `GET /` (see [`Store::prewarm_connect`]).
     Connect,
-    /// TCP and TLS, carried by one signed `GetItem` of an API key nobody has: the SDK's
-    /// whole request path (signing, serialization, parsing) has run once as well.
+    /// TCP and TLS, carried by one signed `GetItem` of an API key nobody has (one read unit):
+    /// the response parsing has run once as well (connect's stopped `GetItem` already
+    /// serializes and signs).
     Read,
 }
 
@@ -40,9 +41,10 @@ impl Prewarm {
     /// `auto`: an on-demand container gets its first event as soon as init ends, so a
     /// warm-up only adds its round trip before the first answer (the first request opens the
     /// connection it needs anyway): none. A provisioned-concurrency container is initialized
-    /// before any event arrives, off the clock: connect, the fastest first answer there in
-    /// `make bench` (docs/benchmarks.md, Prewarm) — for as long as the idle connection
-    /// stays open (hyper's pool drops it after 90 s idle).
+    /// before any event arrives, off the clock: connect — in `make bench` tied with read on
+    /// get and faster on resolve, and it reads nothing (docs/benchmarks.md, Prewarm). Its
+    /// connection helps only while it stays open: hyper's pool drops it after 90 s idle, or
+    /// sooner if DynamoDB closes it.
     pub fn choose(chosen: &str, initialization: &str) -> Result<Self, String> {
         match chosen {
             "none" => Ok(Self::None),
@@ -83,9 +85,10 @@ impl Store {
     /// a request: a connection enters its pool only by carrying one. So this takes the
     /// connector the client's own requests go through (the same settings, hence the same
     /// pool) and the endpoint a `GetItem` resolves to — a `GetItem` stopped before it is
-    /// sent — and sends an unsigned `GET /` there. DynamoDB answers that without reading
-    /// anything (a health line); its body is read to the end so that the connection goes
-    /// back to the pool.
+    /// sent — and sends an unsigned `GET /` there. DynamoDB answers it with a short health
+    /// line (`healthy: dynamodb.<region>.amazonaws.com`; observed, not documented by AWS);
+    /// its body is read to the end, which is what reliably returns an HTTP/1.1 connection to
+    /// the pool.
     async fn prewarm_connect(&self) -> Result<(), StoreError> {
         let taken = TakeConnector::default();
         let slot = taken.0.clone();
@@ -104,15 +107,16 @@ impl Store {
             return Err(StoreError::Unavailable);
         };
         let request = HttpRequest::get(&endpoint).map_err(|_| StoreError::Unavailable)?;
-        let response = connector
-            .call(request)
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
-        ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map(drop)
-            .map_err(|_| StoreError::Unavailable)
+        // The connector bounds only the connect; the SDK's attempt timeout does not cover a
+        // call made outside an operation, so the answer and its body get the same bound here.
+        let answered = async {
+            let response = connector.call(request).await.ok()?;
+            ByteStream::new(response.into_body()).collect().await.ok()
+        };
+        match tokio::time::timeout(crate::settings::attempt_timeout(), answered).await {
+            Ok(Some(_)) => Ok(()),
+            _ => Err(StoreError::Unavailable),
+        }
     }
 }
 

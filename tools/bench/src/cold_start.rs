@@ -35,8 +35,8 @@ pub const WARM_EVENTS: usize = 5;
 
 /// How long after init the first event arrives on the provisioned-concurrency path. Long
 /// next to any init here; shorter than the 90 s after which the SDK's connection pool drops
-/// an idle connection (in AWS a provisioned container usually waits longer, and then no
-/// warm-up's connection survives: see docs/benchmarks.md).
+/// an idle connection (a provisioned container may wait longer than that; then the
+/// warm-up's connection is gone — not measured).
 pub const PROVISIONED_HOLD: Duration = Duration::from_millis(300);
 
 /// The routes whose `PREWARM` modes are compared: a read and the resolve pipelines call.
@@ -242,7 +242,8 @@ async fn floor_probe(env: &[(&str, String)], fixed_id: &str, runs: usize) -> Res
 }
 
 /// `credentials-bench floor-probe <credential id>`: one TLS connection and one `GetItem`,
-/// on the SDK configuration the functions build (`credentials_core::settings`), timed from
+/// on the SDK configuration the functions build (`credentials_core::settings`) and their
+/// current-thread runtime (see `main`), timed from
 /// the call to its answer (the configuration is built before: the hello world's first
 /// answer stands for process start). Prints milliseconds.
 pub async fn run_floor_probe(id: &str) -> Result<(), Error> {

@@ -107,14 +107,24 @@ fn count(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if let [_, command, id] = args.as_slice() {
         if command == "floor-probe" {
-            return cold_start::run_floor_probe(id).await;
+            // The functions' runtime: tokio's current-thread one.
+            return tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(cold_start::run_floor_probe(id));
         }
     }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench())
+}
+
+async fn bench() -> Result<(), Error> {
     let config = Config::from_env()?;
     let stack = Stack::start(&config.endpoint).await?;
     let server = LocalServer::start(&config.bin_dir, &stack.function_env())?;
