@@ -23,7 +23,7 @@ fi
 # Host builds for running, in the `host-bench` profile (release without fat LTO; see
 # Cargo.toml). One function at a time, so that no function links another's features; the
 # local server and the bench in one go (both link `credentials-core` with the same features).
-for package in functions/* tools/hello-world; do
+for package in functions/* tools/hello-world tools/hello-dynamodb; do
   name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$package/Cargo.toml" | head -n 1)"
   log "building $name (host-bench, host)"
   cargo build --profile host-bench --locked --quiet -p "$name"

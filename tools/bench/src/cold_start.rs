@@ -7,7 +7,8 @@
 //! warm figure the cold penalty is measured against. Reported:
 //! init (process start to first poll), the connection prewarm inside it (the function's
 //! `prewarm_ms` log field), first answer, warm p50, cold penalty and peak RSS; a bare
-//! `lambda_http` hello world first, for scale.
+//! `lambda_http` hello world first, for scale, and `tools/hello-dynamodb` (the same with the
+//! functions' SDK configuration and DynamoDB client built at init), the floor of init.
 //!
 //! In the same run: the floor a cold first answer is held to — the hello world's first
 //! answer plus what a fresh process spends opening one TLS connection to the same endpoint
@@ -25,7 +26,7 @@ use test_harness::events::{aimed, all};
 use test_harness::runtime_api::{spawn_function, Outcome, RuntimeApi};
 use test_harness::unique;
 
-use crate::server::{database_body, Client};
+use crate::server::{database_body, Client, LocalServer};
 use crate::stack::Stack;
 use crate::stats::{round, stats};
 use crate::Error;
@@ -79,8 +80,13 @@ pub struct ColdStarts {
     /// their workspace and the prewarm became a choice: `PREWARM=read` and a key in the
     /// older format (the key's record, then the credential: two reads). Empty otherwise.
     pub before: Vec<(Route, ColdStart)>,
+    /// `tools/hello-dynamodb`: the hello world plus the functions' SDK configuration and
+    /// DynamoDB client, built before the first poll (the init any function here pays).
+    pub init_floor: ColdStart,
     /// A fresh process's one TLS connection and one `GetItem` (median, ms).
     pub connect_and_read_ms: f64,
+    /// The same process's second `GetItem`, over the open connection (median, ms).
+    pub warm_read_ms: f64,
     pub prewarm: Vec<PrewarmCell>,
 }
 
@@ -89,6 +95,13 @@ impl ColdStarts {
     /// connection and one round trip.
     pub fn floor_ms(&self) -> f64 {
         round(self.hello.median + self.connect_and_read_ms)
+    }
+
+    /// The floor of a cold penalty (first answer less warm answers), whatever calls a route
+    /// makes: the hello world's first answer and what a first call over a new TLS
+    /// connection takes beyond the same call over an open one.
+    pub fn penalty_floor_ms(&self) -> f64 {
+        round(self.hello.median + self.connect_and_read_ms - self.warm_read_ms)
     }
 }
 
@@ -110,45 +123,97 @@ pub struct Tls {
     pub ca_file: String,
 }
 
-/// `runs` cold starts of the hello world and of each function in `bin_dir`. `fixed_id` is
-/// the credential the routes that only read or update act on; the others get their own.
+/// A table, local server and credential of their own for a set of cold starts: what the
+/// runs leave behind (credentials, events) slows moto's transactions on that table (it
+/// copies the whole table before each), so no other phase shares it.
+pub struct ColdTable {
+    pub stack: Stack,
+    pub client: Client,
+    /// The credential the routes that only read or update act on.
+    pub fixed_id: String,
+    _server: LocalServer,
+}
+
+impl ColdTable {
+    pub async fn start(endpoint: &str, bin_dir: &Path) -> Result<Self, Error> {
+        let stack = Stack::start(endpoint).await?;
+        let server = LocalServer::start(bin_dir, &stack.function_env())?;
+        let mut client = server.client(&stack.key).await;
+        let (_, fixed_id) = client.create("warm-up").await?;
+        Ok(Self {
+            stack,
+            client,
+            fixed_id,
+            _server: server,
+        })
+    }
+
+    /// Deletes the table: moto keeps every table in its one process, and one this phase
+    /// filled slowed the later phases' calls on the other table past the SDK's timeouts.
+    pub async fn delete(self) -> Result<(), Error> {
+        aws_sdk_dynamodb::Client::new(&self.stack.sdk)
+            .delete_table()
+            .table_name(&self.stack.settings.table_name)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The functions' environment on this table, reaching the emulator over TLS.
+    fn function_env(&self, tls: &Tls) -> Vec<(&'static str, String)> {
+        let mut env = self.stack.function_env();
+        env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL" && *name != "LOG_LEVEL");
+        env.push(("AWS_ENDPOINT_URL", tls.endpoint.clone()));
+        env.push(("SSL_CERT_FILE", tls.ca_file.clone()));
+        env.push(("LOG_LEVEL", "info".to_owned()));
+        env
+    }
+}
+
+/// `runs` cold starts of the hello world and of each function in `bin_dir`, on `table`;
+/// with `before`, each function's too as its cold path was before (see
+/// [`ColdStarts::before`]), on that table of its own.
 pub async fn measure(
-    stack: &Stack,
-    client: &mut Client,
+    table: &mut ColdTable,
+    mut before: Option<&mut ColdTable>,
     bin_dir: &Path,
-    fixed_id: &str,
     runs: usize,
     tls: &Tls,
-    before: bool,
 ) -> Result<ColdStarts, Error> {
     eprintln!("cold starts over TLS ({runs} runs each, {WARM_EVENTS} warm events per run)…");
-    let mut env = stack.function_env();
-    env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL" && *name != "LOG_LEVEL");
-    env.push(("AWS_ENDPOINT_URL", tls.endpoint.clone()));
-    env.push(("SSL_CERT_FILE", tls.ca_file.clone()));
-    env.push(("LOG_LEVEL", "info".to_owned()));
-    let hello_event = aimed(&event_file(Route::Get), &stack.key, fixed_id);
+    let env = table.function_env(tls);
+    let fixed_id = table.fixed_id.clone();
+    let hello_event = aimed(&event_file(Route::Get), &table.stack.key, &fixed_id);
     let hello_runs = vec![vec![hello_event; 1 + WARM_EVENTS]; runs];
     let hello = cold_starts(
         &bin_dir.join("hello-world"),
+        &env,
+        hello_runs.clone(),
+        Duration::ZERO,
+    )
+    .await?;
+    let init_floor = cold_starts(
+        &bin_dir.join("hello-dynamodb"),
         &env,
         hello_runs,
         Duration::ZERO,
     )
     .await?;
-    let connect_and_read_ms = floor_probe(&env, fixed_id, runs).await?;
+    let (connect_and_read_ms, warm_read_ms) = floor_probe(&env, &fixed_id, runs).await?;
     let mut functions = Vec::new();
     let mut earlier = Vec::new();
-    let mut before_env = env.clone();
-    before_env.push(("PREWARM", "read".to_owned()));
     for &route in Route::ALL {
         let binary = bin_dir.join(route.name());
-        let per_run = events(client, &stack.key, route, fixed_id, runs).await?;
+        let key = table.stack.key.clone();
+        let per_run = events(&mut table.client, &key, route, &fixed_id, runs).await?;
         let cold = cold_starts(&binary, &env, per_run, Duration::ZERO).await?;
         functions.push((route, cold));
-        if before {
-            let per_run = events(client, &stack.older_key, route, fixed_id, runs).await?;
-            let cold = cold_starts(&binary, &before_env, per_run, Duration::ZERO).await?;
+        if let Some(before) = before.as_deref_mut() {
+            let mut env = before.function_env(tls);
+            env.push(("PREWARM", "read".to_owned()));
+            let (key, id) = (before.stack.older_key.clone(), before.fixed_id.clone());
+            let per_run = events(&mut before.client, &key, route, &id, runs).await?;
+            let cold = cold_starts(&binary, &env, per_run, Duration::ZERO).await?;
             earlier.push((route, cold));
         }
     }
@@ -163,7 +228,8 @@ pub async fn measure(
                 let mut env = env.clone();
                 env.push(("PREWARM", mode.to_owned()));
                 env.push(("AWS_LAMBDA_INITIALIZATION_TYPE", path.to_owned()));
-                let per_run = events(client, &stack.key, route, fixed_id, runs).await?;
+                let key = table.stack.key.clone();
+                let per_run = events(&mut table.client, &key, route, &fixed_id, runs).await?;
                 let cold = cold_starts(&bin_dir.join(route.name()), &env, per_run, hold).await?;
                 prewarm.push(PrewarmCell {
                     route,
@@ -183,7 +249,9 @@ pub async fn measure(
         hello,
         functions,
         before: earlier,
+        init_floor,
         connect_and_read_ms,
+        warm_read_ms,
         prewarm,
     })
 }
@@ -215,9 +283,14 @@ async fn events(
 
 /// The bench binary started `runs` times as `floor-probe`, with the functions' environment:
 /// each opens one TLS connection and makes one `GetItem` (of the credential the read routes
-/// get) and prints how long that took. The median, in ms.
-async fn floor_probe(env: &[(&str, String)], fixed_id: &str, runs: usize) -> Result<f64, Error> {
-    let mut samples = Vec::with_capacity(runs);
+/// get), then the same `GetItem` over the open connection, and prints how long each took.
+/// The medians, in ms.
+async fn floor_probe(
+    env: &[(&str, String)],
+    fixed_id: &str,
+    runs: usize,
+) -> Result<(f64, f64), Error> {
+    let (mut firsts, mut seconds) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
         let output = tokio::process::Command::new(std::env::current_exe()?)
             .arg("floor-probe")
@@ -230,42 +303,56 @@ async fn floor_probe(env: &[(&str, String)], fixed_id: &str, runs: usize) -> Res
             .output()
             .await?;
         let text = String::from_utf8_lossy(&output.stdout);
-        let ms: f64 = text.trim().parse().map_err(|_| {
-            format!(
+        let parsed: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|ms| ms.parse().ok())
+            .collect();
+        let [first, second] = parsed[..] else {
+            return Err(format!(
                 "floor-probe: {text}{}",
                 String::from_utf8_lossy(&output.stderr)
             )
-        })?;
-        samples.push(Duration::from_secs_f64(ms / 1000.0));
+            .into());
+        };
+        firsts.push(Duration::from_secs_f64(first / 1000.0));
+        seconds.push(Duration::from_secs_f64(second / 1000.0));
     }
-    Ok(stats(samples).p50)
+    Ok((stats(firsts).p50, stats(seconds).p50))
 }
 
 /// `credentials-bench floor-probe <credential id>`: one TLS connection and one `GetItem`,
-/// on the SDK configuration the functions build (`credentials_core::settings`) and their
-/// current-thread runtime (see `main`), timed from
-/// the call to its answer (the configuration is built before: the hello world's first
-/// answer stands for process start). Prints milliseconds.
+/// then the same `GetItem` again over that connection, on the SDK configuration the
+/// functions build (`credentials_core::settings`) and their current-thread runtime (see
+/// `main`), each timed from the call to its answer (the configuration is built before: the
+/// hello world's first answer stands for process start). Prints both, in milliseconds.
 pub async fn run_floor_probe(id: &str) -> Result<(), Error> {
     let settings = credentials_core::Settings::from_env()?;
     let sdk = credentials_core::settings::sdk_config(&settings)?;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let started = Instant::now();
-    let read = client
-        .get_item()
-        .table_name(&settings.table_name)
-        .set_key(Some(credentials_core::store::credential_key(
-            crate::stack::WORKSPACE,
-            id,
-        )))
-        .consistent_read(true)
-        .send()
-        .await?;
-    let took = started.elapsed();
-    if read.item.is_none() {
-        return Err(format!("floor-probe: no credential {id}").into());
-    }
-    println!("{}", crate::stats::ms(took));
+    let read = || async {
+        let started = Instant::now();
+        let read = client
+            .get_item()
+            .table_name(&settings.table_name)
+            .set_key(Some(credentials_core::store::credential_key(
+                crate::stack::WORKSPACE,
+                id,
+            )))
+            .consistent_read(true)
+            .send()
+            .await?;
+        match read.item {
+            Some(_) => Ok::<_, Error>(started.elapsed()),
+            None => Err(format!("floor-probe: no credential {id}").into()),
+        }
+    };
+    let connect_and_read = read().await?;
+    let warm_read = read().await?;
+    println!(
+        "{} {}",
+        crate::stats::ms(connect_and_read),
+        crate::stats::ms(warm_read)
+    );
     Ok(())
 }
 

@@ -134,24 +134,27 @@ async fn bench() -> Result<(), Error> {
     let (_, fixed_id) = client.create("warm-up").await?;
     let sizes = Sizes::find(&config.root, &config.bin_dir);
     let mut phases = Phases::start();
-    // The cold starts on a table (and local server) of their own: the credentials and events
-    // they leave behind would slow moto's transactions in every later phase (it copies the
-    // whole table before each), past the SDK's timeouts.
+    // The cold starts on tables of their own (see `cold_start::ColdTable`).
     let cold = {
-        let stack = Stack::start(&config.endpoint).await?;
-        let server = LocalServer::start(&config.bin_dir, &stack.function_env())?;
-        let mut client = server.client(&stack.key).await;
-        let (_, fixed_id) = client.create("warm-up").await?;
-        cold_start::measure(
-            &stack,
-            &mut client,
+        let mut table = cold_start::ColdTable::start(&config.endpoint, &config.bin_dir).await?;
+        let mut before = if config.before {
+            Some(cold_start::ColdTable::start(&config.endpoint, &config.bin_dir).await?)
+        } else {
+            None
+        };
+        let cold = cold_start::measure(
+            &mut table,
+            before.as_mut(),
             &config.bin_dir,
-            &fixed_id,
             config.cold_runs,
             &config.tls,
-            config.before,
         )
-        .await?
+        .await?;
+        table.delete().await?;
+        if let Some(before) = before {
+            before.delete().await?;
+        }
+        cold
     };
     phases.done("cold starts");
     let warm = warm::measure(&stack, &mut client, &fixed_id, config.warm_requests).await?;

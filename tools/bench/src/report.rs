@@ -25,11 +25,16 @@ struct Function {
     ratio: f64,
     /// Init less its connection prewarm, to the hello world's init.
     init_ratio: f64,
+    /// Init less its connection prewarm, to `tools/hello-dynamodb`'s init.
+    init_floor_ratio: f64,
     /// Cold penalty to the hello world's process start to first answer.
     cold_penalty_ratio: f64,
     /// First answer to the floor (hello world's first answer + one TLS connection and one
     /// GetItem).
     cold_floor_ratio: f64,
+    /// Cold penalty to its floor (the hello world's first answer + what a first call over a
+    /// new TLS connection takes beyond the same call over an open one).
+    penalty_floor_ratio: f64,
     /// The same function's cold start as before (`BENCH_BEFORE=1`): figures and floor ratio.
     before: Option<(ColdStart, f64)>,
 }
@@ -51,8 +56,13 @@ pub struct Report {
     scale_large: usize,
     hello: ColdStart,
     hello_size_bytes: u64,
+    /// `tools/hello-dynamodb`.
+    init_floor: ColdStart,
     /// A fresh process's one TLS connection and one GetItem, and the floor it makes.
     connect_and_read_ms: f64,
+    /// The same process's second GetItem, and the cold-penalty floor it makes.
+    warm_read_ms: f64,
+    penalty_floor_ms: f64,
     cold_floor_ms: f64,
     prewarm: Vec<PrewarmCell>,
     functions: Vec<Function>,
@@ -125,8 +135,10 @@ impl Report {
     ) -> Self {
         let cold_floor_ms = cold.floor_ms();
         let connect_and_read_ms = cold.connect_and_read_ms;
+        let (warm_read_ms, penalty_floor_ms) = (cold.warm_read_ms, cold.penalty_floor_ms());
         let prewarm = cold.prewarm;
         let hello = cold.hello;
+        let init_floor = cold.init_floor;
         let mut before: HashMap<Route, ColdStart> = cold.before.into_iter().collect();
         let functions = cold
             .functions
@@ -141,8 +153,10 @@ impl Report {
                 links_kms: sizes.links_kms(route.name()),
                 ratio: round(cold.median / hello.median),
                 init_ratio: round(cold.init_less_prewarm_median / hello.init_median),
+                init_floor_ratio: round(cold.init_less_prewarm_median / init_floor.init_median),
                 cold_penalty_ratio: round(cold.cold_penalty / hello.median),
                 cold_floor_ratio: round(cold.median / cold_floor_ms),
+                penalty_floor_ratio: round(cold.cold_penalty / penalty_floor_ms),
                 cold,
             })
             .collect();
@@ -161,7 +175,10 @@ impl Report {
             scale_large: config.scale_large,
             hello,
             hello_size_bytes: sizes.bytes("hello-world"),
+            init_floor,
             connect_and_read_ms,
+            warm_read_ms,
+            penalty_floor_ms,
             cold_floor_ms,
             prewarm,
             functions,
@@ -195,6 +212,7 @@ impl Report {
                     "init_ms_median": f.cold.init_median,
                     "init_less_prewarm_ms_median": f.cold.init_less_prewarm_median,
                     "init_ratio": f.init_ratio,
+                    "init_floor_ratio": f.init_floor_ratio,
                     "prewarm_ms": f.cold.prewarm_median,
                     "first_answer_ms_median": f.cold.median,
                     "warm_p50_ms": f.cold.warm_p50,
@@ -204,6 +222,7 @@ impl Report {
                     "peak_rss_kb": f.cold.peak_rss_kb,
                     "cold_floor_ms": self.cold_floor_ms,
                     "cold_floor_ratio": f.cold_floor_ratio,
+                    "cold_penalty_floor_ratio": f.penalty_floor_ratio,
                     "before": f.before.as_ref().map(|(b, ratio)| json!({
                         "prewarm": "read",
                         "key": "older format (key's record, then the credential)",
@@ -211,7 +230,9 @@ impl Report {
                         "init_ms_median": b.init_median,
                         "prewarm_ms": b.prewarm_median,
                         "warm_p50_ms": b.warm_p50,
+                        "cold_penalty_ms": b.cold_penalty,
                         "cold_floor_ratio": ratio,
+                        "cold_penalty_floor_ratio": round(b.cold_penalty / self.penalty_floor_ms),
                     })),
                 });
                 (f.name.to_owned(), figures)
@@ -247,6 +268,14 @@ impl Report {
                 "connect_and_read_ms": self.connect_and_read_ms,
                 "floor_ms": self.cold_floor_ms,
                 "goal_ratio": 1.2,
+                "warm_read_ms": self.warm_read_ms,
+                "penalty_floor_ms": self.penalty_floor_ms,
+            },
+            "init_floor": {
+                "binary": "hello-dynamodb",
+                "init_ms_median": self.init_floor.init_median,
+                "first_answer_ms_median": self.init_floor.median,
+                "peak_rss_kb": self.init_floor.peak_rss_kb,
             },
             "prewarm_modes": prewarm,
             "functions": functions,
@@ -307,6 +336,21 @@ impl Report {
                 if f.links_kms { "yes" } else { "no" }
             );
         }
+        println!(
+            "\ninit floor: tools/hello-dynamodb (hello world + the functions' SDK configuration and DynamoDB client) {:.2} ms to its first poll ({:.2}x hello's)",
+            self.init_floor.init_median,
+            self.init_floor.init_median / self.hello.init_median
+        );
+        println!(
+            "{:<28} {:>16} {:>8}",
+            "function", "init - prewarm", "/ floor"
+        );
+        for f in &self.functions {
+            println!(
+                "{:<28} {:>13.2} ms {:>7.2}x",
+                f.name, f.cold.init_less_prewarm_median, f.init_floor_ratio
+            );
+        }
         println!("\ncold penalty over TLS (first answer less the warm p50 of the same route in the same process)");
         println!(
             "{:<20} {:>11} {:>11} {:>11} {:>11} {:>11} {:>8} {:>11}",
@@ -334,24 +378,41 @@ impl Report {
             "\ncold floor: hello world's first answer {:.2} ms + one TLS connection and one GetItem from a fresh process {:.2} ms = {:.2} ms (goal: first answer <= 1.2x)",
             self.hello.median, self.connect_and_read_ms, self.cold_floor_ms
         );
-        println!("{:<28} {:>11} {:>8}", "function", "first", "/ floor");
+        println!(
+            "cold-penalty floor (first answer less warm answers, whatever the calls): {:.2} ms + ({:.2} ms - the same GetItem again over the open connection, {:.2} ms) = {:.2} ms",
+            self.hello.median, self.connect_and_read_ms, self.warm_read_ms, self.penalty_floor_ms
+        );
+        println!(
+            "{:<28} {:>11} {:>8} {:>11} {:>8}",
+            "function", "first", "/ floor", "penalty", "/ floor"
+        );
         for f in &self.functions {
             println!(
-                "{:<28} {:>8.2} ms {:>7.2}x",
-                f.name, f.cold.median, f.cold_floor_ratio
+                "{:<28} {:>8.2} ms {:>7.2}x {:>8.2} ms {:>7.2}x",
+                f.name,
+                f.cold.median,
+                f.cold_floor_ratio,
+                f.cold.cold_penalty,
+                f.penalty_floor_ratio
             );
         }
         if self.functions.iter().any(|f| f.before.is_some()) {
             println!("\nbefore (PREWARM=read, older-format key: the key's record, then the credential) and now (default PREWARM, key naming its workspace)");
             println!(
-                "{:<28} {:>11} {:>8} {:>11} {:>8}",
-                "function", "before", "/ floor", "now", "/ floor"
+                "{:<28} {:>11} {:>8} {:>11} {:>11} {:>8} {:>11}",
+                "function", "before", "/ floor", "penalty", "now", "/ floor", "penalty"
             );
             for f in &self.functions {
                 if let Some((b, ratio)) = &f.before {
                     println!(
-                        "{:<28} {:>8.2} ms {:>7.2}x {:>8.2} ms {:>7.2}x",
-                        f.name, b.median, ratio, f.cold.median, f.cold_floor_ratio
+                        "{:<28} {:>8.2} ms {:>7.2}x {:>8.2} ms {:>8.2} ms {:>7.2}x {:>8.2} ms",
+                        f.name,
+                        b.median,
+                        ratio,
+                        b.cold_penalty,
+                        f.cold.median,
+                        f.cold_floor_ratio,
+                        f.cold.cold_penalty
                     );
                 }
             }
