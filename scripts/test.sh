@@ -37,6 +37,9 @@ export EMULATOR_ENDPOINT="http://127.0.0.1:$port"
 
 # The OAuth tests start their own token endpoints (tools/python/oauth_server.py, Authlib).
 ensure_oauth_server
+log "tools/python: unit tests of the moto wrapper and of the OAuth token endpoint"
+"$VENV/bin/python" -m unittest tools/python/test_moto_serialized.py
+"$ROOT/.venv-oauth/bin/python" -m unittest tools/python/test_oauth_server.py
 export TEST_LOG_DIR="$ROOT/target/test-logs"
 rm -rf "$TEST_LOG_DIR"
 log "cargo build (every binary, for the smoke tests)"

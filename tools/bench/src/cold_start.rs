@@ -148,8 +148,8 @@ impl ColdTable {
         })
     }
 
-    /// Deletes the table: moto keeps every table in its one process, and one this phase
-    /// filled slowed the later phases' calls on the other table past the SDK's timeouts.
+    /// Deletes the table once its phase is done: nothing later reads it, and moto holds
+    /// every table in the memory of its one process.
     pub async fn delete(self) -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&self.stack.sdk)
             .delete_table()
