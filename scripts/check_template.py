@@ -106,7 +106,9 @@ QUERIED_INDEXES = {
 # must be granted it on exactly the key and workspace items), and no other.
 KEY_WITH_CREDENTIAL = {
     "get-credential", "update-credential", "delete-credential", "restore-credential",
-    "purge-credential", "resolve-credential",
+    "purge-credential", "resolve-credential", "get-credential-usage",
+    "list-credential-versions", "stage-credential-version", "promote-credential-version",
+    "restore-credential-version", "destroy-credential-version",
 }
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:*"}
 

@@ -353,6 +353,69 @@ async fn a_key_cache_miss_reads_key_and_credential_in_one_round_trip() {
         &["DynamoDB.BatchGetItem", "DynamoDB.PutItem"],
         &["KMS.Decrypt", "DynamoDB.UpdateItem", "DynamoDB.UpdateItem"],
     );
+    // Usage and the version history: the key and the credential, then the route's Queries.
+    let reader = app.key(&workspace, &[Scope::Read]).await;
+    app.calls.take();
+    let usage = app
+        .request("GET", &format!("{path}/usage"))
+        .key(&reader)
+        .send()
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    assert_calls(
+        app.calls.take(),
+        &["DynamoDB.BatchGetItem"],
+        &["DynamoDB.Query"; USAGE_SHARDS as usize],
+    );
+    let reader = app.key(&workspace, &[Scope::Read]).await;
+    app.calls.take();
+    let history = app
+        .request("GET", &format!("{path}/versions"))
+        .key(&reader)
+        .send()
+        .await;
+    assert_eq!(history.status, 200, "{}", history.text);
+    assert_eq!(
+        app.calls.take(),
+        ["DynamoDB.BatchGetItem", "DynamoDB.Query"]
+    );
+    // Stage and promote a version: the key and the credential, then as with a cached key.
+    let stager = app.key(&workspace, &[Scope::Write]).await;
+    app.calls.take();
+    let staged = app
+        .request("POST", &format!("{path}/versions"))
+        .key(&stager)
+        .json(&json!({"config": {"password": secret("cold-staged")}}))
+        .send()
+        .await;
+    assert_eq!(staged.status, 201, "{}", staged.text);
+    assert_eq!(
+        app.calls.take(),
+        [
+            "DynamoDB.BatchGetItem",
+            "KMS.GenerateDataKey",
+            "DynamoDB.TransactWriteItems"
+        ]
+    );
+    let pending = staged.body["data"]["pending_secret_version"]
+        .as_u64()
+        .unwrap();
+    let promoter = app.key(&workspace, &[Scope::Write]).await;
+    app.calls.take();
+    let promoted = app
+        .request("POST", &format!("{path}/versions/{pending}/promote"))
+        .key(&promoter)
+        .send()
+        .await;
+    assert_eq!(promoted.status, 200, "{}", promoted.text);
+    assert_eq!(
+        app.calls.take(),
+        [
+            "DynamoDB.BatchGetItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.TransactWriteItems"
+        ]
+    );
     // A write: the key and the credential, then the transaction.
     let writer = app.key(&workspace, &[Scope::Write]).await;
     app.calls.take();

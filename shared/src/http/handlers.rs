@@ -172,7 +172,7 @@ pub async fn get(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
 }
 
 pub async fn usage(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::GetUsage).await?;
+    let principal = caller_of_credential(state, req, Route::GetUsage).await?;
     let id = credential_id(req)?;
     let (credential, usage) = service::usage(state, &principal, &id).await?;
     Ok(Reply::ok(views::CredentialUsage::of(
@@ -228,7 +228,7 @@ pub async fn update(state: &AppState, req: &Request) -> Result<Reply, ApiError> 
 /// credential (`pending_secret_version` names it; `current` is untouched).
 #[cfg(feature = "encryption")]
 pub async fn stage_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::StageVersion).await?;
+    let principal = caller_of_credential(state, req, Route::StageVersion).await?;
     let id = credential_id(req)?;
     let body = super::request::json_body(req)?;
     let target = Target {
@@ -336,7 +336,7 @@ fn version_query(req: &Request) -> Result<service::VersionQuery, ApiError> {
 }
 
 pub async fn list_versions(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::ListVersions).await?;
+    let principal = caller_of_credential(state, req, Route::ListVersions).await?;
     let query = version_query(req)?;
     let limit = query.limit;
     let history = service::list_versions(state, &principal, query).await?;
@@ -360,21 +360,21 @@ fn version_target(req: &Request) -> Result<service::VersionTarget, ApiError> {
 }
 
 pub async fn promote_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::PromoteVersion).await?;
+    let principal = caller_of_credential(state, req, Route::PromoteVersion).await?;
     let target = version_target(req)?;
     let credential = service::promote(state, &principal, &target).await?;
     Ok(credential_reply(&credential))
 }
 
 pub async fn restore_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::RestoreVersion).await?;
+    let principal = caller_of_credential(state, req, Route::RestoreVersion).await?;
     let target = version_target(req)?;
     let credential = service::restore_version(state, &principal, &target).await?;
     Ok(credential_reply(&credential))
 }
 
 pub async fn destroy_version(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
-    let principal = caller(state, req, Route::DestroyVersion).await?;
+    let principal = caller_of_credential(state, req, Route::DestroyVersion).await?;
     let target = version_target(req)?;
     let credential = service::destroy_version(state, &principal, &target).await?;
     Ok(credential_reply(&credential))

@@ -89,7 +89,8 @@ fn with_marks(mut usage: Usage, credential: &StoredCredential, cut_short: bool) 
 }
 
 /// The credential (of the caller's workspace; 404 otherwise) and its usage: the credential
-/// and its day items are read concurrently (one `GetItem`, one or more `Query` pages).
+/// and its day items are read concurrently (one `GetItem` unless the credential came with
+/// the key, one or more `Query` pages).
 pub async fn usage(
     app: &AppState,
     caller: &Caller,
@@ -98,7 +99,7 @@ pub async fn usage(
     let now = app.now_epoch();
     let first_day = day_of(now).saturating_sub(WINDOW_DAYS - 1);
     let (credential, items) = tokio::join!(
-        app.store.get_credential(caller.workspace(), id),
+        caller.read_credential(app, id),
         app.store
             .usage_since(caller.workspace(), id, first_day, MAX_USAGE_PAGES),
     );

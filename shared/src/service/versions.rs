@@ -31,15 +31,15 @@ pub struct VersionHistory {
 }
 
 /// The version history of one credential of the caller's workspace: metadata, never
-/// sealed data. One read of the credential, one `Query` of its versions.
+/// sealed data. One read of the credential (none when it came with the key), one `Query` of
+/// its versions.
 pub async fn list_versions(
     app: &AppState,
     caller: &Caller,
     query: VersionQuery,
 ) -> Result<VersionHistory, ApiError> {
-    let credential = app
-        .store
-        .get_credential(caller.workspace(), &query.id)
+    let credential = caller
+        .read_credential(app, &query.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let page = app
