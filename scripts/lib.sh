@@ -9,7 +9,7 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_EC2_METADATA_DISABLED=true
-# moto can stall for seconds (Python GC, a whole-table copy per transaction); a retried
+# moto serves one request at a time, in Python, and can be slow under load; a retried
 # attempt is not idempotent there as it is on AWS, so give local attempts time to finish.
 export SDK_ATTEMPT_TIMEOUT_MS="${SDK_ATTEMPT_TIMEOUT_MS:-15000}"
 export SDK_OPERATION_TIMEOUT_MS="${SDK_OPERATION_TIMEOUT_MS:-30000}"

@@ -124,8 +124,8 @@ pub struct Tls {
 }
 
 /// A table, local server and credential of their own for a set of cold starts: what the
-/// runs leave behind (credentials, events) slows moto's transactions on that table (it
-/// copies the whole table before each), so no other phase shares it.
+/// runs leave behind (credentials, events) would slow moto's queries on that table (see
+/// `trim.rs`), so no other phase shares it.
 pub struct ColdTable {
     pub stack: Stack,
     pub client: Client,

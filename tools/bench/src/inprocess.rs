@@ -5,9 +5,9 @@
 //! subscriber, so log lines cost nothing here).
 //!
 //! The two are interleaved (raw then handler, then handler then raw, …) on items of the same
-//! shape in the same table: the emulator's latency drifts as its table grows (it copies the
-//! table on every transaction), so a baseline timed at another point of the run would
-//! compare two table sizes rather than the service with its calls.
+//! shape in the same table: the emulator's latency drifts as its table grows (see
+//! `trim.rs`), so a baseline timed at another point of the run would compare two table
+//! sizes rather than the service with its calls.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -78,8 +78,8 @@ impl Stack {
             ("API_KEY_CACHE_SECONDS", "60".to_owned()),
             ("LOG_LEVEL", "warn".to_owned()),
         ];
-        // The emulator's longer bounds (scripts/lib.sh): moto's transactions slow down as
-        // the table grows, and a write cut off by the default 1 s attempt answers 503.
+        // The emulator's longer bounds (scripts/lib.sh): moto serves one request at a time,
+        // and a write cut off by the default 1 s attempt answers 503.
         for name in ["SDK_ATTEMPT_TIMEOUT_MS", "SDK_OPERATION_TIMEOUT_MS"] {
             if let Ok(value) = std::env::var(name) {
                 env.push((name, value));

@@ -1,8 +1,6 @@
-//! Keeps the emulator's table small between timed rounds. Before a transaction, moto
-//! deep-copies the table it writes to, once per item of the transaction (to roll back a
-//! cancelled one), so its transactions slow down as items pile up, which a real table's do
-//! not; and a run that grows the table makes each phase
-//! slower than the one before. Partitions that a measurement wrote and no later request
+//! Keeps the emulator's table small between timed rounds. moto's queries slow down as items
+//! pile up (a query of an index walks every item of the table), which a real table's do
+//! not, so a run that grows the table would make each phase slower than the one before. Partitions that a measurement wrote and no later request
 //! reads (audit events, the raw calls' throwaway items) are cut back here, untimed.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};

@@ -29,10 +29,10 @@ pub async fn measure(
 ) -> Result<HashMap<Route, Stats>, Error> {
     eprintln!("warm latency ({requests} requests per route)…");
     let mut samples: HashMap<Route, Vec<Duration>> = Default::default();
-    // moto copies a whole table for every transaction, so its transactions slow down as the
-    // table grows: credentials are created, deleted, restored and purged in small rounds, and
-    // the audit events they write are cut back between rounds, so that the table stays about
-    // the same size throughout (as a real table's cost would).
+    // moto's queries slow down as the table grows (see trim.rs): credentials are created,
+    // deleted, restored and purged in small rounds, and the audit events they write are cut
+    // back between rounds, so that the table stays about the same size throughout (as a real
+    // table's cost would).
     let lifecycle = [
         (Route::SoftDelete, "DELETE", ""),
         (Route::Restore, "POST", "/restore"),
