@@ -110,7 +110,7 @@ async fn https_to_dynamodb_trusts_aws_roots_or_the_certificate_environment() {
         ("connect", "on-demand", Some("connect")),
         ("none", "provisioned-concurrency", None),
         ("auto", "on-demand", None),
-        ("auto", "provisioned-concurrency", Some("connect")),
+        ("auto", "provisioned-concurrency", Some("read")),
     ] {
         let before = accepted.load(Ordering::SeqCst);
         let (trusted, log) = answer(vec![

@@ -113,6 +113,7 @@ class TransactionsTest(unittest.TestCase):
             self.backend.transact_write_items(self.writes())
         finally:
             Table.__deepcopy__ = original
+        self.assertTrue(copies, "moto made no backup at all: the test would prove nothing")
         self.assertNotIn(True, copies)
 
     def test_a_table_deep_copied_elsewhere_is_a_copy(self):

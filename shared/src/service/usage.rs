@@ -88,9 +88,9 @@ fn with_marks(mut usage: Usage, credential: &StoredCredential, cut_short: bool) 
     usage
 }
 
-/// The credential (of the caller's workspace; 404 otherwise) and its usage: the credential
-/// and its day items are read concurrently (one `GetItem` unless the credential came with
-/// the key, one or more `Query` pages).
+/// The credential (of the caller's workspace; 404 otherwise) and its usage: its day items
+/// (one or more `Query` pages) and, unless it came with the key, the credential (one
+/// `GetItem`, concurrently).
 pub async fn usage(
     app: &AppState,
     caller: &Caller,

@@ -41,17 +41,17 @@ impl Prewarm {
     /// `auto`: an on-demand container gets its first event as soon as init ends, so a
     /// warm-up only adds its round trip before the first answer (the first request opens the
     /// connection it needs anyway): none. A provisioned-concurrency container is initialized
-    /// before any event arrives, off the clock: connect — in `make bench` tied with read on
-    /// get and faster on resolve, and it reads nothing (docs/benchmarks.md, Prewarm). Its
-    /// connection helps only while it stays open: hyper's pool drops it after 90 s idle, or
-    /// sooner if DynamoDB closes it.
+    /// before any event arrives, off the clock: read — in `make bench`, after the emulator
+    /// fixes of 2026-12-07, faster than none in every run and, summed over get and resolve,
+    /// faster than connect (docs/benchmarks.md, Prewarm). Its connection helps only while it
+    /// stays open: hyper's pool drops it after 90 s idle, or sooner if DynamoDB closes it.
     pub fn choose(chosen: &str, initialization: &str) -> Result<Self, String> {
         match chosen {
             "none" => Ok(Self::None),
             "connect" => Ok(Self::Connect),
             "read" => Ok(Self::Read),
             "" | "auto" => Ok(match initialization {
-                "provisioned-concurrency" => Self::Connect,
+                "provisioned-concurrency" => Self::Read,
                 _ => Self::None,
             }),
             other => Err(format!(
@@ -181,7 +181,7 @@ mod tests {
         assert_eq!(Prewarm::choose("auto", ""), Ok(Prewarm::None));
         assert_eq!(
             Prewarm::choose("", "provisioned-concurrency"),
-            Ok(Prewarm::Connect)
+            Ok(Prewarm::Read)
         );
         assert_eq!(Prewarm::choose("auto", "snap-start"), Ok(Prewarm::None));
         assert_eq!(

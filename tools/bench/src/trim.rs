@@ -1,5 +1,6 @@
 //! Keeps the emulator's table small between timed rounds. moto's queries slow down as items
-//! pile up (a query of an index walks every item of the table), which a real table's do
+//! pile up (every query, of an index or the table, walks and sorts every item of the
+//! table), which a real table's do
 //! not, so a run that grows the table would make each phase slower than the one before. Partitions that a measurement wrote and no later request
 //! reads (audit events, the raw calls' throwaway items) are cut back here, untimed.
 

@@ -3,7 +3,7 @@
 //! (`credentials_core::settings::sdk_config`: credentials, region, timeouts, HTTPS client
 //! and its trust roots) and a DynamoDB client, on the functions' current-thread runtime.
 //! It answers "hello" without a call. `make bench` compares the functions' init with its
-//! init: what is left is the functions' own set-up.
+//! init: what is left is the functions' own set-up and the loading of their larger binaries.
 
 use lambda_http::{service_fn, Body, Error, Request, Response};
 
