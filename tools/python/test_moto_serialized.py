@@ -21,6 +21,27 @@ from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 
 
+def create_table(backend, name, key_names):
+    """An on-demand table in `backend` keyed by `key_names` (hash, then range), strings."""
+    backend.create_table(
+        name,
+        schema=[
+            {"AttributeName": n, "KeyType": kind}
+            for n, kind in zip(key_names, ["HASH", "RANGE"])
+        ],
+        attr=[{"AttributeName": n, "AttributeType": "S"} for n in key_names],
+        throughput=None,
+        billing_mode="PAY_PER_REQUEST",
+        indexes=[],
+        global_indexes=[],
+        streams=None,
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+
+
 def key(pk, sk):
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
@@ -28,26 +49,7 @@ def key(pk, sk):
 class TransactionsTest(unittest.TestCase):
     def setUp(self):
         self.backend = DynamoDBBackend("us-east-1", "123456789012")
-        self.backend.create_table(
-            "t",
-            schema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            attr=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            throughput=None,
-            billing_mode="PAY_PER_REQUEST",
-            indexes=[],
-            global_indexes=[],
-            streams=None,
-            sse_specification=None,
-            tags=None,
-            deletion_protection_enabled=False,
-            warm_throughput=None,
-        )
+        create_table(self.backend, "t", ["pk", "sk"])
         self.backend.put_item("t", {**key("a", "1"), "v": {"N": "1"}})
         self.backend.put_item("t", {**key("a", "2"), "v": {"N": "2"}})
 
@@ -128,20 +130,7 @@ class TransactionsTest(unittest.TestCase):
 class TrackingTest(unittest.TestCase):
     def test_model_objects_are_not_kept_by_moto(self):
         self.assertEqual(len(Table.instances_tracked), 0)
-        DynamoDBBackend("us-east-1", "123456789012").create_table(
-            "u",
-            schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            attr=[{"AttributeName": "pk", "AttributeType": "S"}],
-            throughput=None,
-            billing_mode="PAY_PER_REQUEST",
-            indexes=[],
-            global_indexes=[],
-            streams=None,
-            sse_specification=None,
-            tags=None,
-            deletion_protection_enabled=False,
-            warm_throughput=None,
-        )
+        create_table(DynamoDBBackend("us-east-1", "123456789012"), "u", ["pk"])
         self.assertEqual(len(Table.instances_tracked), 0)
 
 
